@@ -1,0 +1,74 @@
+"""Projection of each transition to the read model and audit log: idempotent, keyed by (case, seq)."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from temporalio import activity
+
+from models.contracts import PROJECT_TRANSITION, CaseData, Transition
+from models.tables import CaseRow, TransitionRow
+from workflows import lifecycle
+
+
+class Projection:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn(name=PROJECT_TRANSITION)
+    def project_transition(self, entry: Transition, case: CaseData) -> None:
+        """Write the entry once, and move the case row forward only: a retry or a late twin changes nothing."""
+        self._insert_once(transition_row(entry))
+        row = case_row(case)
+        with Session(self.engine) as session:
+            moved = session.execute(
+                update(CaseRow)
+                .where(CaseRow.year == row.year, CaseRow.unit == row.unit, CaseRow.seq < row.seq)
+                .values(**row.model_dump(exclude={"year", "unit"}))
+            )
+            session.commit()
+        if moved.rowcount == 0:
+            self._insert_once(row)
+
+    def _insert_once(self, row: TransitionRow | CaseRow) -> None:
+        with Session(self.engine) as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # already there: this is a retry, or the case row is already further on
+
+
+def transition_row(entry: Transition) -> TransitionRow:
+    return TransitionRow(
+        year=entry.year,
+        unit=entry.unit,
+        seq=entry.seq,
+        at=entry.at,
+        event=entry.event,
+        source=entry.source,
+        target=entry.target,
+        actor_sub=entry.actor.sub,
+        actor_name=entry.actor.name,
+        actor_role=entry.actor.role,
+        payload=entry.payload,
+        prev_hash=entry.prev_hash,
+        hash=entry.hash,
+    )
+
+
+def case_row(case: CaseData) -> CaseRow:
+    timer = lifecycle.next_timer(case)
+    return CaseRow(
+        year=case.year,
+        unit=case.unit.code,
+        region=case.unit.region,
+        kind=case.unit.kind,
+        stage=case.stage or "",
+        final=case.stage in lifecycle.FINAL_STAGES,
+        seq=case.seq,
+        deadline=timer.at if timer else None,
+        updated_at=datetime.now(UTC),
+        data=case.model_dump(mode="json"),
+    )

@@ -1,0 +1,186 @@
+"""Pydantic contracts shared by the API, the workflows and the activities (no database code here)."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from models.policy import CyclePolicy
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+ROLES = (
+    "operator_unit",
+    "kepala_unit",
+    "kanwil",
+    "ditjen_ham",
+    "verifikator",
+    "penilai",
+    "ketua_penilai",
+    "auditor",
+    "admin",
+)
+Role = Literal[
+    "operator_unit",
+    "kepala_unit",
+    "kanwil",
+    "ditjen_ham",
+    "verifikator",
+    "penilai",
+    "ketua_penilai",
+    "auditor",
+    "admin",
+    "system",
+]
+
+
+class Actor(BaseModel):
+    """Who acts: taken from the verified token, never from the request body."""
+
+    sub: str
+    name: str = ""
+    role: Role
+    unit: str | None = None
+    region: str | None = None
+
+
+SYSTEM = Actor(sub="system", name="Sistem P2HAM", role="system")
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Kosong(Payload):
+    pass
+
+
+class Saksi(Payload):
+    nama: Name
+    jabatan: Name
+    unsur: Literal["ditjen_ham", "forkopimda", "lainnya"]
+
+
+class SetujuiPermohonan(Payload):
+    jadwal: AwareDatetime
+    tempat: Name
+    saksi: list[Saksi] = Field(max_length=50)
+
+
+class Alasan(Payload):
+    alasan: Text
+
+
+class Catatan(Payload):
+    catatan: Text
+
+
+class JadwalUlang(Payload):
+    jadwal: AwareDatetime
+    alasan: Text
+
+
+class Deklarasikan(Payload):
+    saksi_hadir: list[Saksi] = Field(max_length=50)
+
+
+class Tandatangani(Payload):
+    dokumen: Code
+
+
+class JawabanIndikator(Payload):
+    kode: Code
+    nilai: Name
+    bukti: list[Code] = Field(default_factory=list, max_length=50)
+    keterangan: Text | None = None
+
+
+class Laporan(Payload):
+    indikator: list[JawabanIndikator] = Field(max_length=500)
+
+
+class Perpanjang(Payload):
+    batas_baru: AwareDatetime
+    alasan: Text
+
+
+class Nilai(Payload):
+    skor: dict[Code, Annotated[float, Field(ge=0, le=100)]]
+
+
+class TetapkanPenghargaan(Payload):
+    nomor_keputusan: Name
+    tanggal: date
+
+
+class UnitInfo(BaseModel):
+    code: Code
+    name: Name
+    kind: Literal["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd", "lainnya"]
+    region: Code
+    parent: Code | None = None
+
+
+PROJECT_TRANSITION = "project_transition"  # the activity's name: workflows may not import the database code
+
+
+class Transition(BaseModel):
+    """One step of a case, as projected to the read model and the audit log."""
+
+    year: int
+    unit: str
+    seq: int
+    at: datetime
+    event: str
+    source: str | None
+    target: str
+    actor: Actor
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class CaseData(BaseModel):
+    """The extended state of one case: everything the guards need, and nothing more."""
+
+    year: int
+    unit: UnitInfo
+    policy: CyclePolicy
+    stage: str | None = None
+    seq: int = 0
+    last_hash: str = ""
+    jadwal: datetime | None = None
+    reporting_deadline: datetime | None = None
+    revision_deadline: datetime | None = None
+    score_sheets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    score: float | None = None
+    decree: str | None = None
+
+
+class CaseStart(BaseModel):
+    """Input of the case workflow: the unit's application."""
+
+    case: CaseData
+    applicant: Actor
+    catatan: str | None = None
+
+
+class EventRequest(BaseModel):
+    """An official's event as it reaches the workflow's update."""
+
+    event: str
+    actor: Actor
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseView(BaseModel):
+    year: int
+    unit: str
+    stage: str
+    final: bool
+    seq: int
+    deadline: datetime | None
+    allowed: list[str]
+    refused: dict[str, list[str]]

@@ -1,0 +1,104 @@
+"""The cycle policy: which stages a year has, its calendar, weights and pass mark.
+
+Policies are workflow input, so a test can pass a calendar measured in seconds. The official weights and pass
+mark are not public: the defaults below are documented configuration, not the ministry's numbers.
+"""
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from models.criteria import Criterion, catalogue
+
+Regulation = Literal["2018", "2022", "2023"]
+
+DEFAULT_PASS_MARK = 75.0
+DEFAULT_WEIGHTS = {"sarana": 30.0, "sdm": 20.0, "kepatuhan": 20.0, "inovasi": 15.0, "integritas": 15.0}
+
+
+class Calendar(BaseModel):
+    applications_close: AwareDatetime
+    reporting_opens: AwareDatetime
+    reporting_closes: AwareDatetime
+    cycle_ends: AwareDatetime
+    award_valid_until: AwareDatetime
+    revision_period: timedelta = timedelta(days=14)
+    reminders_before: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=3), timedelta(days=1)]
+    )
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "Calendar":
+        if not self.reporting_opens < self.reporting_closes:
+            raise ValueError("reporting_opens must be before reporting_closes")
+        if not self.reporting_closes <= self.cycle_ends:
+            raise ValueError("reporting_closes must not be after cycle_ends")
+        if not self.cycle_ends <= self.award_valid_until:
+            raise ValueError("award_valid_until must not be before cycle_ends")
+        if self.revision_period <= timedelta(0):
+            raise ValueError("revision_period must be positive")
+        return self
+
+
+class EvidenceRules(BaseModel):
+    min_photos: int = Field(default=3, ge=0, le=50)
+    unique_across_criteria: bool = True
+
+
+class CyclePolicy(BaseModel):
+    regulation: Regulation
+    ends_after: Literal["penghargaan", "pembangunan"] = "penghargaan"
+    calendar: Calendar
+    pass_mark: float = Field(default=DEFAULT_PASS_MARK, ge=0, le=100)
+    weights: dict[str, float] = Field(default_factory=dict)
+    evidence: EvidenceRules = Field(default_factory=EvidenceRules)
+
+    @model_validator(mode="after")
+    def _weights_match_criteria(self) -> "CyclePolicy":
+        codes = [c.code for c in catalogue(self.regulation)]
+        if not self.weights:
+            self.weights = {code: DEFAULT_WEIGHTS[code] for code in codes}
+        unknown = sorted(set(self.weights) - set(codes))
+        missing = sorted(set(codes) - set(self.weights))
+        if unknown or missing:
+            raise ValueError(f"weights must name exactly the criteria {codes}; unknown {unknown}, missing {missing}")
+        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+    @property
+    def has_reporting(self) -> bool:
+        return self.ends_after == "penghargaan"
+
+    def criteria_for(self, unit_kind: str = "") -> list[Criterion]:
+        return catalogue(self.regulation, unit_kind)
+
+    def weighted_score(self, sheets: dict[str, dict[str, float]]) -> float:
+        """Mean of the assessors' weighted totals, each on 0..100."""
+        total_weight = sum(self.weights.values())
+        totals = [
+            sum(self.weights[code] * sheet.get(code, 0.0) for code in self.weights) / total_weight
+            for sheet in sheets.values()
+        ]
+        return round(sum(totals) / len(totals), 2) if totals else 0.0
+
+
+class CyclePolicyView(CyclePolicy):
+    """What `GET /cycles/{year}` answers: the policy plus the catalogue it implies."""
+
+    year: int
+    criteria: list[Criterion]
+
+
+def compressed_calendar(start: datetime, step: timedelta) -> Calendar:
+    """A calendar for demos and tests, measured in `step`s from `start`: the whole year in a few seconds."""
+    return Calendar(
+        applications_close=start + 10 * step,
+        reporting_opens=start + 3 * step,
+        reporting_closes=start + 10 * step,
+        cycle_ends=start + 11 * step,
+        award_valid_until=start + 12 * step,
+        revision_period=3 * step,
+        reminders_before=[step],
+    )

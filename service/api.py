@@ -1,0 +1,47 @@
+"""The thin API: authenticates, checks roles cheaply, and hands every change to the case workflow."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from temporalio.client import Client
+
+from models.db import make_engine
+from service.deps import AppState
+from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
+from service.routers import admin, cases, system
+from service.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    """The app; tests pass their own settings and Temporal client, `uvicorn service.api:app` uses the environment."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.p2ham.engine.dispose()
+
+    app = FastAPI(
+        title="P2HAM lifecycle service",
+        description="Pelayanan Publik Berbasis HAM: from permohonan to Predikat Unit Kerja P2HAM.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.p2ham = AppState(settings=settings, engine=make_engine(settings.database_url), client=client)
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
+    app.include_router(system.router)
+    app.include_router(admin.router)
+    app.include_router(cases.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn service.api:app` builds the app on first use, so importing this module has no side effects.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

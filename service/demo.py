@@ -1,0 +1,131 @@
+"""One case through the whole happy path, through the real API: the newcomer's proof that it works.
+
+`p2ham demo` runs it against the running stack; the acceptance test runs the very same steps.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from models.policy import compressed_calendar
+from service.auth import mint
+from service.settings import Settings
+
+Say = Callable[[str], None]
+
+
+class Officials:
+    """Dev tokens for everyone who acts on one unit's case."""
+
+    def __init__(self, settings: Settings, unit: str, region: str) -> None:
+        people = {
+            "admin": dict(role="admin", sub="admin-1", name="Admin Ditjen HAM"),
+            "operator": dict(role="operator_unit", sub=f"op-{unit}", name=f"Operator {unit}", unit=unit),
+            "kepala": dict(role="kepala_unit", sub=f"kepala-{unit}", name=f"Kepala {unit}", unit=unit),
+            "ditjen": dict(role="ditjen_ham", sub="ditjen-1", name="Direktur Diseminasi dan Penguatan HAM"),
+            "kanwil": dict(role="kanwil", sub=f"kakanwil-{region}", name=f"Kakanwil {region}", region=region),
+            "verifikator": dict(role="verifikator", sub="verif-1", name="Verifikator Ditjen HAM", unit="DITJEN-HAM"),
+            "penilai_a": dict(role="penilai", sub="penilai-a", name="Penilai A", unit="DITJEN-HAM"),
+            "penilai_b": dict(role="penilai", sub="penilai-b", name="Penilai B", unit="DITJEN-HAM"),
+            "ketua": dict(role="ketua_penilai", sub="ketua-1", name="Ketua Tim Penilai", unit="DITJEN-HAM"),
+        }
+        self.headers = {who: {"Authorization": f"Bearer {mint(settings, **claims)}"} for who, claims in people.items()}
+
+    def __getitem__(self, who: str) -> dict[str, str]:
+        return self.headers[who]
+
+
+WITNESSES = [
+    {"nama": "Dr. Hajerati", "jabatan": "Direktur Jenderal HAM", "unsur": "ditjen_ham"},
+    {"nama": "Kombes Pol. Budi", "jabatan": "Anggota Forkopimda", "unsur": "forkopimda"},
+]
+
+
+class Driver:
+    """Sends each step as the right official and says what happened."""
+
+    def __init__(self, http: httpx.AsyncClient, officials: Officials, year: int, unit: str, say: Say) -> None:
+        self.http, self.officials, self.year, self.unit, self.say = http, officials, year, unit, say
+        self.case_path = f"/cycles/{year}/cases/{unit}"
+
+    async def call(self, method: str, path: str, who: str, json: Any = None, expect: int = 200) -> dict[str, Any]:
+        headers = dict(self.officials[who])
+        if method == "POST" and "/events/" in path:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        response = await self.http.request(method, path, json=json, headers=headers)
+        if response.status_code != expect:
+            raise RuntimeError(f"{method} {path} as {who}: {response.status_code} {response.text}")
+        return response.json()
+
+    async def send(self, event: str, who: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        before = await self.call("GET", self.case_path, who)
+        view = await self.call("POST", f"{self.case_path}/events/{event}", who, payload or {})
+        self.say(f"  {before['stage']:>22} --{event}--> {view['stage']}   (by {who})")
+        return view
+
+    async def wait_until(self, who: str, done: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> dict:
+        self.say(f"  ... waiting for {what}")
+        deadline = time.monotonic() + timeout
+        while True:
+            view = await self.call("GET", self.case_path, who)
+            if done(view):
+                return view
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} did not happen within {timeout:.0f}s; the case is at {view['stage']}")
+            await asyncio.sleep(0.2)
+
+
+async def happy_path(
+    http: httpx.AsyncClient, settings: Settings, year: int, unit: str, step: timedelta, say: Say = print
+) -> Driver:
+    """Drive one unit from application to the end of its award, each step by the official whose job it is."""
+    region = "KANWIL-DKI"
+    officials = Officials(settings, unit, region)
+    d = Driver(http, officials, year, unit, say)
+    now = datetime.now(UTC)
+    calendar = compressed_calendar(now, step).model_dump(mode="json")
+    await d.call("PUT", f"/cycles/{year}", "admin", {"regulation": "2023", "calendar": calendar})
+    unit_info = {"code": unit, "name": f"Kantor Imigrasi {unit}", "kind": "kantor_imigrasi", "region": region}
+    await d.call("POST", "/units", "admin", unit_info, expect=201)
+    say(f"Cycle {year}: unit {unit} applies")
+    view = await d.call("POST", f"/cycles/{year}/cases", "operator", {"unit": unit}, expect=201)
+    say(f"  {'':>22} --ajukan--> {view['stage']}   (by operator)")
+    jadwal = now + 2 * step
+    await d.send(
+        "setujui_permohonan",
+        "ditjen",
+        {"jadwal": jadwal.isoformat(), "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES},
+    )
+    await d.wait_until(
+        "kanwil", lambda v: "deklarasikan" in v["allowed"], "the pencanangan date", 10 * step.total_seconds()
+    )
+    await d.send("deklarasikan", "kanwil", {"saksi_hadir": WITNESSES})
+    await d.send("tandatangani_pernyataan", "kepala", {"dokumen": f"pernyataan-{unit}"})
+    await d.wait_until(
+        "operator", lambda v: v["stage"] == "pelaporan", "the reporting window", 10 * step.total_seconds()
+    )
+    say("  (the calendar opened the reporting window: buka_pelaporan by system)")
+    criteria = (await d.call("GET", f"/cycles/{year}?kind=kantor_imigrasi", "operator"))["criteria"]
+    answers = [
+        {"kode": i["code"], "nilai": c["scale"][0], "bukti": [], "keterangan": "tersedia"}
+        for c in criteria
+        for i in c["indicators"]
+    ]
+    await d.send("kirim_laporan", "operator", {"indikator": answers})
+    await d.send("lolos_verifikasi", "verifikator")
+    await d.send("nilai", "penilai_a", {"skor": {c["code"]: 90 for c in criteria}})
+    await d.send("nilai", "penilai_b", {"skor": {c["code"]: 84 for c in criteria}})
+    await d.send("tetapkan_hasil_evaluasi", "ketua")
+    await d.send(
+        "tetapkan_penghargaan", "ditjen", {"nomor_keputusan": f"M.HH-{year}.HA.01", "tanggal": str(now.date())}
+    )
+    await d.wait_until(
+        "ditjen", lambda v: v["stage"] == "selesai", "the award's validity to end", 20 * step.total_seconds()
+    )
+    say("  (the calendar ended the award's validity: akhiri_masa_berlaku by system)")
+    return d

@@ -1,0 +1,104 @@
+"""FastAPI dependencies: settings, database session, the caller, the Temporal client."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.contracts import Actor
+from service.auth import actor_from_token
+from service.errors import ApiError
+from service.settings import Settings
+
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    client: Client | None = None
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.p2ham
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: State) -> Iterator[Session]:
+    with Session(state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+bearer = HTTPBearer(auto_error=False, description="JWT with claims sub, name, role, and unit or region")
+
+
+def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+    if credentials is None:
+        raise ApiError(401, "no_token", "Sign in first: send 'Authorization: Bearer <token>'.")
+    return actor_from_token(state.settings, credentials.credentials)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise ApiError(403, "forbidden", f"Only {' or '.join(roles)} may do this; you are {actor.role}.")
+
+
+async def get_client(state: State) -> Client:
+    if state.client is None:
+        from worker import connect  # one way to connect, shared with the worker
+
+        try:
+            state.client = await connect(state.settings)
+        except Exception:
+            raise ApiError(
+                503,
+                "temporal_unavailable",
+                "The workflow service is not reachable; try again shortly.",
+                headers=RETRY_AFTER,
+            ) from None
+    return state.client
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+@asynccontextmanager
+async def temporal_errors() -> AsyncIterator[None]:
+    """Temporal's failures in the API's words: a refusal is a 409, an outage a 503; nothing is half-applied."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        if isinstance(cause, ApplicationError) and cause.type == "Refused":
+            why = list(cause.details[0]) if cause.details else [cause.message]
+            raise ApiError(409, "refused", "This cannot be done now; nothing was changed.", why) from None
+        raise
+    except RPCError as e:
+        if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise ApiError(
+                503,
+                "temporal_unavailable",
+                "The workflow service is not reachable; try again shortly.",
+                headers=RETRY_AFTER,
+            ) from None
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                409, "case_closed", "This case has ended; nothing more can be done on it.", [e.message]
+            ) from None
+        raise

@@ -1,0 +1,73 @@
+"""Cycle policies and the unit registry."""
+
+from fastapi import APIRouter, Response
+from sqlmodel import select
+
+from models.contracts import UnitInfo
+from models.policy import CyclePolicy, CyclePolicyView
+from models.tables import CycleRow, UnitRow
+from service.deps import ActorDep, SessionDep, require_role
+from service.errors import ApiError
+
+router = APIRouter(tags=["cycles and units"])
+
+
+def load_policy(session: SessionDep, year: int) -> CyclePolicy:
+    row = session.get(CycleRow, year)
+    if row is None:
+        raise ApiError(404, "unknown_cycle", f"There is no {year} cycle yet; an admin must set it up first.")
+    return CyclePolicy.model_validate(row.policy)
+
+
+def load_unit(session: SessionDep, code: str) -> UnitInfo:
+    row = session.get(UnitRow, code)
+    if row is None:
+        raise ApiError(404, "unknown_unit", f"Unit {code} is not registered; an admin must register it first.")
+    return UnitInfo.model_validate(row, from_attributes=True)
+
+
+def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyView:
+    return CyclePolicyView(**policy.model_dump(), year=year, criteria=policy.criteria_for(kind))
+
+
+@router.put("/cycles/{year}")
+def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
+    """Set a cycle's policy. Running cases keep the policy they started with (it is their workflow input)."""
+    require_role(actor, "admin")
+    row = session.get(CycleRow, year) or CycleRow(year=year, policy={})
+    row.policy = policy.model_dump(mode="json")
+    session.add(row)
+    session.commit()
+    return policy_view(year, policy)
+
+
+@router.get("/cycles/{year}")
+def get_cycle(year: int, _: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView:
+    """The policy and its criteria catalogue; `kind` picks the unit kind's checklist (e.g. upt_pemasyarakatan)."""
+    return policy_view(year, load_policy(session, year), kind)
+
+
+@router.post("/units", status_code=201)
+def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Response) -> UnitInfo:
+    """Register a unit, or correct a registered one (same code)."""
+    require_role(actor, "admin")
+    row = session.get(UnitRow, unit.code)
+    if row is None:
+        row = UnitRow(**unit.model_dump())
+    else:
+        response.status_code = 200
+        for field, value in unit.model_dump().items():
+            setattr(row, field, value)
+    session.add(row)
+    session.commit()
+    return unit
+
+
+@router.get("/units")
+def list_units(
+    _: ActorDep, session: SessionDep, region: str | None = None, limit: int = 100, offset: int = 0
+) -> list[UnitInfo]:
+    query = select(UnitRow).order_by(UnitRow.code).offset(max(offset, 0)).limit(min(max(limit, 1), 1000))
+    if region:
+        query = query.where(UnitRow.region == region)
+    return [UnitInfo.model_validate(row, from_attributes=True) for row in session.exec(query)]

@@ -1,0 +1,238 @@
+"""Cases: apply, read, send events, read the history. Writes go to the case workflow; reads to the read model."""
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import func, select
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from models.contracts import CaseData, CaseStart, CaseView, Code, EventRequest, Text
+from models.tables import CaseRow, TransitionRow
+from service.deps import ActorDep, ClientDep, SessionDep, State, temporal_errors
+from service.errors import ApiError
+from service.routers.admin import load_policy, load_unit
+from workflows import lifecycle
+from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
+
+router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
+
+WIB = timezone(timedelta(hours=7))
+
+
+class Ajukan(BaseModel):
+    unit: Code
+    catatan: Text | None = None
+
+
+class CaseSummary(BaseModel):
+    year: int
+    unit: str
+    region: str
+    kind: str
+    stage: str
+    final: bool
+    seq: int
+    deadline: datetime | None
+
+
+class CaseList(BaseModel):
+    year: int
+    total: int
+    items: list[CaseSummary]
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    seq: int
+    at: datetime
+    event: str
+    from_: str | None = Field(alias="from")
+    to: str
+    actor: dict[str, str]
+    payload: dict[str, Any]
+    hash: str
+
+
+class History(BaseModel):
+    year: int
+    unit: str
+    as_of: datetime | None
+    stage: str
+    entries: list[HistoryEntry]
+
+
+def load_case(session: SessionDep, year: int, unit: str) -> CaseRow:
+    row = session.get(CaseRow, (year, unit))
+    if row is None:
+        raise ApiError(404, "unknown_case", f"Unit {unit} has no case in the {year} cycle.")
+    return row
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("", status_code=201)
+async def ajukan(
+    year: int, body: Ajukan, actor: ActorDep, session: SessionDep, state: State, client: ClientDep, response: Response
+) -> CaseView:
+    """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
+    policy = load_policy(session, year)
+    forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
+    if forbidden:
+        raise ApiError(403, "forbidden", "You may not apply for this unit.", forbidden)
+    unit = load_unit(session, body.unit)
+    existing = session.get(CaseRow, (year, body.unit))
+    if existing is not None:
+        if existing.final:
+            raise ApiError(
+                409,
+                "case_exists",
+                "One case per unit per year; this unit's case has ended.",
+                [f"the {year} case of {body.unit} ended at stage {existing.stage}"],
+            )
+        response.status_code = 200
+        return lifecycle.view(CaseData.model_validate(existing.data), actor, now())
+    if why:
+        raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
+    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=actor, catatan=body.catatan)
+    async with temporal_errors():
+        case = await client.execute_update_with_start_workflow(
+            CaseWorkflow.ajukan,
+            start_workflow_operation=WithStartWorkflowOperation(
+                CaseWorkflow.run,
+                start,
+                id=case_workflow_id(year, unit.code),
+                task_queue=state.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(YEAR, year),
+                        SearchAttributePair(REGION, unit.region),
+                        SearchAttributePair(UNIT, unit.code),
+                    ]
+                ),
+            ),
+        )
+    return lifecycle.view(case, actor, now())
+
+
+@router.get("")
+def list_cases(
+    year: int,
+    _: ActorDep,
+    session: SessionDep,
+    stage: str | None = None,
+    region: str | None = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CaseList:
+    """Cases of a cycle from the read model; `overdue` = a deadline passed and the case is still open."""
+    where = [CaseRow.year == year]
+    if stage:
+        where.append(CaseRow.stage == stage)
+    if region:
+        where.append(CaseRow.region == region)
+    if overdue:
+        where += [CaseRow.final == False, CaseRow.deadline < now()]  # noqa: E712
+    total = session.exec(select(func.count()).select_from(CaseRow).where(*where)).one()
+    rows = session.exec(select(CaseRow).where(*where).order_by(CaseRow.unit).offset(offset).limit(limit))
+    items = [CaseSummary.model_validate(row, from_attributes=True) for row in rows]
+    return CaseList(year=year, total=total, items=items)
+
+
+@router.get("/{unit}")
+def get_case(year: int, unit: str, actor: ActorDep, session: SessionDep) -> CaseView:
+    """Stage, deadline, and the events you may send now, with the reasons for the others."""
+    return lifecycle.view(CaseData.model_validate(load_case(session, year, unit).data), actor, now())
+
+
+@router.post("/{unit}/events/{event}")
+async def send_event(
+    year: int,
+    unit: str,
+    event: str,
+    actor: ActorDep,
+    session: SessionDep,
+    client: ClientDep,
+    idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")],
+    payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
+) -> CaseView:
+    """Fire an event. A retried request with the same `Idempotency-Key` is applied once."""
+    if event not in lifecycle.RULES:
+        raise ApiError(
+            404, "unknown_event", f"There is no event '{event}'.", [f"events: {', '.join(lifecycle.EVENTS)}"]
+        )
+    row = load_case(session, year, unit)
+    case = CaseData.model_validate(row.data)
+    if row.final:
+        raise ApiError(
+            409,
+            "case_closed",
+            "This case has ended; nothing more can be done on it.",
+            [f"the case ended at stage {row.stage}"],
+        )
+    forbidden = lifecycle.forbidden(case, event, actor)
+    if forbidden:
+        raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
+    try:
+        lifecycle.RULES[event].payload.model_validate(payload)
+    except ValidationError as e:
+        raise ApiError(
+            422,
+            "invalid_payload",
+            f"The {event} payload is not valid; nothing was changed.",
+            lifecycle.payload_errors(e),
+        ) from None
+    handle = client.get_workflow_handle(case_workflow_id(year, unit))
+    async with temporal_errors():
+        result = await handle.execute_update(
+            CaseWorkflow.kirim, EventRequest(event=event, actor=actor, payload=payload), id=idempotency_key
+        )
+    return lifecycle.view(result, actor, now())
+
+
+@router.get("/{unit}/history")
+def history(year: int, unit: str, _: ActorDep, session: SessionDep, as_of: datetime | date | None = None) -> History:
+    """The case's timeline in domain words. `as_of`: what it was at that moment (a date: the end of that day, WIB)."""
+    cutoff = as_of_moment(as_of)
+    query = select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit)
+    if cutoff is not None:
+        query = query.where(TransitionRow.at <= cutoff)
+    rows = list(session.exec(query.order_by(TransitionRow.seq)))
+    if not rows:
+        load_case(session, year, unit)
+        raise ApiError(404, "not_yet", f"The {year} case of {unit} did not exist yet on {cutoff.isoformat()}.")
+    entries = [
+        HistoryEntry(
+            seq=r.seq,
+            at=r.at,
+            event=r.event,
+            from_=r.source,
+            to=r.target,
+            actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role},
+            payload=r.payload,
+            hash=r.hash,
+        )
+        for r in rows
+    ]
+    return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries)
+
+
+def as_of_moment(as_of: datetime | date | None) -> datetime | None:
+    if as_of is None:
+        return None
+    if isinstance(as_of, datetime):
+        return as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=WIB).astimezone(UTC)
+    return datetime.combine(as_of, time.max, tzinfo=WIB).astimezone(UTC)

@@ -1,0 +1,25 @@
+"""Configuration from the environment (prefix `P2HAM_`), with the embedded dev stack as the default."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "p2ham-dev-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="P2HAM_")
+
+    database_url: str = "sqlite:///.data/p2ham.db"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "p2ham"
+    jwt_secret: str = DEV_SECRET
+    jwt_algorithm: str = "HS256"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

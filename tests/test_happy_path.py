@@ -1,0 +1,41 @@
+"""A case through the whole lifecycle, through the API, against a real Temporal dev server."""
+
+from datetime import timedelta
+
+import httpx
+
+from service.demo import happy_path
+from service.settings import Settings
+from workflows.lifecycle import APPLICANT_ROLES, RULES
+
+
+async def test_happy_path_every_step_by_the_right_role(api: httpx.AsyncClient, settings: Settings, year: int, token):
+    lines: list[str] = []
+    await happy_path(api, settings, year, "KANIM-HAPPY", timedelta(seconds=1), say=lines.append)
+
+    r = await api.get(f"/cycles/{year}/cases/KANIM-HAPPY/history", headers=token("auditor"))
+    assert r.status_code == 200
+    history = r.json()
+    events = [e["event"] for e in history["entries"]]
+    assert events == [
+        "ajukan",
+        "setujui_permohonan",
+        "deklarasikan",
+        "tandatangani_pernyataan",
+        "buka_pelaporan",
+        "kirim_laporan",
+        "lolos_verifikasi",
+        "nilai",
+        "nilai",
+        "tetapkan_hasil_evaluasi",
+        "tetapkan_penghargaan",
+        "akhiri_masa_berlaku",
+    ]
+    assert history["stage"] == "selesai"
+    for entry in history["entries"]:
+        roles = APPLICANT_ROLES if entry["event"] == "ajukan" else RULES[entry["event"]].roles
+        assert entry["actor"]["role"] in roles, entry
+        assert entry["at"]
+    assert [e["seq"] for e in history["entries"]] == list(range(1, 13))
+    assert history["entries"][9]["to"] == "lolos_evaluasi"
+    assert any("--tetapkan_penghargaan--> berpredikat" in line for line in lines)

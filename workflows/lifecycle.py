@@ -1,0 +1,512 @@
+"""The P2HAM lifecycle: written once, here.
+
+The state machine says which event leads where. `RULES` says who may send each event and what must be true
+(guards); `TIMERS` says which events the calendar sends. The workflow, the API's "what may I do now" answer, the
+role table, the diagram and the docs are all derived from these three.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from statemachine import State, StateMachine
+
+from models.contracts import (
+    Actor,
+    Alasan,
+    CaseData,
+    CaseView,
+    Catatan,
+    Deklarasikan,
+    JadwalUlang,
+    Kosong,
+    Laporan,
+    Nilai,
+    Payload,
+    Perpanjang,
+    Saksi,
+    SetujuiPermohonan,
+    Tandatangani,
+    TetapkanPenghargaan,
+    Transition,
+)
+from models.policy import CyclePolicy
+
+
+class Lifecycle(StateMachine):
+    """One unit in one cycle year. Data updates ride on the transitions (`on_<event>`)."""
+
+    permohonan = State(initial=True)
+    permohonan_ditolak = State()
+    pencanangan_terjadwal = State()
+    dicanangkan = State()
+    pembangunan = State()
+    pelaporan = State()
+    verifikasi = State()
+    perbaikan = State()
+    evaluasi = State()
+    lolos_evaluasi = State()
+    berpredikat = State()
+
+    selesai = State(final=True)
+    dicabut = State(final=True)
+    tidak_lolos = State(final=True)
+    tidak_melapor = State(final=True)
+    ditolak = State(final=True)
+    dibatalkan = State(final=True)
+    transisi_selesai = State(final=True)
+
+    setujui_permohonan = permohonan.to(pencanangan_terjadwal)
+    tolak_permohonan = permohonan.to(permohonan_ditolak)
+    ajukan_ulang = permohonan_ditolak.to(permohonan)
+    tutup_permohonan = permohonan_ditolak.to(ditolak)
+    jadwal_ulang = pencanangan_terjadwal.to.itself()
+    deklarasikan = pencanangan_terjadwal.to(dicanangkan)
+    tandatangani_pernyataan = dicanangkan.to(pembangunan)
+    buka_pelaporan = pembangunan.to(pelaporan)
+    akhiri_transisi = pembangunan.to(transisi_selesai)
+    perpanjang = pelaporan.to.itself()
+    kirim_laporan = pelaporan.to(verifikasi)
+    tutup_pelaporan = pelaporan.to(tidak_melapor)
+    kembalikan = verifikasi.to(perbaikan)
+    kirim_perbaikan = perbaikan.to(verifikasi)
+    tutup_perbaikan = perbaikan.to(tidak_lolos)
+    lolos_verifikasi = verifikasi.to(evaluasi)
+    tidak_lolos_verifikasi = verifikasi.to(tidak_lolos)
+    nilai = evaluasi.to.itself()
+    tetapkan_hasil_evaluasi = evaluasi.to(lolos_evaluasi, cond="lulus") | evaluasi.to(tidak_lolos)
+    tetapkan_penghargaan = lolos_evaluasi.to(berpredikat)
+    cabut = berpredikat.to(dicabut)
+    akhiri_masa_berlaku = berpredikat.to(selesai)
+    batalkan = dibatalkan.from_.any()
+
+    model: CaseData
+
+    def __init__(self, case: CaseData) -> None:
+        super().__init__(model=case, state_field="stage")
+
+    def lulus(self) -> bool:
+        policy = self.model.policy
+        return policy.weighted_score(self.model.score_sheets) >= policy.pass_mark
+
+    def on_setujui_permohonan(self, payload: SetujuiPermohonan) -> None:
+        self.model.jadwal = payload.jadwal
+
+    def on_jadwal_ulang(self, payload: JadwalUlang) -> None:
+        self.model.jadwal = payload.jadwal
+
+    def on_enter_pelaporan(self) -> None:
+        self.model.reporting_deadline = self.model.policy.calendar.reporting_closes
+
+    def on_perpanjang(self, payload: Perpanjang) -> None:
+        self.model.reporting_deadline = payload.batas_baru
+
+    def on_kembalikan(self, now: datetime) -> None:
+        self.model.revision_deadline = now + self.model.policy.calendar.revision_period
+
+    def on_nilai(self, actor: Actor, payload: Nilai) -> None:
+        self.model.score_sheets[actor.sub] = dict(payload.skor)
+
+    def on_tetapkan_hasil_evaluasi(self) -> None:
+        self.model.score = self.model.policy.weighted_score(self.model.score_sheets)
+
+    def on_tetapkan_penghargaan(self, payload: TetapkanPenghargaan) -> None:
+        self.model.decree = f"{payload.nomor_keputusan} ({payload.tanggal.isoformat()})"
+
+    def fire(self, event: str, actor: Actor, payload: dict[str, Any], now: datetime) -> Transition:
+        """Apply one event, or raise `Refused` with every reason and change nothing."""
+        why = refused(self.model, event, actor, now, payload)
+        if why:
+            raise Refused(event, why)
+        source = self.model.stage
+        self.send(event, payload=RULES[event].payload.model_validate(payload), actor=actor, now=now)
+        return record(self.model, event, source, actor, payload, now)
+
+
+FINAL_STAGES = frozenset(s.id for s in Lifecycle.final_states)
+EVENTS = tuple(str(e) for e in Lifecycle._events)
+
+
+def sources(event: str) -> list[str]:
+    """The stages in which `event` has a transition, read off the machine."""
+    return [s.id for s in Lifecycle.states if any(event in t.events for t in s.transitions)]
+
+
+def targets(event: str) -> list[str]:
+    return sorted({t.target.id for s in Lifecycle.states for t in s.transitions if event in t.events})
+
+
+class Refused(Exception):
+    """An event that may not happen now; `why` is for the official who tried it."""
+
+    def __init__(self, event: str, why: list[str]) -> None:
+        super().__init__(f"{event} refused: " + "; ".join(why))
+        self.event = event
+        self.why = why
+
+
+# --- Who may act, and what must be true -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    case: CaseData
+    actor: Actor
+    now: datetime
+
+
+Check = Callable[[Attempt], str | None]
+PayloadCheck = Callable[[Attempt, Any], str | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: tuple[str, ...]
+    payload: type[Payload] = Kosong
+    who: tuple[Check, ...] = ()  # scope and separation of duties: a failure is a 403
+    guards: tuple[Check, ...] = ()  # the case and the clock: a failure is a 409
+    checks: tuple[PayloadCheck, ...] = ()  # the payload's content: a failure is a 409
+
+
+UNIT_ROLES = ("operator_unit", "kepala_unit")
+
+
+def _own_unit(a: Attempt) -> str | None:
+    if a.actor.role in UNIT_ROLES and a.actor.unit != a.case.unit.code:
+        return f"you act for unit {a.actor.unit}, not for {a.case.unit.code}"
+    if a.actor.role == "kanwil" and a.actor.region != a.case.unit.region:
+        return f"unit {a.case.unit.code} belongs to region {a.case.unit.region}, not to your region {a.actor.region}"
+    return None
+
+
+def _not_a_member(a: Attempt) -> str | None:
+    if a.actor.unit == a.case.unit.code:
+        return f"you belong to unit {a.case.unit.code} and cannot judge it (conflict of interest)"
+    return None
+
+
+def _not_an_assessor(a: Attempt) -> str | None:
+    if a.actor.sub in a.case.score_sheets:
+        return "you scored this case yourself; another head of the assessment team must fix the result"
+    return None
+
+
+def _before_deadline(a: Attempt) -> str | None:
+    timer = next_timer(a.case)
+    if timer is not None and a.now >= timer.at:
+        return f"the deadline passed on {timer.at.isoformat()}"
+    return None
+
+
+def _first_sheet(a: Attempt) -> str | None:
+    if a.actor.sub in a.case.score_sheets:
+        return "you have already sent your score sheet for this case (one sheet per assessor)"
+    return None
+
+
+def _two_assessors(a: Attempt) -> str | None:
+    n = len(a.case.score_sheets)
+    return None if n >= 2 else f"at least two assessors must score first (four eyes); {n} have scored"
+
+
+def _ceremony_time_reached(a: Attempt) -> str | None:
+    jadwal = a.case.jadwal
+    if jadwal is not None and a.now < jadwal:
+        return f"the pencanangan is scheduled for {jadwal.isoformat()}; it can be declared from then"
+    return None
+
+
+def _operator_before_reporting(a: Attempt) -> str | None:
+    if a.actor.role == "operator_unit" and a.case.stage in REPORTING_AND_AFTER:
+        return "a unit operator can cancel only before reporting opens; ask an admin"
+    return None
+
+
+def _calendar_due(a: Attempt) -> str | None:
+    timer = next_timer(a.case)
+    if timer is None or a.now < timer.at:
+        return "the calendar has not reached this moment"
+    return None
+
+
+def _witnesses(saksi: list[Saksi]) -> str | None:
+    kinds = {s.unsur for s in saksi}
+    missing = [label for kind, label in WITNESS_KINDS.items() if kind not in kinds]
+    return f"pencanangan needs a {' and a '.join(missing)} witness" if missing else None
+
+
+WITNESS_KINDS = {"ditjen_ham": "Ditjen HAM", "forkopimda": "Forkopimda"}
+
+
+def _in_cycle(a: Attempt, when: datetime) -> str | None:
+    if when <= a.now:
+        return f"the date {when.isoformat()} is not in the future"
+    ends = a.case.policy.calendar.cycle_ends
+    return f"the date {when.isoformat()} is after the cycle ends ({ends.isoformat()})" if when > ends else None
+
+
+def _report_complete(a: Attempt, p: Laporan) -> str | None:
+    criteria = a.case.policy.criteria_for(a.case.unit.kind)
+    scale = {i.code: (c.scale, i.name) for c in criteria for i in c.indicators}
+    answers = {ans.kode: ans.nilai for ans in p.indikator}
+    problems = [
+        f"indicator {code} ({name}) is not answered" for code, (_, name) in scale.items() if code not in answers
+    ]
+    problems += [f"indicator {code} is not in the catalogue" for code in answers if code not in scale]
+    problems += [
+        f"indicator {code}: '{value}' is not on the scale {' / '.join(scale[code][0])}"
+        for code, value in answers.items()
+        if code in scale and value not in scale[code][0]
+    ]
+    if len(answers) != len(p.indikator):
+        problems.append("an indicator is answered more than once")
+    return "; ".join(problems) or None
+
+
+def _score_sheet_complete(a: Attempt, p: Nilai) -> str | None:
+    codes = list(a.case.policy.weights)
+    missing = [c for c in codes if c not in p.skor]
+    unknown = [c for c in p.skor if c not in codes]
+    if missing or unknown:
+        return f"a score sheet scores exactly the criteria {codes}; missing {missing}, unknown {unknown}"
+    return None
+
+
+def _later_deadline(a: Attempt, p: Perpanjang) -> str | None:
+    current = a.case.reporting_deadline
+    if current is not None and p.batas_baru <= current:
+        return f"the new deadline must be later than the current one ({current.isoformat()})"
+    return _in_cycle(a, p.batas_baru)
+
+
+def _has_reporting(a: Attempt) -> str | None:
+    return None if a.case.policy.has_reporting else "this cycle (a transition year) has no reporting stage"
+
+
+def _transition_year(a: Attempt) -> str | None:
+    return "this cycle has a reporting stage" if a.case.policy.has_reporting else None
+
+
+SYSTEM_RULE = Rule(("system",), guards=(_calendar_due,))
+REPORT_RULE = Rule(
+    ("operator_unit",), Laporan, who=(_own_unit,), guards=(_before_deadline,), checks=(_report_complete,)
+)
+
+RULES: dict[str, Rule] = {
+    "setujui_permohonan": Rule(
+        ("ditjen_ham",),
+        SetujuiPermohonan,
+        checks=(lambda a, p: _in_cycle(a, p.jadwal), lambda a, p: _witnesses(p.saksi)),
+    ),
+    "tolak_permohonan": Rule(("ditjen_ham",), Alasan),
+    "ajukan_ulang": Rule(("operator_unit",), Catatan, who=(_own_unit,), guards=(_before_deadline,)),
+    "jadwal_ulang": Rule(
+        ("ditjen_ham", "kanwil"), JadwalUlang, who=(_own_unit,), checks=(lambda a, p: _in_cycle(a, p.jadwal),)
+    ),
+    "deklarasikan": Rule(
+        ("kanwil",),
+        Deklarasikan,
+        who=(_own_unit,),
+        guards=(_ceremony_time_reached,),
+        checks=(lambda a, p: _witnesses(p.saksi_hadir),),
+    ),
+    "tandatangani_pernyataan": Rule(("kepala_unit",), Tandatangani, who=(_own_unit,)),
+    "kirim_laporan": REPORT_RULE,
+    "kirim_perbaikan": REPORT_RULE,
+    "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),
+    "kembalikan": Rule(("verifikator",), Catatan, who=(_not_a_member,)),
+    "lolos_verifikasi": Rule(("verifikator",), who=(_not_a_member,)),
+    "tidak_lolos_verifikasi": Rule(("verifikator",), Alasan, who=(_not_a_member,)),
+    "nilai": Rule(("penilai",), Nilai, who=(_not_a_member,), guards=(_first_sheet,), checks=(_score_sheet_complete,)),
+    "tetapkan_hasil_evaluasi": Rule(
+        ("ketua_penilai",), who=(_not_a_member, _not_an_assessor), guards=(_two_assessors,)
+    ),
+    "tetapkan_penghargaan": Rule(("ditjen_ham",), TetapkanPenghargaan),
+    "cabut": Rule(("ditjen_ham",), Alasan),
+    "batalkan": Rule(("operator_unit", "admin"), Alasan, who=(_own_unit,), guards=(_operator_before_reporting,)),
+    "tutup_permohonan": SYSTEM_RULE,
+    "buka_pelaporan": Rule(("system",), guards=(_calendar_due, _has_reporting)),
+    "akhiri_transisi": Rule(("system",), guards=(_calendar_due, _transition_year)),
+    "tutup_pelaporan": SYSTEM_RULE,
+    "tutup_perbaikan": SYSTEM_RULE,
+    "akhiri_masa_berlaku": SYSTEM_RULE,
+}
+
+REPORTING_AND_AFTER = frozenset(("pelaporan", "verifikasi", "perbaikan", "evaluasi", "lolos_evaluasi", "berpredikat"))
+
+
+# --- The calendar's events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timer:
+    event: str
+    at: datetime
+
+
+def next_timer(case: CaseData) -> Timer | None:
+    """The automatic event the calendar sends next in this stage, and when."""
+    cal = case.policy.calendar
+    match case.stage:
+        case "permohonan_ditolak":
+            return Timer("tutup_permohonan", cal.applications_close)
+        case "pembangunan" if case.policy.has_reporting:
+            return Timer("buka_pelaporan", cal.reporting_opens)
+        case "pembangunan":
+            return Timer("akhiri_transisi", cal.cycle_ends)
+        case "pelaporan":
+            return Timer("tutup_pelaporan", case.reporting_deadline or cal.reporting_closes)
+        case "perbaikan" if case.revision_deadline is not None:
+            return Timer("tutup_perbaikan", case.revision_deadline)
+        case "berpredikat":
+            return Timer("akhiri_masa_berlaku", cal.award_valid_until)
+    return None
+
+
+# --- The application that starts a case (`ajukan`: the workflow does not exist yet) ------------------------------
+
+APPLICANT_ROLES = ("operator_unit",)
+
+
+def application_refused(policy: CyclePolicy, unit: str, actor: Actor, now: datetime) -> tuple[list[str], list[str]]:
+    """(forbidden, refused) for a unit's application: who may apply, and whether the cycle is open."""
+    if actor.role not in APPLICANT_ROLES:
+        return [f"ajukan is done by {' or '.join(APPLICANT_ROLES)}; you are {actor.role}"], []
+    if actor.unit != unit:
+        return [f"you act for unit {actor.unit}, not for {unit}"], []
+    closes = policy.calendar.applications_close
+    return [], ([] if now < closes else [f"applications for this cycle closed on {closes.isoformat()}"])
+
+
+# --- Explanations -----------------------------------------------------------------------------------------------
+
+
+def forbidden(case: CaseData, event: str, actor: Actor) -> list[str]:
+    """Why this actor may not send this event to this case at all (role, scope, conflict of interest)."""
+    rule = RULES.get(event)
+    if rule is None:
+        return [f"there is no event '{event}'"]
+    if actor.role not in rule.roles:
+        if rule.roles == ("system",):
+            return [f"{event} is sent by the calendar, not by a person"]
+        return [f"{event} is done by {' or '.join(rule.roles)}; you are {actor.role}"]
+    attempt = Attempt(case, actor, datetime.min)
+    return [why for check in rule.who if (why := check(attempt))]
+
+
+def refused(
+    case: CaseData, event: str, actor: Actor, now: datetime, payload: dict[str, Any] | None = None
+) -> list[str]:
+    """Every reason why `event` cannot happen now. Empty means it can. Without a payload, only asks "may I?"."""
+    why = forbidden(case, event, actor)
+    if why:
+        return why
+    if case.stage not in sources(event):
+        return [f"{event} is possible only at stage {' or '.join(sources(event))}; this case is at {case.stage}"]
+    rule = RULES[event]
+    attempt = Attempt(case, actor, now)
+    why = [reason for guard in rule.guards if (reason := guard(attempt))]
+    if payload is None:
+        return why
+    try:
+        parsed = rule.payload.model_validate(payload)
+    except ValidationError as e:
+        return why + payload_errors(e)
+    return why + [reason for check in rule.checks if (reason := check(attempt, parsed))]
+
+
+def payload_errors(e: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors()]
+
+
+def view(case: CaseData, actor: Actor, now: datetime) -> CaseView:
+    """The case as this actor sees it: the events it may send now, and the reasons for every other one."""
+    allowed, refusals = [], {}
+    for event in EVENTS:
+        why = refused(case, event, actor, now)
+        if why:
+            refusals[event] = why
+        else:
+            allowed.append(event)
+    timer = next_timer(case)
+    return CaseView(
+        year=case.year,
+        unit=case.unit.code,
+        stage=case.stage or "",
+        final=case.stage in FINAL_STAGES,
+        seq=case.seq,
+        deadline=timer.at if timer else None,
+        allowed=allowed,
+        refused=refusals,
+    )
+
+
+# --- The record of a step ---------------------------------------------------------------------------------------
+
+
+def chain_hash(entry: dict[str, Any]) -> str:
+    """sha256 over the canonical JSON of an entry (without its own hash), chained by `prev_hash`."""
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    case: CaseData, event: str, source: str | None, actor: Actor, payload: dict[str, Any], now: datetime
+) -> Transition:
+    case.seq += 1
+    entry = Transition(
+        year=case.year,
+        unit=case.unit.code,
+        seq=case.seq,
+        at=now,
+        event=event,
+        source=source,
+        target=case.stage or "",
+        actor=actor,
+        payload=payload,
+        prev_hash=case.last_hash,
+        hash="",
+    )
+    entry.hash = chain_hash(entry.model_dump(mode="json"))
+    case.last_hash = entry.hash
+    return entry
+
+
+def start(case: CaseData, applicant: Actor, catatan: str | None, now: datetime) -> tuple[Lifecycle, Transition]:
+    """The application (`ajukan`): the machine enters `permohonan` and the first entry is written."""
+    machine = Lifecycle(case)
+    payload = {"catatan": catatan} if catatan else {}
+    return machine, record(case, "ajukan", None, applicant, payload, now)
+
+
+def describe() -> dict[str, Any]:
+    """The machine as data, for `GET /lifecycle`, the role table and the docs."""
+    return {
+        "initial": Lifecycle.initial_state.id,
+        "states": [s.id for s in Lifecycle.states],
+        "final": sorted(FINAL_STAGES),
+        "events": [
+            {
+                "event": "ajukan",
+                "from": [],
+                "to": [Lifecycle.initial_state.id],
+                "roles": list(APPLICANT_ROLES),
+                "automatic": False,
+            },
+        ]
+        + [
+            {
+                "event": event,
+                "from": sources(event),
+                "to": targets(event),
+                "roles": list(RULES[event].roles),
+                "automatic": RULES[event].roles == ("system",),
+            }
+            for event in EVENTS
+        ],
+    }

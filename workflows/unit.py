@@ -1,0 +1,97 @@
+"""The case workflow: one unit in one cycle year, from application to the end of its award."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.contracts import PROJECT_TRANSITION, SYSTEM, Actor, CaseData, CaseStart, EventRequest, Transition
+    from workflows import lifecycle
+
+STAGE = SearchAttributeKey.for_keyword("P2hamStage")
+YEAR = SearchAttributeKey.for_int("P2hamYear")
+REGION = SearchAttributeKey.for_keyword("P2hamRegion")
+UNIT = SearchAttributeKey.for_keyword("P2hamUnit")
+SEARCH_ATTRIBUTES = (STAGE, YEAR, REGION, UNIT)
+
+PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+
+
+def case_workflow_id(year: int, unit: str) -> str:
+    return f"p2ham-{year}-{unit}"
+
+
+@workflow.defn(name="P2hamCase")
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, start: CaseStart) -> None:
+        # The machine exists before `run` starts, because an official's update can arrive first.
+        self.case: CaseData = start.case
+        self.machine, self.application = lifecycle.start(self.case, start.applicant, start.catatan, workflow.now())
+        self.projected_seq = 0
+
+    @workflow.run
+    async def run(self, start: CaseStart) -> CaseData:
+        await self._project(self.application)
+        while self.case.stage not in lifecycle.FINAL_STAGES:
+            await self._wait_for_official_or_calendar()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.case
+
+    async def _wait_for_official_or_calendar(self) -> None:
+        seq = self.case.seq
+        timer = lifecycle.next_timer(self.case)
+        delay = None if timer is None else (timer.at - workflow.now()).total_seconds()
+        if delay is None or delay > 0:
+            try:
+                await workflow.wait_condition(lambda: self.case.seq != seq, timeout=delay)
+                return
+            except TimeoutError:
+                pass
+        assert timer is not None
+        await self._apply(timer.event, SYSTEM, {})
+
+    @workflow.update
+    async def kirim(self, request: EventRequest) -> CaseData:
+        """An official's event. Refusals are raised by the validator, so they leave no trace in history."""
+        await self._apply(request.event, request.actor, request.payload)
+        return self.case
+
+    @kirim.validator
+    def _validate_kirim(self, request: EventRequest) -> None:
+        why = lifecycle.refused(self.case, request.event, request.actor, workflow.now(), request.payload)
+        if why:
+            raise refusal(request.event, why)
+
+    @workflow.update
+    async def ajukan(self) -> CaseData:
+        """Answers the application once it is in the read model (the API's `POST .../cases`)."""
+        await workflow.wait_condition(lambda: self.projected_seq >= self.application.seq)
+        return self.case
+
+    @workflow.query
+    def keadaan(self) -> CaseData:
+        return self.case
+
+    async def _apply(self, event: str, actor: Actor, payload: dict) -> None:
+        try:
+            entry = self.machine.fire(event, actor, payload, workflow.now())
+        except lifecycle.Refused as e:
+            raise refusal(e.event, e.why) from None
+        await self._project(entry)
+
+    async def _project(self, entry: Transition) -> None:
+        workflow.upsert_search_attributes([STAGE.value_set(self.case.stage or "")])
+        await workflow.execute_local_activity(
+            PROJECT_TRANSITION,
+            args=[entry, self.case.model_copy(deep=True)],  # the state as of this entry, not as of the retry
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROJECTION_RETRY,
+        )
+        self.projected_seq = max(self.projected_seq, entry.seq)
+
+
+def refusal(event: str, why: list[str]) -> ApplicationError:
+    return ApplicationError(f"{event} refused: " + "; ".join(why), why, type="Refused", non_retryable=True)
