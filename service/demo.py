@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from models.policy import compressed_calendar
+from models.policy import Calendar, compressed_calendar
 from service.auth import mint
 from service.settings import Settings
 
@@ -80,52 +80,67 @@ class Driver:
             await asyncio.sleep(0.2)
 
 
-async def happy_path(
-    http: httpx.AsyncClient, settings: Settings, year: int, unit: str, step: timedelta, say: Say = print
+async def open_case(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    year: int,
+    unit: str,
+    calendar: Calendar,
+    ends_after: str = "penghargaan",
+    say: Say = print,
 ) -> Driver:
-    """Drive one unit from application to the end of its award, each step by the official whose job it is."""
+    """An admin sets up the cycle and registers the unit; the unit's operator applies."""
     region = "KANWIL-DKI"
-    officials = Officials(settings, unit, region)
-    d = Driver(http, officials, year, unit, say)
-    now = datetime.now(UTC)
-    calendar = compressed_calendar(now, step).model_dump(mode="json")
-    await d.call("PUT", f"/cycles/{year}", "admin", {"regulation": "2023", "calendar": calendar})
+    d = Driver(http, Officials(settings, unit, region), year, unit, say)
+    policy = {"regulation": "2023", "ends_after": ends_after, "calendar": calendar.model_dump(mode="json")}
+    await d.call("PUT", f"/cycles/{year}", "admin", policy)
     unit_info = {"code": unit, "name": f"Kantor Imigrasi {unit}", "kind": "kantor_imigrasi", "region": region}
     await d.call("POST", "/units", "admin", unit_info, expect=201)
     say(f"Cycle {year}: unit {unit} applies")
     view = await d.call("POST", f"/cycles/{year}/cases", "operator", {"unit": unit}, expect=201)
     say(f"  {'':>22} --ajukan--> {view['stage']}   (by operator)")
-    jadwal = now + 2 * step
-    await d.send(
-        "setujui_permohonan",
-        "ditjen",
-        {"jadwal": jadwal.isoformat(), "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES},
-    )
-    await d.wait_until(
-        "kanwil", lambda v: "deklarasikan" in v["allowed"], "the pencanangan date", 10 * step.total_seconds()
-    )
+    return d
+
+
+async def declare(d: Driver, jadwal: datetime, timeout: float) -> None:
+    """Ditjen HAM approves with witnesses, the Kanwil declares at the set time, the unit head signs."""
+    ceremony = {"jadwal": jadwal.isoformat(), "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES}
+    await d.send("setujui_permohonan", "ditjen", ceremony)
+    await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], "the pencanangan date", timeout)
     await d.send("deklarasikan", "kanwil", {"saksi_hadir": WITNESSES})
-    await d.send("tandatangani_pernyataan", "kepala", {"dokumen": f"pernyataan-{unit}"})
-    await d.wait_until(
-        "operator", lambda v: v["stage"] == "pelaporan", "the reporting window", 10 * step.total_seconds()
-    )
-    say("  (the calendar opened the reporting window: buka_pelaporan by system)")
-    criteria = (await d.call("GET", f"/cycles/{year}?kind=kantor_imigrasi", "operator"))["criteria"]
+    await d.send("tandatangani_pernyataan", "kepala", {"dokumen": f"pernyataan-{d.unit}"})
+
+
+async def report(d: Driver, event: str = "kirim_laporan") -> None:
+    """The operator answers every indicator of the unit kind's catalogue."""
+    criteria = (await d.call("GET", f"/cycles/{d.year}?kind=kantor_imigrasi", "operator"))["criteria"]
     answers = [
         {"kode": i["code"], "nilai": c["scale"][0], "bukti": [], "keterangan": "tersedia"}
         for c in criteria
         for i in c["indicators"]
     ]
-    await d.send("kirim_laporan", "operator", {"indikator": answers})
+    await d.send(event, "operator", {"indikator": answers})
+
+
+async def happy_path(
+    http: httpx.AsyncClient, settings: Settings, year: int, unit: str, step: timedelta, say: Say = print
+) -> Driver:
+    """Drive one unit from application to the end of its award, each step by the official whose job it is."""
+    now = datetime.now(UTC)
+    wait = 10 * step.total_seconds()
+    d = await open_case(http, settings, year, unit, compressed_calendar(now, step), say=say)
+    await declare(d, now + 2 * step, wait)
+    await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", wait)
+    say("  (the calendar opened the reporting window: buka_pelaporan by system)")
+    await report(d)
     await d.send("lolos_verifikasi", "verifikator")
-    await d.send("nilai", "penilai_a", {"skor": {c["code"]: 90 for c in criteria}})
-    await d.send("nilai", "penilai_b", {"skor": {c["code"]: 84 for c in criteria}})
+    codes = list((await d.call("GET", f"/cycles/{year}", "ketua"))["weights"])
+    await d.send("nilai", "penilai_a", {"skor": dict.fromkeys(codes, 90)})
+    await d.send("nilai", "penilai_b", {"skor": dict.fromkeys(codes, 84)})
     await d.send("tetapkan_hasil_evaluasi", "ketua")
     await d.send(
         "tetapkan_penghargaan", "ditjen", {"nomor_keputusan": f"M.HH-{year}.HA.01", "tanggal": str(now.date())}
     )
-    await d.wait_until(
-        "ditjen", lambda v: v["stage"] == "selesai", "the award's validity to end", 20 * step.total_seconds()
-    )
+    await d.wait_until("ditjen", lambda v: v["stage"] == "selesai", "the award's validity to end", 2 * wait)
     say("  (the calendar ended the award's validity: akhiri_masa_berlaku by system)")
     return d

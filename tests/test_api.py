@@ -1,0 +1,166 @@
+"""The API's acceptance paths against a real Temporal dev server: timers, refusals, idempotency, durability."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from models.policy import compressed_calendar
+from service.api import create_app
+from service.demo import WITNESSES, Driver, declare, open_case
+from service.settings import Settings
+from worker import build_worker
+
+STEP = timedelta(seconds=1)
+WAIT = 15.0
+
+
+def calendar_from_now():
+    return compressed_calendar(datetime.now(UTC), STEP)
+
+
+async def history_events(d: Driver) -> list[str]:
+    history = await d.call("GET", f"{d.case_path}/history", "ditjen")
+    return [e["event"] for e in history["entries"]]
+
+
+async def test_transition_year_ends_after_pembangunan_by_timer(api: httpx.AsyncClient, settings: Settings, year: int):
+    d = await open_case(api, settings, year, "LAPAS-2022", calendar_from_now(), ends_after="pembangunan", say=print)
+    await declare(d, datetime.now(UTC) + STEP, WAIT)
+    seen = []
+    final = await d.wait_until("operator", lambda v: seen.append(v) or v["final"], "the end of the cycle", WAIT)
+    assert final["stage"] == "transisi_selesai"
+    assert all(v["stage"] in ("pembangunan", "transisi_selesai") for v in seen)
+    assert not any({"kirim_laporan", "buka_pelaporan"} & set(v["allowed"]) for v in seen)
+    assert (await history_events(d))[-2:] == ["tandatangani_pernyataan", "akhiri_transisi"]
+
+
+async def test_window_closes_without_report(api: httpx.AsyncClient, settings: Settings, year: int):
+    d = await open_case(api, settings, year, "KANIM-SILENT", calendar_from_now(), say=print)
+    await declare(d, datetime.now(UTC) + STEP, WAIT)
+    final = await d.wait_until("operator", lambda v: v["final"], "the reporting window to close", WAIT)
+    assert final["stage"] == "tidak_melapor"
+    history = await d.call("GET", f"{d.case_path}/history", "ditjen")
+    last = history["entries"][-1]
+    assert (last["event"], last["from"], last["actor"]["role"]) == ("tutup_pelaporan", "pelaporan", "system")
+
+
+async def test_rejected_application_resubmitted_and_approved(api: httpx.AsyncClient, settings: Settings, year: int):
+    d = await open_case(api, settings, year, "RUTAN-ULANG", calendar_from_now(), say=print)
+    view = await d.send("tolak_permohonan", "ditjen", {"alasan": "Surat permohonan belum ditandatangani kepala unit"})
+    assert view["stage"] == "permohonan_ditolak"
+    assert view["deadline"] is not None  # the application deadline, after which it is final
+    view = await d.send("ajukan_ulang", "operator", {"catatan": "Surat sudah ditandatangani"})
+    assert view["stage"] == "permohonan"
+    jadwal = (datetime.now(UTC) + 5 * STEP).isoformat()
+    view = await d.send("setujui_permohonan", "ditjen", {"jadwal": jadwal, "tempat": "Aula", "saksi": WITNESSES})
+    assert view["stage"] == "pencanangan_terjadwal"
+    assert await history_events(d) == ["ajukan", "tolak_permohonan", "ajukan_ulang", "setujui_permohonan"]
+
+
+async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, settings: Settings, year: int, token):
+    d = await open_case(api, settings, year, "KANIM-REFUSE", calendar_from_now(), say=print)
+    path = f"{d.case_path}/events"
+    snapshot = (await d.call("GET", d.case_path, "ditjen"), await d.call("GET", f"{d.case_path}/history", "ditjen"))
+    jadwal = (datetime.now(UTC) + 5 * STEP).isoformat()
+    ceremony = {"jadwal": jadwal, "tempat": "Aula", "saksi": WITNESSES}
+
+    async def post(event: str, who: str, body: object) -> httpx.Response:
+        headers = {**d.officials[who], "Idempotency-Key": str(uuid.uuid4())}
+        return await api.post(f"{path}/{event}", json=body, headers=headers)
+
+    wrong_role = await post("setujui_permohonan", "operator", ceremony)
+    assert wrong_role.status_code == 403
+    assert "ditjen_ham" in " ".join(wrong_role.json()["why"])
+
+    not_now = await post("kirim_laporan", "operator", {"indikator": []})
+    assert not_now.status_code == 409
+    assert "pelaporan" in " ".join(not_now.json()["why"])
+
+    no_forkopimda = await post("setujui_permohonan", "ditjen", {**ceremony, "saksi": WITNESSES[:1]})
+    assert no_forkopimda.status_code == 409
+    assert "Forkopimda" in " ".join(no_forkopimda.json()["why"])
+
+    bad_payload = await post("setujui_permohonan", "ditjen", {**ceremony, "jadwal": "besok pagi"})
+    assert bad_payload.status_code == 422
+    assert bad_payload.json()["error"] == "invalid_payload"
+    assert any("jadwal" in why for why in bad_payload.json()["why"])
+
+    empty_reason = await post("tolak_permohonan", "ditjen", {"alasan": "   "})
+    assert empty_reason.status_code == 422
+
+    other_unit = await api.post(
+        f"{path}/batalkan",
+        json={"alasan": "salah unit"},
+        headers={**token("operator_unit", unit="KANIM-LAIN"), "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert other_unit.status_code == 403
+    assert "KANIM-LAIN" in " ".join(other_unit.json()["why"])
+
+    assert (await d.call("GET", d.case_path, "ditjen"), await d.call("GET", f"{d.case_path}/history", "ditjen")) == (
+        snapshot
+    )
+
+    unknown_case = await api.get(f"/cycles/{year}/cases/TIDAK-ADA", headers=d.officials["ditjen"])
+    assert unknown_case.status_code == 404
+    assert unknown_case.json()["error"] == "unknown_case"
+    unknown_event = await post("setujui_semua", "ditjen", {})
+    assert unknown_event.status_code == 404
+    no_token = await api.get(d.case_path)
+    assert no_token.status_code == 401
+    assert set(no_token.json()) == {"error", "message", "why"}
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+async def test_same_idempotency_key_applies_once(
+    api: httpx.AsyncClient, settings: Settings, year: int, concurrent: bool
+):
+    d = await open_case(api, settings, year, f"KANIM-IDEM-{int(concurrent)}", calendar_from_now(), say=print)
+    await d.send(
+        "setujui_permohonan",
+        "ditjen",
+        {"jadwal": (datetime.now(UTC) + 5 * STEP).isoformat(), "tempat": "Aula", "saksi": WITNESSES},
+    )
+    body = {"jadwal": (datetime.now(UTC) + 6 * STEP).isoformat(), "alasan": "Kakanwil berhalangan"}
+    headers = {**d.officials["ditjen"], "Idempotency-Key": "retry-" + uuid.uuid4().hex}
+    url = f"{d.case_path}/events/jadwal_ulang"
+    if concurrent:
+        responses = await asyncio.gather(*(api.post(url, json=body, headers=headers) for _ in range(5)))
+    else:
+        responses = [await api.post(url, json=body, headers=headers) for _ in range(3)]
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["seq"] for r in responses}) == 1
+    assert (await history_events(d)).count("jadwal_ulang") == 1
+
+    # A new key is a new request: the same body is applied again.
+    await api.post(url, json=body, headers={**headers, "Idempotency-Key": "retry-" + uuid.uuid4().hex})
+    assert (await history_events(d)).count("jadwal_ulang") == 2
+
+
+async def test_worker_restarted_mid_case_picks_it_up(settings: Settings, client: Client, engine: Engine, year: int):
+    """The case lives in Temporal, not in the worker: a new worker carries on, and a timer due meanwhile fires."""
+    own = settings.model_copy(update={"task_queue": f"p2ham-restart-{uuid.uuid4().hex[:8]}"})
+    app = create_app(own, client=client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
+        async with build_worker(client, engine, own.task_queue):
+            d = await open_case(http, own, year, "LAPAS-RESTART", calendar_from_now(), say=print)
+            await declare(d, datetime.now(UTC) + STEP, WAIT)
+            assert (await d.call("GET", d.case_path, "operator"))["stage"] == "pembangunan"
+        # No worker now: the reporting window opens on the calendar while nobody polls the task queue.
+        opens = datetime.fromisoformat((await d.call("GET", d.case_path, "operator"))["deadline"])
+        await asyncio.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.5)
+        assert (await d.call("GET", d.case_path, "operator"))["stage"] == "pembangunan"
+        async with build_worker(client, engine, own.task_queue):
+            view = await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the missed timer", WAIT)
+            assert view["allowed"] == ["kirim_laporan"]
+    assert await history_events(d) == [
+        "ajukan",
+        "setujui_permohonan",
+        "deklarasikan",
+        "tandatangani_pernyataan",
+        "buka_pelaporan",
+    ]
