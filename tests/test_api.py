@@ -13,7 +13,9 @@ from models.policy import compressed_calendar
 from service.api import create_app
 from service.demo import WITNESSES, Driver, declare, open_case
 from service.settings import Settings
+from tests.replay import fetch_and_keep, replayer
 from worker import build_worker
+from workflows.unit import case_workflow_id
 
 STEP = timedelta(seconds=1)
 WAIT = 15.0
@@ -28,7 +30,9 @@ async def history_events(d: Driver) -> list[str]:
     return [e["event"] for e in history["entries"]]
 
 
-async def test_transition_year_ends_after_pembangunan_by_timer(api: httpx.AsyncClient, settings: Settings, year: int):
+async def test_transition_year_ends_after_pembangunan_by_timer(
+    api: httpx.AsyncClient, settings: Settings, client: Client, year: int
+):
     d = await open_case(api, settings, year, "LAPAS-2022", calendar_from_now(), ends_after="pembangunan", say=print)
     await declare(d, datetime.now(UTC) + STEP, WAIT)
     seen = []
@@ -37,9 +41,10 @@ async def test_transition_year_ends_after_pembangunan_by_timer(api: httpx.AsyncC
     assert all(v["stage"] in ("pembangunan", "transisi_selesai") for v in seen)
     assert not any({"kirim_laporan", "buka_pelaporan"} & set(v["allowed"]) for v in seen)
     assert (await history_events(d))[-2:] == ["tandatangani_pernyataan", "akhiri_transisi"]
+    await replayer().replay_workflow(await fetch_and_keep(client, case_workflow_id(year, d.unit), "transition_year"))
 
 
-async def test_window_closes_without_report(api: httpx.AsyncClient, settings: Settings, year: int):
+async def test_window_closes_without_report(api: httpx.AsyncClient, settings: Settings, client: Client, year: int):
     d = await open_case(api, settings, year, "KANIM-SILENT", calendar_from_now(), say=print)
     await declare(d, datetime.now(UTC) + STEP, WAIT)
     final = await d.wait_until("operator", lambda v: v["final"], "the reporting window to close", WAIT)
@@ -47,6 +52,7 @@ async def test_window_closes_without_report(api: httpx.AsyncClient, settings: Se
     history = await d.call("GET", f"{d.case_path}/history", "ditjen")
     last = history["entries"][-1]
     assert (last["event"], last["from"], last["actor"]["role"]) == ("tutup_pelaporan", "pelaporan", "system")
+    await replayer().replay_workflow(await fetch_and_keep(client, case_workflow_id(year, d.unit), "tidak_melapor"))
 
 
 async def test_rejected_application_resubmitted_and_approved(api: httpx.AsyncClient, settings: Settings, year: int):
@@ -164,3 +170,20 @@ async def test_worker_restarted_mid_case_picks_it_up(settings: Settings, client:
         "tandatangani_pernyataan",
         "buka_pelaporan",
     ]
+
+
+async def test_temporal_unreachable_is_a_503_and_reads_still_work(
+    api: httpx.AsyncClient, settings: Settings, year: int
+):
+    d = await open_case(api, settings, year, "KANIM-503", calendar_from_now(), say=print)
+    before = await d.call("GET", f"{d.case_path}/history", "ditjen")
+    down = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))  # nothing listens there
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://p2ham.test") as http:
+        headers = {**d.officials["ditjen"], "Idempotency-Key": str(uuid.uuid4())}
+        r = await http.post(f"{d.case_path}/events/tolak_permohonan", json={"alasan": "berkas kurang"}, headers=headers)
+        assert r.status_code == 503
+        assert r.headers["Retry-After"].isdigit()
+        assert r.json()["error"] == "temporal_unavailable"
+        assert (await http.get("/health")).json() == {"status": "ok", "database": True, "temporal": False}
+        assert (await http.get(d.case_path, headers=d.officials["ditjen"])).json()["stage"] == "permohonan"
+    assert await d.call("GET", f"{d.case_path}/history", "ditjen") == before

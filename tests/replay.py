@@ -1,0 +1,25 @@
+"""Replaying recorded histories through today's workflow code: the guard against nondeterministic changes."""
+
+import os
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import SANDBOX
+from workflows.unit import CaseWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter, workflow_runner=SANDBOX)
+
+
+async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:
+    """The history of a finished run; with P2HAM_RECORD_HISTORIES=1 it is also saved under tests/histories/."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    if os.environ.get("P2HAM_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    return history
