@@ -510,3 +510,26 @@ def describe() -> dict[str, Any]:
             for event in EVENTS
         ],
     }
+
+
+def mermaid() -> str:
+    """The diagram for the README, drawn from the machine itself (a test keeps the README equal to it)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {Lifecycle.initial_state.id}: ajukan"]
+    for state in Lifecycle.states:
+        for t in state.transitions:
+            for event in map(str, t.events):
+                automatic = " (timer)" if RULES[event].roles == ("system",) else ""
+                lines.append(f"    {t.source.id} --> {t.target.id}: {event}{automatic}")
+    lines += [f"    {final} --> [*]" for final in sorted(FINAL_STAGES)]
+    return "\n".join(lines)
+
+
+def role_table() -> str:
+    """Who sends which event from which stage, as a Markdown table for the README."""
+    rows = ["| event | from | to | who |", "| --- | --- | --- | --- |"]
+    open_stages = {s.id for s in Lifecycle.states} - FINAL_STAGES
+    for e in describe()["events"]:
+        who = "the calendar (timer)" if e["automatic"] else ", ".join(f"`{r}`" for r in e["roles"])
+        source = "any open stage" if set(e["from"]) == open_stages else ", ".join(e["from"]) or "(start)"
+        rows.append(f"| `{e['event']}` | {source} | {', '.join(e['to'])} | {who} |")
+    return "\n".join(rows)
