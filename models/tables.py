@@ -60,3 +60,32 @@ class TransitionRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class RefusalRow(SQLModel, table=True):
+    """The audit log of refused commands: who tried what, and why it was refused. Never updated."""
+
+    __tablename__ = "refusal"
+    __table_args__ = (Index("ix_refusal_case", "year", "unit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    year: int
+    unit: str = Field(max_length=64)
+    event: str = Field(max_length=64)
+    actor_sub: str = Field(max_length=200)
+    actor_name: str = Field(max_length=200)
+    actor_role: str = Field(max_length=32)
+    status: int
+    why: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    """Which request an `Idempotency-Key` was first used for, so a key reused for another request is refused."""
+
+    __tablename__ = "idempotency_key"
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=128)
+    request_hash: str = Field(max_length=64)
+    created_at: datetime

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from models.db import make_engine
+from service.auth import TokenVerifier
 from service.deps import AppState
 from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
 from service.routers import admin, cases, system
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.p2ham = AppState(settings=settings, engine=make_engine(settings.database_url), client=client)
+    app.state.p2ham = AppState(
+        settings=settings, engine=make_engine(settings.database_url), verifier=TokenVerifier(settings), client=client
+    )
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)

@@ -1,6 +1,11 @@
-"""Bearer tokens: who is calling. Claims `sub`, `name`, `role`, and `unit` (unit roles) or `region` (kanwil)."""
+"""Bearer tokens: who is calling. Claims `sub`, `name`, `role`, and `unit` (unit roles) or `region` (kanwil).
 
+Only the one configured algorithm is accepted (never `none`, never HS256 signed with an RS256 public key).
+"""
+
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from pydantic import ValidationError
@@ -21,38 +26,82 @@ def mint(
     region: str | None = None,
     ttl: timedelta = timedelta(hours=8),
 ) -> str:
+    """A dev token signed with the shared secret (HS256). Production tokens come from the ministry's SSO."""
     now = datetime.now(UTC)
-    claims = {"sub": sub, "name": name or sub, "role": role, "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {"sub": sub, "name": name or sub, "role": role, "iat": now, "exp": now + ttl}
     if unit:
         claims["unit"] = unit
     if region:
         claims["region"] = region
-    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def actor_from_token(settings: Settings, token: str) -> Actor:
-    try:
-        claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=[settings.jwt_algorithm], options={"require": ["sub", "exp"]}
-        )
-    except jwt.ExpiredSignatureError:
-        raise ApiError(401, "token_expired", "Your session has expired; sign in again.") from None
-    except jwt.InvalidTokenError as e:
-        raise ApiError(401, "invalid_token", f"The token is not valid: {e}.") from None
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, "invalid_token", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TokenVerifier:
+    """Verifies tokens with the configured key, loaded once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.algorithm = settings.jwt_algorithm
+        self.jwks: jwt.PyJWKSet | None = None
+        self.key: Any = settings.jwt_secret
+        if self.algorithm == "RS256":
+            if settings.jwt_jwks_file:
+                self.jwks = jwt.PyJWKSet.from_dict(json.loads(settings.jwt_jwks_file.read_text()))
+            elif settings.jwt_public_key_file:
+                self.key = settings.jwt_public_key_file.read_text()
+            else:
+                raise ValueError("RS256 needs P2HAM_JWT_PUBLIC_KEY_FILE or P2HAM_JWT_JWKS_FILE")
+
+    def _key_for(self, token: str) -> Any:
+        if self.jwks is None:
+            return self.key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for key in self.jwks.keys:
+            if key.key_id == kid:
+                return key.key
+        raise unauthorized(f"The token was signed with an unknown key (kid {kid!r}).")
+
+    def actor(self, token: str) -> Actor:
+        s = self.settings
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=[self.algorithm],
+                issuer=s.jwt_issuer,
+                audience=s.jwt_audience,
+                options={"require": ["sub", "exp", "role"], "verify_aud": s.jwt_audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthorized("Your session has expired; sign in again.") from None
+        except jwt.InvalidTokenError as e:
+            raise unauthorized(f"The token is not valid: {e}.") from None
+        return actor_from_claims(claims)
+
+
+def actor_from_claims(claims: dict[str, Any]) -> Actor:
     role = claims.get("role")
     if role not in ROLES:
-        raise ApiError(401, "invalid_token", f"The token carries no known role (got {role!r}).")
+        raise unauthorized(f"The token carries no known role (got {role!r}).")
     if role in UNIT_ROLES and not claims.get("unit"):
-        raise ApiError(401, "invalid_token", f"A {role} token must name its unit.")
+        raise unauthorized(f"A {role} token must name its unit.")
     if role == "kanwil" and not claims.get("region"):
-        raise ApiError(401, "invalid_token", "A kanwil token must name its region.")
+        raise unauthorized("A kanwil token must name its region.")
     try:
         return Actor(
             sub=claims["sub"],
-            name=claims.get("name", ""),
+            name=claims.get("name") or claims["sub"],
             role=role,
             unit=claims.get("unit"),
             region=claims.get("region"),
         )
-    except ValidationError as e:
-        raise ApiError(401, "invalid_token", f"The token's claims are malformed: {e.errors()[0]['msg']}.") from None
+    except (ValidationError, TypeError):
+        raise unauthorized("The token's claims are malformed.") from None

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.contracts import Actor
-from service.auth import actor_from_token
+from service.auth import TokenVerifier
 from service.errors import ApiError
 from service.settings import Settings
 
@@ -25,6 +25,7 @@ RETRY_AFTER = {"Retry-After": "5"}
 class AppState:
     settings: Settings
     engine: Engine
+    verifier: TokenVerifier
     client: Client | None = None
 
 
@@ -48,7 +49,7 @@ bearer = HTTPBearer(auto_error=False, description="JWT with claims sub, name, ro
 def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
     if credentials is None:
         raise ApiError(401, "no_token", "Sign in first: send 'Authorization: Bearer <token>'.")
-    return actor_from_token(state.settings, credentials.credentials)
+    return state.verifier.actor(credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -1,6 +1,8 @@
 """Configuration from the environment (prefix `P2HAM_`), with the embedded dev stack as the default."""
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,8 +16,13 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "p2ham"
+    # HS256 with a shared secret for the embedded default; RS256 with the ministry SSO's public key (PEM) or JWKS file.
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: str = DEV_SECRET
-    jwt_algorithm: str = "HS256"
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

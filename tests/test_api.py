@@ -163,13 +163,8 @@ async def test_worker_restarted_mid_case_picks_it_up(settings: Settings, client:
         async with build_worker(client, engine, own.task_queue):
             view = await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the missed timer", WAIT)
             assert view["allowed"] == ["kirim_laporan"]
-    assert await history_events(d) == [
-        "ajukan",
-        "setujui_permohonan",
-        "deklarasikan",
-        "tandatangani_pernyataan",
-        "buka_pelaporan",
-    ]
+        events = await history_events(d)
+    assert events == ["ajukan", "setujui_permohonan", "deklarasikan", "tandatangani_pernyataan", "buka_pelaporan"]
 
 
 async def test_temporal_unreachable_is_a_503_and_reads_still_work(

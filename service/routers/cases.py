@@ -18,6 +18,7 @@ from models.contracts import CaseData, CaseStart, CaseView, Code, EventRequest, 
 from models.tables import CaseRow, TransitionRow
 from service.deps import ActorDep, ClientDep, SessionDep, State, temporal_errors
 from service.errors import ApiError
+from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
 from workflows import lifecycle
 from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
@@ -87,24 +88,26 @@ async def ajukan(
 ) -> CaseView:
     """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
     policy = load_policy(session, year)
-    forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
-    if forbidden:
-        raise ApiError(403, "forbidden", "You may not apply for this unit.", forbidden)
-    unit = load_unit(session, body.unit)
-    existing = session.get(CaseRow, (year, body.unit))
-    if existing is not None:
-        if existing.final:
-            raise ApiError(
-                409,
-                "case_exists",
-                "One case per unit per year; this unit's case has ended.",
-                [f"the {year} case of {body.unit} ended at stage {existing.stage}"],
-            )
-        response.status_code = 200
-        return lifecycle.view(CaseData.model_validate(existing.data), actor, now())
-    if why:
-        raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
+    with refusals_logged(session, year, body.unit, "ajukan", actor, body.model_dump(mode="json")):
+        forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
+        if forbidden:
+            raise ApiError(403, "forbidden", "You may not apply for this unit.", forbidden)
+        unit = load_unit(session, body.unit)
+        existing = session.get(CaseRow, (year, body.unit))
+        if existing is not None and existing.final:
+            ended = [f"the {year} case of {body.unit} ended at stage {existing.stage}"]
+            raise ApiError(409, "case_exists", "One case per unit per year; this unit's case has ended.", ended)
+        if existing is not None:
+            response.status_code = 200
+            return lifecycle.view(CaseData.model_validate(existing.data), actor, now())
+        if why:
+            raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
     start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=actor, catatan=body.catatan)
+    search = [
+        SearchAttributePair(YEAR, year),
+        SearchAttributePair(REGION, unit.region),
+        SearchAttributePair(UNIT, unit.code),
+    ]
     async with temporal_errors():
         case = await client.execute_update_with_start_workflow(
             CaseWorkflow.ajukan,
@@ -115,13 +118,7 @@ async def ajukan(
                 task_queue=state.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(YEAR, year),
-                        SearchAttributePair(REGION, unit.region),
-                        SearchAttributePair(UNIT, unit.code),
-                    ]
-                ),
+                search_attributes=TypedSearchAttributes(search),
             ),
         )
     return lifecycle.view(case, actor, now())
@@ -175,31 +172,30 @@ async def send_event(
             404, "unknown_event", f"There is no event '{event}'.", [f"events: {', '.join(lifecycle.EVENTS)}"]
         )
     row = load_case(session, year, unit)
-    case = CaseData.model_validate(row.data)
-    if row.final:
-        raise ApiError(
-            409,
-            "case_closed",
-            "This case has ended; nothing more can be done on it.",
-            [f"the case ended at stage {row.stage}"],
-        )
-    forbidden = lifecycle.forbidden(case, event, actor)
-    if forbidden:
-        raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
-    try:
-        lifecycle.RULES[event].payload.model_validate(payload)
-    except ValidationError as e:
-        raise ApiError(
-            422,
-            "invalid_payload",
-            f"The {event} payload is not valid; nothing was changed.",
-            lifecycle.payload_errors(e),
-        ) from None
-    handle = client.get_workflow_handle(case_workflow_id(year, unit))
-    async with temporal_errors():
-        result = await handle.execute_update(
-            CaseWorkflow.kirim, EventRequest(event=event, actor=actor, payload=payload), id=idempotency_key
-        )
+    with refusals_logged(session, year, unit, event, actor, payload):
+        case = CaseData.model_validate(row.data)
+        if row.final:
+            raise ApiError(
+                409, "case_closed", "This case has ended; nothing more can be done on it.", [f"ended at {row.stage}"]
+            )
+        forbidden = lifecycle.forbidden(case, event, actor)
+        if forbidden:
+            raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
+        try:
+            lifecycle.RULES[event].payload.model_validate(payload)
+        except ValidationError as e:
+            raise ApiError(
+                422,
+                "invalid_payload",
+                f"The {event} payload is not valid; nothing was changed.",
+                lifecycle.payload_errors(e),
+            ) from None
+        claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
+        handle = client.get_workflow_handle(case_workflow_id(year, unit))
+        async with temporal_errors():
+            result = await handle.execute_update(
+                CaseWorkflow.kirim, EventRequest(event=event, actor=actor, payload=payload), id=idempotency_key
+            )
     return lifecycle.view(result, actor, now())
 
 
