@@ -99,7 +99,8 @@ class Lifecycle(StateMachine):
     def on_jadwal_ulang(self, payload: JadwalUlang) -> None:
         self.model.jadwal = payload.jadwal
 
-    def on_enter_pelaporan(self) -> None:
+    def on_buka_pelaporan(self) -> None:
+        # On the event, not on entering the stage: `perpanjang` re-enters `pelaporan` and must keep its new deadline.
         self.model.reporting_deadline = self.model.policy.calendar.reporting_closes
 
     def on_perpanjang(self, payload: Perpanjang) -> None:
@@ -226,11 +227,16 @@ def _operator_before_reporting(a: Attempt) -> str | None:
     return None
 
 
-def _calendar_due(a: Attempt) -> str | None:
-    timer = next_timer(a.case)
-    if timer is None or a.now < timer.at:
-        return "the calendar has not reached this moment"
-    return None
+def _calendar_sends(event: str) -> Check:
+    def due(a: Attempt) -> str | None:
+        timer = next_timer(a.case)
+        if timer is None or timer.event != event:
+            return f"the calendar sends no {event} at this stage"
+        if a.now < timer.at:
+            return f"the calendar sends {event} on {timer.at.isoformat()}"
+        return None
+
+    return due
 
 
 def _witnesses(saksi: list[Saksi]) -> str | None:
@@ -267,6 +273,21 @@ def _report_complete(a: Attempt, p: Laporan) -> str | None:
     return "; ".join(problems) or None
 
 
+def _evidence_not_reused(a: Attempt, p: Laporan) -> str | None:
+    """Units failed in past years for reusing one photo across criteria; evidence ids are content hashes."""
+    if not a.case.policy.evidence.unique_across_criteria:
+        return None
+    criterion_of = {i.code: c.code for c in a.case.policy.criteria_for(a.case.unit.kind) for i in c.indicators}
+    used: dict[str, set[str]] = {}
+    for answer in p.indikator:
+        for bukti in answer.bukti:
+            used.setdefault(bukti, set()).add(criterion_of.get(answer.kode, answer.kode))
+    reused = [f"evidence {b} is used for criteria {', '.join(sorted(c))}" for b, c in used.items() if len(c) > 1]
+    if reused:
+        return "each criterion needs its own evidence: " + "; ".join(reused)
+    return None
+
+
 def _score_sheet_complete(a: Attempt, p: Nilai) -> str | None:
     codes = list(a.case.policy.weights)
     missing = [c for c in codes if c not in p.skor]
@@ -291,9 +312,16 @@ def _transition_year(a: Attempt) -> str | None:
     return "this cycle has a reporting stage" if a.case.policy.has_reporting else None
 
 
-SYSTEM_RULE = Rule(("system",), guards=(_calendar_due,))
+def _timer(event: str, *guards: Check) -> Rule:
+    return Rule(("system",), guards=(*guards, _calendar_sends(event)))
+
+
 REPORT_RULE = Rule(
-    ("operator_unit",), Laporan, who=(_own_unit,), guards=(_before_deadline,), checks=(_report_complete,)
+    ("operator_unit",),
+    Laporan,
+    who=(_own_unit,),
+    guards=(_before_deadline,),
+    checks=(_report_complete, _evidence_not_reused),
 )
 
 RULES: dict[str, Rule] = {
@@ -328,12 +356,12 @@ RULES: dict[str, Rule] = {
     "tetapkan_penghargaan": Rule(("ditjen_ham",), TetapkanPenghargaan),
     "cabut": Rule(("ditjen_ham",), Alasan),
     "batalkan": Rule(("operator_unit", "admin"), Alasan, who=(_own_unit,), guards=(_operator_before_reporting,)),
-    "tutup_permohonan": SYSTEM_RULE,
-    "buka_pelaporan": Rule(("system",), guards=(_calendar_due, _has_reporting)),
-    "akhiri_transisi": Rule(("system",), guards=(_calendar_due, _transition_year)),
-    "tutup_pelaporan": SYSTEM_RULE,
-    "tutup_perbaikan": SYSTEM_RULE,
-    "akhiri_masa_berlaku": SYSTEM_RULE,
+    "tutup_permohonan": _timer("tutup_permohonan"),
+    "buka_pelaporan": _timer("buka_pelaporan", _has_reporting),
+    "akhiri_transisi": _timer("akhiri_transisi", _transition_year),
+    "tutup_pelaporan": _timer("tutup_pelaporan"),
+    "tutup_perbaikan": _timer("tutup_perbaikan"),
+    "akhiri_masa_berlaku": _timer("akhiri_masa_berlaku"),
 }
 
 REPORTING_AND_AFTER = frozenset(("pelaporan", "verifikasi", "perbaikan", "evaluasi", "lolos_evaluasi", "berpredikat"))
