@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel, create_engine
 
 from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -17,5 +18,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    create_schema(engine)
     return engine
+
+
+def create_schema(engine: Engine, attempts: int = 3) -> None:
+    """Create missing tables. The API and several workers may start at once: whoever loses the race looks again."""
+    for attempt in range(attempts):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except DatabaseError:  # "already exists": another process created it between our check and our CREATE
+            if attempt == attempts - 1:
+                raise

