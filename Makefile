@@ -3,7 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test test-postgres lint bench demo clean
+
+# The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+DB_TESTS := tests/test_api.py tests/test_happy_path.py
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +19,9 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+test-postgres: $(BIN)/.installed
+	P2HAM_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest $(DB_TESTS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

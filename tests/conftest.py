@@ -5,12 +5,12 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -33,14 +33,33 @@ def temporal_binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    url = os.environ.get("P2HAM_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'p2ham.db'}"
-    return Settings(database_url=url, task_queue=TASK_QUEUE, jwt_secret="test-secret-" + uuid.uuid4().hex)
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite in a temporary file; with P2HAM_DATABASE_URL set to a PostgreSQL server, a fresh database on it."""
+    server = os.environ.get("P2HAM_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'p2ham.db'}"
+        return
+    url = make_url(server)
+    name = f"p2ham_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, task_queue=TASK_QUEUE, jwt_secret="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
