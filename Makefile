@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-DB_TESTS := tests/test_api.py tests/test_happy_path.py tests/test_projection.py
+DB_TESTS := tests/test_api.py tests/test_happy_path.py tests/test_projection.py tests/test_evidence.py
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

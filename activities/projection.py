@@ -53,6 +53,8 @@ def transition_row(entry: Transition) -> TransitionRow:
         actor_name=entry.actor.name,
         actor_role=entry.actor.role,
         payload=entry.payload,
+        evidence=entry.evidence,
+        policy_version=entry.policy_version,
         prev_hash=entry.prev_hash,
         hash=entry.hash,
     )

@@ -52,6 +52,10 @@ SYSTEM = Actor(sub="system", name="Sistem P2HAM", role="system")
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    def evidence_ids(self) -> set[str]:
+        """The uploaded files this payload names; the API resolves them from the evidence store."""
+        return set()
+
 
 class Kosong(Payload):
     pass
@@ -89,6 +93,9 @@ class Deklarasikan(Payload):
 class Tandatangani(Payload):
     dokumen: Code
 
+    def evidence_ids(self) -> set[str]:
+        return {self.dokumen}
+
 
 class JawabanIndikator(Payload):
     kode: Code
@@ -99,6 +106,9 @@ class JawabanIndikator(Payload):
 
 class Laporan(Payload):
     indikator: list[JawabanIndikator] = Field(max_length=500)
+
+    def evidence_ids(self) -> set[str]:
+        return {bukti for answer in self.indikator for bukti in answer.bukti}
 
 
 class Perpanjang(Payload):
@@ -123,6 +133,18 @@ class UnitInfo(BaseModel):
     parent: Code | None = None
 
 
+PHOTO_TYPES = ("image/jpeg", "image/png")
+
+
+class EvidenceInfo(BaseModel):
+    """An uploaded file as the server knows it (content-addressed: `id` is its sha256). Never taken from the client."""
+
+    id: str
+    media_type: str
+    size: int
+    unit: str
+
+
 PROJECT_TRANSITION = "project_transition"  # the activity's name: workflows may not import the database code
 
 
@@ -138,6 +160,8 @@ class Transition(BaseModel):
     target: str
     actor: Actor
     payload: dict[str, Any]
+    evidence: list[str] = Field(default_factory=list)  # sha256 of every file the step relied on
+    policy_version: str = ""  # sha256 of the cycle policy in force
     prev_hash: str
     hash: str
 
@@ -173,6 +197,7 @@ class EventRequest(BaseModel):
     event: str
     actor: Actor
     payload: dict[str, Any] = Field(default_factory=dict)
+    evidence: dict[str, EvidenceInfo] = Field(default_factory=dict)  # resolved by the API from the evidence store
 
 
 class CaseView(BaseModel):

@@ -58,6 +58,8 @@ class TransitionRow(SQLModel, table=True):
     actor_name: str = Field(max_length=200)
     actor_role: str = Field(max_length=32)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    evidence: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    policy_version: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -88,4 +90,16 @@ class IdempotencyKeyRow(SQLModel, table=True):
     unit: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=128)
     request_hash: str = Field(max_length=64)
+    created_at: datetime
+
+
+class EvidenceRow(SQLModel, table=True):
+    """An uploaded file, content-addressed: `id` is the sha256 of its bytes. Each unit owns its own uploads."""
+
+    __tablename__ = "evidence"
+    id: str = Field(primary_key=True, max_length=64)
+    unit: str = Field(primary_key=True, max_length=64)
+    media_type: str = Field(max_length=64)
+    size: int
+    uploaded_by: str = Field(max_length=200)
     created_at: datetime

@@ -12,7 +12,7 @@ from models.db import make_engine
 from service.auth import TokenVerifier
 from service.deps import AppState
 from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
-from service.routers import admin, cases, system
+from service.routers import admin, cases, evidence, system
 from service.settings import Settings, get_settings
 
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(system.router)
     app.include_router(admin.router)
     app.include_router(cases.router)
+    app.include_router(evidence.router)
     return app
 
 

@@ -4,8 +4,10 @@
 """
 
 import asyncio
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +48,27 @@ WITNESSES = [
 ]
 
 
+def sample_photo(seed: str) -> bytes:
+    """A real (1x1) PNG whose colour comes from `seed`: distinct seeds give distinct files, hence distinct ids."""
+    colour = zlib.crc32(seed.encode()).to_bytes(4, "big")[:3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" + colour))
+        + chunk(b"IEND", b"")
+    )
+
+
+def sample_statement(unit: str) -> bytes:
+    """A minimal PDF standing in for the signed surat pernyataan pencanangan."""
+    return f"%PDF-1.4\n% Surat pernyataan pencanangan P2HAM, {unit}\n%%EOF\n".encode()
+
+
 class Driver:
     """Sends each step as the right official and says what happened."""
 
@@ -61,6 +84,12 @@ class Driver:
         if response.status_code != expect:
             raise RuntimeError(f"{method} {path} as {who}: {response.status_code} {response.text}")
         return response.json()
+
+    async def upload(self, who: str, name: str, content: bytes) -> str:
+        response = await self.http.post("/evidence", files={"file": (name, content)}, headers=self.officials[who])
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"upload of {name} as {who}: {response.status_code} {response.text}")
+        return response.json()["id"]
 
     async def send(self, event: str, who: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         before = await self.call("GET", self.case_path, who)
@@ -108,17 +137,22 @@ async def declare(d: Driver, jadwal: datetime, timeout: float) -> None:
     await d.send("setujui_permohonan", "ditjen", ceremony)
     await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], "the pencanangan date", timeout)
     await d.send("deklarasikan", "kanwil", {"saksi_hadir": WITNESSES})
-    await d.send("tandatangani_pernyataan", "kepala", {"dokumen": f"pernyataan-{d.unit}"})
+    statement = await d.upload("kepala", "pernyataan.pdf", sample_statement(d.unit))
+    await d.send("tandatangani_pernyataan", "kepala", {"dokumen": statement})
 
 
 async def report(d: Driver, event: str = "kirim_laporan") -> None:
-    """The operator answers every indicator of the unit kind's catalogue."""
-    criteria = (await d.call("GET", f"/cycles/{d.year}?kind=kantor_imigrasi", "operator"))["criteria"]
-    answers = [
-        {"kode": i["code"], "nilai": c["scale"][0], "bukti": [], "keterangan": "tersedia"}
-        for c in criteria
-        for i in c["indicators"]
-    ]
+    """The operator uploads photos for each criterion and answers every indicator of the unit kind's catalogue."""
+    cycle = await d.call("GET", f"/cycles/{d.year}?kind=kantor_imigrasi", "operator")
+    answers = []
+    for c in cycle["criteria"]:
+        names = [f"{d.unit}-{c['code']}-{n}.png" for n in range(cycle["evidence"]["min_photos"])]
+        photos = [await d.upload("operator", name, sample_photo(name + event)) for name in names]
+        for i, indicator in enumerate(c["indicators"]):
+            bukti = photos if i == 0 else []
+            answers.append(
+                {"kode": indicator["code"], "nilai": c["scale"][0], "bukti": bukti, "keterangan": "tersedia"}
+            )
     await d.send(event, "operator", {"indikator": answers})
 
 

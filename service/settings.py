@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    evidence_dir: Path = Path(".data/evidence")
+    evidence_max_bytes: int = 10 * 1024 * 1024
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

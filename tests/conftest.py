@@ -51,8 +51,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, task_queue=TASK_QUEUE, jwt_secret="test-secret-" + uuid.uuid4().hex)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        task_queue=TASK_QUEUE,
+        jwt_secret="test-secret-" + uuid.uuid4().hex,
+        evidence_dir=tmp_path_factory.mktemp("evidence"),
+    )
 
 
 @pytest.fixture(scope="session")

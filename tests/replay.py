@@ -11,6 +11,8 @@ from worker import SANDBOX
 from workflows.unit import CaseWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+# Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
+RECORDING = 2
 
 
 def replayer() -> Replayer:
@@ -18,8 +20,10 @@ def replayer() -> Replayer:
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:
-    """The history of a finished run; with P2HAM_RECORD_HISTORIES=1 it is also saved under tests/histories/."""
+    """The history of a finished run; with P2HAM_RECORD_HISTORIES=1 it is also saved under tests/histories/, unless
+    this recording of it exists (an old history is never overwritten)."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    if os.environ.get("P2HAM_RECORD_HISTORIES"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    path = HISTORIES / f"{name}.v{RECORDING}.json"
+    if os.environ.get("P2HAM_RECORD_HISTORIES") and not path.exists():
+        path.write_text(history.to_json())
     return history

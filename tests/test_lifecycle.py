@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from models.contracts import ROLES, SYSTEM, Actor, CaseData, Transition, UnitInfo
+from models.contracts import ROLES, SYSTEM, Actor, CaseData, EvidenceInfo, Transition, UnitInfo
 from models.policy import Calendar, CyclePolicy, compressed_calendar
 from workflows.lifecycle import (
     EVENTS,
@@ -169,15 +169,26 @@ PENILAI_A, PENILAI_B = person("penilai", "penilai-a"), person("penilai", "penila
 
 
 def answers(policy: CyclePolicy, unit: UnitInfo) -> list[dict[str, Any]]:
-    """Every indicator of the unit kind's catalogue, answered with the first value of its scale."""
+    """Every indicator of the unit kind's catalogue, answered with the first value of its scale; each criterion's
+    first indicator carries the criterion's own `min_photos` photos."""
+    photos = policy.evidence.min_photos
     return [
-        {"kode": i.code, "nilai": c.scale[0], "bukti": [f"foto-{i.code}"]}
+        {"kode": i.code, "nilai": c.scale[0], "bukti": [f"foto-{c.code}-{n}" for n in range(photos)] if k == 0 else []}
         for c in policy.criteria_for(unit.kind)
-        for i in c.indicators
+        for k, i in enumerate(c.indicators)
     ]
 
 
 REPORT = answers(POLICY, UNIT)
+STATEMENT = "pernyataan-KANIM-A"
+
+
+def uploaded(ids: set[str], media_type: str = "image/png", unit: str = UNIT.code) -> dict[str, EvidenceInfo]:
+    return {i: EvidenceInfo(id=i, media_type=media_type, size=1024, unit=unit) for i in ids}
+
+
+# What the evidence store knows: the unit's photos and its signed statement (a PDF).
+EVIDENCE = uploaded({b for a in REPORT for b in a["bukti"]}) | uploaded({STATEMENT}, "application/pdf")
 WITNESSES = [
     {"nama": "Dr. Hajerati", "jabatan": "Direktur Jenderal HAM", "unsur": "ditjen_ham"},
     {"nama": "Kombes Pol. Budi", "jabatan": "Anggota Forkopimda", "unsur": "forkopimda"},
@@ -213,7 +224,7 @@ VALID: dict[str, tuple[Actor, dict[str, Any], datetime | None]] = {
         EARLY,
     ),
     "deklarasikan": (person("kanwil"), {"saksi_hadir": WITNESSES}, JADWAL),
-    "tandatangani_pernyataan": (person("kepala_unit"), {"dokumen": "pernyataan-KANIM-A"}, JADWAL + timedelta(days=1)),
+    "tandatangani_pernyataan": (person("kepala_unit"), {"dokumen": STATEMENT}, JADWAL + timedelta(days=1)),
     "kirim_laporan": (person("operator_unit"), {"indikator": REPORT}, IN_REPORTING),
     "kirim_perbaikan": (person("operator_unit"), {"indikator": REPORT}, LATER),
     "perpanjang": (
@@ -280,7 +291,7 @@ class Try:
 
 def fire(t: Try) -> tuple[CaseData, Transition]:
     case = t.case()
-    return case, Lifecycle(case).fire(t.event, *t.args(case))
+    return case, Lifecycle(case).fire(t.event, *t.args(case), EVIDENCE)
 
 
 def assert_refused(t: Try, *words: str) -> list[str]:
@@ -289,11 +300,11 @@ def assert_refused(t: Try, *words: str) -> list[str]:
     actor, payload, now = t.args(case)
     before = case.model_dump()
     with pytest.raises(Refused) as caught:
-        Lifecycle(case).fire(t.event, actor, payload, now)
+        Lifecycle(case).fire(t.event, actor, payload, now, EVIDENCE)
     assert case.model_dump() == before, "a refused event changed the case"
     why = caught.value.why
     assert caught.value.event == t.event
-    assert why == refused(case, t.event, actor, now, payload)
+    assert why == refused(case, t.event, actor, now, payload, EVIDENCE)
     assert why and all(len(reason.split()) >= 3 for reason in why), why
     text = " ".join(why).lower()
     for word in words:
@@ -488,8 +499,30 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     ),
     (
         "kirim_laporan reusing a photo across criteria (policy.evidence.unique_across_criteria)",
-        Try("kirim_laporan", "pelaporan", payload={"indikator": [{**a, "bukti": ["foto-ramp"]} for a in REPORT]}),
-        ("foto-ramp",),
+        Try("kirim_laporan", "pelaporan", payload={"indikator": [{**a, "bukti": ["foto-sarana-0"]} for a in REPORT]}),
+        ("foto-sarana-0", "sarana", "integritas"),
+    ),
+    (
+        "kirim_laporan with too few photos for a criterion",
+        Try("kirim_laporan", "pelaporan", payload={"indikator": [{**a, "bukti": a["bukti"][:2]} for a in REPORT]}),
+        ("Inovasi pelayanan publik", "2 photos", "at least 3"),
+    ),
+    (
+        "kirim_laporan with a file that was never uploaded",
+        Try(
+            "kirim_laporan", "pelaporan", payload={"indikator": [{**REPORT[0], "bukti": ["foto-hilang"]}, *REPORT[1:]]}
+        ),
+        ("foto-hilang", "not uploaded"),
+    ),
+    (
+        "kirim_laporan counting a PDF as a photo",
+        Try("kirim_laporan", "pelaporan", payload={"indikator": [{**REPORT[0], "bukti": [STATEMENT]}, *REPORT[1:]]}),
+        ("sarana", "0 photos"),
+    ),
+    (
+        "tandatangani with a statement that was never uploaded",
+        Try("tandatangani_pernyataan", "dicanangkan", payload={"dokumen": "pernyataan-lain"}),
+        ("pernyataan-lain", "not uploaded"),
     ),
     (
         "kirim_laporan answering an indicator twice",
@@ -757,7 +790,7 @@ def test_perpanjang_moves_the_reporting_deadline() -> None:
     assert case.reporting_deadline == NEW_DEADLINE
     assert next_timer(case) == Timer("tutup_pelaporan", NEW_DEADLINE)
     operator, after_old_deadline = person("operator_unit"), CAL.reporting_closes + timedelta(days=1)
-    assert refused(case, "kirim_laporan", operator, after_old_deadline, {"indikator": REPORT}) == []
+    assert refused(case, "kirim_laporan", operator, after_old_deadline, {"indikator": REPORT}, EVIDENCE) == []
     assert refused(case, "tutup_pelaporan", SYSTEM, after_old_deadline) != []
     assert refused(case, "tutup_pelaporan", SYSTEM, NEW_DEADLINE) == []
 
@@ -778,8 +811,8 @@ def test_kembalikan_gives_a_revision_deadline_of_now_plus_the_revision_period(
     assert (case.stage, case.revision_deadline) == ("perbaikan", deadline)
     assert next_timer(case) == Timer("tutup_perbaikan", deadline)
     report = {"indikator": REPORT}
-    assert refused(case, "kirim_perbaikan", person("operator_unit"), deadline - SECOND, report) == []
-    assert refused(case, "kirim_perbaikan", person("operator_unit"), deadline, report) != []
+    assert refused(case, "kirim_perbaikan", person("operator_unit"), deadline - SECOND, report, EVIDENCE) == []
+    assert refused(case, "kirim_perbaikan", person("operator_unit"), deadline, report, EVIDENCE) != []
 
 
 # --- Whole cases, from the application on, and their hash chain ---------------------------------------------------
@@ -825,7 +858,7 @@ def drive(name: str) -> tuple[CaseData, list[Transition]]:
         actor, payload, now = Try(event, case.stage or "", who=who).args(case)
         if event == "deklarasikan":
             now = case.jadwal or now
-        entries.append(machine.fire(event, actor, payload, now))
+        entries.append(machine.fire(event, actor, payload, now, EVIDENCE))
     return case, entries
 
 

@@ -7,7 +7,7 @@ role table, the diagram and the docs are all derived from these three.
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +16,14 @@ from pydantic import ValidationError
 from statemachine import State, StateMachine
 
 from models.contracts import (
+    PHOTO_TYPES,
     Actor,
     Alasan,
     CaseData,
     CaseView,
     Catatan,
     Deklarasikan,
+    EvidenceInfo,
     JadwalUlang,
     Kosong,
     Laporan,
@@ -118,14 +120,21 @@ class Lifecycle(StateMachine):
     def on_tetapkan_penghargaan(self, payload: TetapkanPenghargaan) -> None:
         self.model.decree = f"{payload.nomor_keputusan} ({payload.tanggal.isoformat()})"
 
-    def fire(self, event: str, actor: Actor, payload: dict[str, Any], now: datetime) -> Transition:
+    def fire(
+        self,
+        event: str,
+        actor: Actor,
+        payload: dict[str, Any],
+        now: datetime,
+        evidence: Mapping[str, EvidenceInfo] | None = None,
+    ) -> Transition:
         """Apply one event, or raise `Refused` with every reason and change nothing."""
-        why = refused(self.model, event, actor, now, payload)
+        why = refused(self.model, event, actor, now, payload, evidence)
         if why:
             raise Refused(event, why)
         source = self.model.stage
         self.send(event, payload=RULES[event].payload.model_validate(payload), actor=actor, now=now)
-        return record(self.model, event, source, actor, payload, now)
+        return record(self.model, event, source, actor, payload, now, sorted(evidence or {}))
 
 
 FINAL_STAGES = frozenset(s.id for s in Lifecycle.final_states)
@@ -158,6 +167,7 @@ class Attempt:
     case: CaseData
     actor: Actor
     now: datetime
+    evidence: Mapping[str, EvidenceInfo] | None = None  # None: a case from before evidence was checked
 
 
 Check = Callable[[Attempt], str | None]
@@ -273,19 +283,45 @@ def _report_complete(a: Attempt, p: Laporan) -> str | None:
     return "; ".join(problems) or None
 
 
-def _evidence_not_reused(a: Attempt, p: Laporan) -> str | None:
-    """Units failed in past years for reusing one photo across criteria; evidence ids are content hashes."""
-    if not a.case.policy.evidence.unique_across_criteria:
+def _evidence_rules(a: Attempt, p: Laporan) -> str | None:
+    """The reasons units failed in past years: too few photos, one photo reused across criteria, foreign files."""
+    if a.evidence is None:
         return None
-    criterion_of = {i.code: c.code for c in a.case.policy.criteria_for(a.case.unit.kind) for i in c.indicators}
+    rules = a.case.policy.evidence
+    criteria = a.case.policy.criteria_for(a.case.unit.kind)
+    criterion_of = {i.code: c.code for c in criteria for i in c.indicators}
     used: dict[str, set[str]] = {}
     for answer in p.indikator:
         for bukti in answer.bukti:
             used.setdefault(bukti, set()).add(criterion_of.get(answer.kode, answer.kode))
-    reused = [f"evidence {b} is used for criteria {', '.join(sorted(c))}" for b, c in used.items() if len(c) > 1]
-    if reused:
-        return "each criterion needs its own evidence: " + "; ".join(reused)
+    problems = [_evidence_problem(a, bukti) for bukti in used]
+    for c in criteria:
+        photos = {b for b, where in used.items() if c.code in where and _is_photo(a, b)}
+        if len(photos) < rules.min_photos:
+            problems.append(f"criterion {c.code} ({c.name}) has {len(photos)} photos; at least {rules.min_photos}")
+    if rules.unique_across_criteria:
+        problems += [f"evidence {b} is used for criteria {', '.join(sorted(w))}" for b, w in used.items() if len(w) > 1]
+    return "; ".join(p for p in problems if p) or None
+
+
+def _is_photo(a: Attempt, bukti: str) -> bool:
+    info = (a.evidence or {}).get(bukti)
+    return info is not None and info.media_type in PHOTO_TYPES
+
+
+def _evidence_problem(a: Attempt, bukti: str) -> str | None:
+    if a.evidence is None:
+        return None
+    info = a.evidence.get(bukti)
+    if info is None:
+        return f"evidence {bukti} was not uploaded"
+    if info.unit != a.case.unit.code:
+        return f"evidence {bukti} was uploaded by another unit ({info.unit})"
     return None
+
+
+def _signed_statement(a: Attempt, p: Tandatangani) -> str | None:
+    return _evidence_problem(a, p.dokumen)
 
 
 def _score_sheet_complete(a: Attempt, p: Nilai) -> str | None:
@@ -321,7 +357,7 @@ REPORT_RULE = Rule(
     Laporan,
     who=(_own_unit,),
     guards=(_before_deadline,),
-    checks=(_report_complete, _evidence_not_reused),
+    checks=(_report_complete, _evidence_rules),
 )
 
 RULES: dict[str, Rule] = {
@@ -342,7 +378,7 @@ RULES: dict[str, Rule] = {
         guards=(_ceremony_time_reached,),
         checks=(lambda a, p: _witnesses(p.saksi_hadir),),
     ),
-    "tandatangani_pernyataan": Rule(("kepala_unit",), Tandatangani, who=(_own_unit,)),
+    "tandatangani_pernyataan": Rule(("kepala_unit",), Tandatangani, who=(_own_unit,), checks=(_signed_statement,)),
     "kirim_laporan": REPORT_RULE,
     "kirim_perbaikan": REPORT_RULE,
     "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),
@@ -427,16 +463,25 @@ def forbidden(case: CaseData, event: str, actor: Actor) -> list[str]:
 
 
 def refused(
-    case: CaseData, event: str, actor: Actor, now: datetime, payload: dict[str, Any] | None = None
+    case: CaseData,
+    event: str,
+    actor: Actor,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    evidence: Mapping[str, EvidenceInfo] | None = None,
 ) -> list[str]:
-    """Every reason why `event` cannot happen now. Empty means it can. Without a payload, only asks "may I?"."""
+    """Every reason why `event` cannot happen now. Empty means it can. Without a payload, only asks "may I?".
+
+    `evidence` is what the evidence store knows of the files the payload names (resolved by the API); None only when
+    replaying a case from before evidence was checked.
+    """
     why = forbidden(case, event, actor)
     if why:
         return why
     if case.stage not in sources(event):
         return [f"{event} is possible only at stage {' or '.join(sources(event))}; this case is at {case.stage}"]
     rule = RULES[event]
-    attempt = Attempt(case, actor, now)
+    attempt = Attempt(case, actor, now, evidence)
     why = [reason for guard in rule.guards if (reason := guard(attempt))]
     if payload is None:
         return why
@@ -476,15 +521,27 @@ def view(case: CaseData, actor: Actor, now: datetime) -> CaseView:
 # --- The record of a step ---------------------------------------------------------------------------------------
 
 
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def policy_version(case: CaseData) -> str:
+    return hashlib.sha256(canonical(case.policy.model_dump(mode="json"))).hexdigest()
+
+
 def chain_hash(entry: dict[str, Any]) -> str:
     """sha256 over the canonical JSON of an entry (without its own hash), chained by `prev_hash`."""
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
 
 
 def record(
-    case: CaseData, event: str, source: str | None, actor: Actor, payload: dict[str, Any], now: datetime
+    case: CaseData,
+    event: str,
+    source: str | None,
+    actor: Actor,
+    payload: dict[str, Any],
+    now: datetime,
+    evidence: list[str] | None = None,
 ) -> Transition:
     case.seq += 1
     entry = Transition(
@@ -497,6 +554,8 @@ def record(
         target=case.stage or "",
         actor=actor,
         payload=payload,
+        evidence=evidence or [],
+        policy_version=policy_version(case),
         prev_hash=case.last_hash,
         hash="",
     )

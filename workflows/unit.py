@@ -7,7 +7,16 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.contracts import PROJECT_TRANSITION, SYSTEM, Actor, CaseData, CaseStart, EventRequest, Transition
+    from models.contracts import (
+        PROJECT_TRANSITION,
+        SYSTEM,
+        Actor,
+        CaseData,
+        CaseStart,
+        EventRequest,
+        EvidenceInfo,
+        Transition,
+    )
     from workflows import lifecycle
 
 STAGE = SearchAttributeKey.for_keyword("P2hamStage")
@@ -56,12 +65,16 @@ class CaseWorkflow:
     @workflow.update
     async def kirim(self, request: EventRequest) -> CaseData:
         """An official's event. Refusals are raised by the validator, so they leave no trace in history."""
-        await self._apply(request.event, request.actor, request.payload)
+        # Cases that ran before evidence was checked replay as they ran (their history has no such marker).
+        evidence = request.evidence if workflow.patched("evidence-checked") else None
+        await self._apply(request.event, request.actor, request.payload, evidence)
         return self.case
 
     @kirim.validator
     def _validate_kirim(self, request: EventRequest) -> None:
-        why = lifecycle.refused(self.case, request.event, request.actor, workflow.now(), request.payload)
+        why = lifecycle.refused(
+            self.case, request.event, request.actor, workflow.now(), request.payload, request.evidence
+        )
         if why:
             raise refusal(request.event, why)
 
@@ -75,9 +88,11 @@ class CaseWorkflow:
     def keadaan(self) -> CaseData:
         return self.case
 
-    async def _apply(self, event: str, actor: Actor, payload: dict) -> None:
+    async def _apply(
+        self, event: str, actor: Actor, payload: dict, evidence: dict[str, EvidenceInfo] | None = None
+    ) -> None:
         try:
-            entry = self.machine.fire(event, actor, payload, workflow.now())
+            entry = self.machine.fire(event, actor, payload, workflow.now(), evidence)
         except lifecycle.Refused as e:
             raise refusal(e.event, e.why) from None
         await self._project(entry)

@@ -20,6 +20,7 @@ from service.deps import ActorDep, ClientDep, SessionDep, State, temporal_errors
 from service.errors import ApiError
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
+from service.routers.evidence import resolve
 from workflows import lifecycle
 from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
 
@@ -182,7 +183,7 @@ async def send_event(
         if forbidden:
             raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
         try:
-            lifecycle.RULES[event].payload.model_validate(payload)
+            parsed = lifecycle.RULES[event].payload.model_validate(payload)
         except ValidationError as e:
             raise ApiError(
                 422,
@@ -194,7 +195,9 @@ async def send_event(
         handle = client.get_workflow_handle(case_workflow_id(year, unit))
         async with temporal_errors():
             result = await handle.execute_update(
-                CaseWorkflow.kirim, EventRequest(event=event, actor=actor, payload=payload), id=idempotency_key
+                CaseWorkflow.kirim,
+                EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit)),
+                id=idempotency_key,
             )
     return lifecycle.view(result, actor, now())
 
