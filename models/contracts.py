@@ -1,6 +1,6 @@
 """Pydantic contracts shared by the API, the workflows and the activities (no database code here)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -10,6 +10,7 @@ from models.policy import CyclePolicy
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+EmailText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$")]
 
 ROLES = (
     "operator_unit",
@@ -65,6 +66,7 @@ class Saksi(Payload):
     nama: Name
     jabatan: Name
     unsur: Literal["ditjen_ham", "forkopimda", "lainnya"]
+    email: EmailText | None = None  # to remind the witness before the ceremony
 
 
 class SetujuiPermohonan(Payload):
@@ -79,6 +81,12 @@ class Alasan(Payload):
 
 class Catatan(Payload):
     catatan: Text
+
+
+class Kembalikan(Catatan):
+    """A report returned for revision: a general note, and what to fix per indicator."""
+
+    indikator: dict[Code, Text] = Field(default_factory=dict, max_length=500)
 
 
 class JadwalUlang(Payload):
@@ -125,12 +133,21 @@ class TetapkanPenghargaan(Payload):
     tanggal: date
 
 
+UTC_OFFSET_HOURS = {"WIB": 7, "WITA": 8, "WIT": 9}  # Indonesia keeps no daylight saving time
+
+
 class UnitInfo(BaseModel):
     code: Code
     name: Name
     kind: Literal["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd", "lainnya"]
     region: Code
     parent: Code | None = None
+    zona_waktu: Literal["WIB", "WITA", "WIT"] = "WIB"
+    email: EmailText | None = None  # the unit's official address, for reminders; Kanwil units are reached by it too
+
+    @property
+    def tz(self) -> timezone:
+        return timezone(timedelta(hours=UTC_OFFSET_HOURS[self.zona_waktu]), self.zona_waktu)
 
 
 PHOTO_TYPES = ("image/jpeg", "image/png")
@@ -181,6 +198,9 @@ class CaseData(BaseModel):
     score_sheets: dict[str, dict[str, float]] = Field(default_factory=dict)
     score: float | None = None
     decree: str | None = None
+    stage_since: datetime | None = None
+    saksi: list[Saksi] = Field(default_factory=list)
+    reminded: list[str] = Field(default_factory=list)  # keys of the reminders sent in this stage (sent once each)
 
 
 class CaseStart(BaseModel):
@@ -209,3 +229,29 @@ class CaseView(BaseModel):
     deadline: datetime | None
     allowed: list[str]
     refused: dict[str, list[str]]
+
+
+class Recipient(BaseModel):
+    """Who a notification is for: a role, scoped to a unit or region; `email` only where the case itself knows it."""
+
+    role: str
+    unit: str | None = None
+    region: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class Notice(BaseModel):
+    """One reminder or escalation, due at `at` about `deadline`. `key` makes it exactly-once."""
+
+    key: str
+    kind: str
+    at: datetime
+    deadline: datetime
+    year: int
+    unit: UnitInfo
+    stage: str
+    recipients: list[Recipient]
+
+
+KIRIM_NOTIFIKASI = "kirim_notifikasi"  # the delivery activity's name (workflows may not import it)

@@ -4,7 +4,7 @@ Policies are workflow input, so a test can pass a calendar measured in seconds. 
 mark are not public: the defaults below are documented configuration, not the ministry's numbers.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
@@ -24,9 +24,19 @@ class Calendar(BaseModel):
     cycle_ends: AwareDatetime
     award_valid_until: AwareDatetime
     revision_period: timedelta = timedelta(days=14)
+    # When set, the revision deadline is counted in working days (weekends and `holidays` skipped, the unit's zone).
+    revision_working_days: int | None = Field(default=None, ge=1, le=60)
+    # Public holidays and cuti bersama; None: filled from the `holidays` package when the policy is saved.
+    holidays: list[date] | None = None
+    # H-7, H-3, H-1: reminders before each deadline; the smallest one is also when non-reporting units are escalated.
     reminders_before: list[timedelta] = Field(
-        default_factory=lambda: [timedelta(days=7), timedelta(days=3), timedelta(days=1)]
+        default_factory=lambda: [timedelta(days=7), timedelta(days=3), timedelta(days=1)], max_length=10
     )
+    # Service levels: a verification or evaluation waiting longer is reported to Ditjen HAM.
+    verification_sla: timedelta = timedelta(days=14)
+    evaluation_sla: timedelta = timedelta(days=14)
+    # The award ceremony (Hari HAM, 10 December); units that passed are reminded before it.
+    award_ceremony: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _in_order(self) -> "Calendar":
@@ -36,8 +46,9 @@ class Calendar(BaseModel):
             raise ValueError("reporting_closes must not be after cycle_ends")
         if not self.cycle_ends <= self.award_valid_until:
             raise ValueError("award_valid_until must not be before cycle_ends")
-        if self.revision_period <= timedelta(0):
-            raise ValueError("revision_period must be positive")
+        periods = [self.revision_period, self.verification_sla, self.evaluation_sla, *self.reminders_before]
+        if min(periods) <= timedelta(0):
+            raise ValueError("revision_period, service levels and reminder offsets must be positive")
         return self
 
 
@@ -101,4 +112,7 @@ def compressed_calendar(start: datetime, step: timedelta) -> Calendar:
         award_valid_until=start + 12 * step,
         revision_period=3 * step,
         reminders_before=[step],
+        verification_sla=3 * step,
+        evaluation_sla=3 * step,
+        award_ceremony=start + 11 * step,
     )

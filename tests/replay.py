@@ -4,19 +4,14 @@ import os
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
-from worker import SANDBOX
-from workflows.unit import CaseWorkflow
+from service.audit import replayer  # one replayer for CI, the auditor's API and the CLI
+
+__all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = 2
-
-
-def replayer() -> Replayer:
-    return Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter, workflow_runner=SANDBOX)
+RECORDING = 3
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:

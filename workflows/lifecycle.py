@@ -25,6 +25,7 @@ from models.contracts import (
     Deklarasikan,
     EvidenceInfo,
     JadwalUlang,
+    Kembalikan,
     Kosong,
     Laporan,
     Nilai,
@@ -37,6 +38,7 @@ from models.contracts import (
     Transition,
 )
 from models.policy import CyclePolicy
+from models.workdays import add_working_days
 
 
 class Lifecycle(StateMachine):
@@ -97,6 +99,7 @@ class Lifecycle(StateMachine):
 
     def on_setujui_permohonan(self, payload: SetujuiPermohonan) -> None:
         self.model.jadwal = payload.jadwal
+        self.model.saksi = payload.saksi
 
     def on_jadwal_ulang(self, payload: JadwalUlang) -> None:
         self.model.jadwal = payload.jadwal
@@ -109,7 +112,12 @@ class Lifecycle(StateMachine):
         self.model.reporting_deadline = payload.batas_baru
 
     def on_kembalikan(self, now: datetime) -> None:
-        self.model.revision_deadline = now + self.model.policy.calendar.revision_period
+        cal, unit = self.model.policy.calendar, self.model.unit
+        if cal.revision_working_days:
+            deadline = add_working_days(now, cal.revision_working_days, unit.tz, cal.holidays or [])
+        else:
+            deadline = now + cal.revision_period
+        self.model.revision_deadline = deadline
 
     def on_nilai(self, actor: Actor, payload: Nilai) -> None:
         self.model.score_sheets[actor.sub] = dict(payload.skor)
@@ -324,6 +332,12 @@ def _signed_statement(a: Attempt, p: Tandatangani) -> str | None:
     return _evidence_problem(a, p.dokumen)
 
 
+def _notes_name_indicators(a: Attempt, p: Kembalikan) -> str | None:
+    codes = {i.code for c in a.case.policy.criteria_for(a.case.unit.kind) for i in c.indicators}
+    unknown = sorted(set(p.indikator) - codes)
+    return f"notes name indicators not in the catalogue: {', '.join(unknown)}" if unknown else None
+
+
 def _score_sheet_complete(a: Attempt, p: Nilai) -> str | None:
     codes = list(a.case.policy.weights)
     missing = [c for c in codes if c not in p.skor]
@@ -382,7 +396,7 @@ RULES: dict[str, Rule] = {
     "kirim_laporan": REPORT_RULE,
     "kirim_perbaikan": REPORT_RULE,
     "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),
-    "kembalikan": Rule(("verifikator",), Catatan, who=(_not_a_member,)),
+    "kembalikan": Rule(("verifikator",), Kembalikan, who=(_not_a_member,), checks=(_notes_name_indicators,)),
     "lolos_verifikasi": Rule(("verifikator",), who=(_not_a_member,)),
     "tidak_lolos_verifikasi": Rule(("verifikator",), Alasan, who=(_not_a_member,)),
     "nilai": Rule(("penilai",), Nilai, who=(_not_a_member,), guards=(_first_sheet,), checks=(_score_sheet_complete,)),
@@ -436,14 +450,28 @@ def next_timer(case: CaseData) -> Timer | None:
 APPLICANT_ROLES = ("operator_unit",)
 
 
+COHORT_ROLES = ("admin",)  # an admin opens many units' cases at once, on their behalf
+
+
+def applications_closed(policy: CyclePolicy, now: datetime) -> list[str]:
+    closes = policy.calendar.applications_close
+    return [] if now < closes else [f"applications for this cycle closed on {closes.isoformat()}"]
+
+
 def application_refused(policy: CyclePolicy, unit: str, actor: Actor, now: datetime) -> tuple[list[str], list[str]]:
     """(forbidden, refused) for a unit's application: who may apply, and whether the cycle is open."""
     if actor.role not in APPLICANT_ROLES:
         return [f"ajukan is done by {' or '.join(APPLICANT_ROLES)}; you are {actor.role}"], []
     if actor.unit != unit:
         return [f"you act for unit {actor.unit}, not for {unit}"], []
-    closes = policy.calendar.applications_close
-    return [], ([] if now < closes else [f"applications for this cycle closed on {closes.isoformat()}"])
+    return [], applications_closed(policy, now)
+
+
+def cohort_refused(policy: CyclePolicy, actor: Actor, now: datetime) -> tuple[list[str], list[str]]:
+    """(forbidden, refused) for opening a cohort: the same calendar rule as a unit's own application."""
+    if actor.role not in COHORT_ROLES:
+        return [f"a cohort is opened by {' or '.join(COHORT_ROLES)}; you are {actor.role}"], []
+    return [], applications_closed(policy, now)
 
 
 # --- Explanations -----------------------------------------------------------------------------------------------
@@ -544,6 +572,9 @@ def record(
     evidence: list[str] | None = None,
 ) -> Transition:
     case.seq += 1
+    if source != case.stage:  # a new stage: its own reminders from now on
+        case.stage_since = now
+        case.reminded = []
     entry = Transition(
         year=case.year,
         unit=case.unit.code,

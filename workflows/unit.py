@@ -4,10 +4,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import (
+        KIRIM_NOTIFIKASI,
         PROJECT_TRANSITION,
         SYSTEM,
         Actor,
@@ -15,9 +16,10 @@ with workflow.unsafe.imports_passed_through():
         CaseStart,
         EventRequest,
         EvidenceInfo,
+        Notice,
         Transition,
     )
-    from workflows import lifecycle
+    from workflows import lifecycle, reminders
 
 STAGE = SearchAttributeKey.for_keyword("P2hamStage")
 YEAR = SearchAttributeKey.for_int("P2hamYear")
@@ -26,6 +28,7 @@ UNIT = SearchAttributeKey.for_keyword("P2hamUnit")
 SEARCH_ATTRIBUTES = (STAGE, YEAR, REGION, UNIT)
 
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
 def case_workflow_id(year: int, unit: str) -> str:
@@ -40,27 +43,56 @@ class CaseWorkflow:
         self.case: CaseData = start.case
         self.machine, self.application = lifecycle.start(self.case, start.applicant, start.catatan, workflow.now())
         self.projected_seq = 0
+        self.reminding = False
+        self.deliveries: list[workflow.ActivityHandle] = []
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseData:
+        # Cases started before reminders existed replay as they ran: no reminder timers in their history.
+        self.reminding = workflow.patched("reminders")
         await self._project(self.application)
         while self.case.stage not in lifecycle.FINAL_STAGES:
             await self._wait_for_official_or_calendar()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        for delivery in self.deliveries:  # the last reminders still go out; a failed one does not fail the case
+            try:
+                await delivery
+            except ActivityError as e:
+                workflow.logger.warning("a notification was not delivered: %s", e.cause)
         return self.case
 
     async def _wait_for_official_or_calendar(self) -> None:
+        """Sleep until an official acts, or the calendar's next moment: a reminder to send or an event to fire."""
         seq = self.case.seq
         timer = lifecycle.next_timer(self.case)
-        delay = None if timer is None else (timer.at - workflow.now()).total_seconds()
+        notice = next(iter(reminders.notices(self.case)), None) if self.reminding else None
+        due = min((m.at for m in (timer, notice) if m is not None), default=None)
+        delay = None if due is None else (due - workflow.now()).total_seconds()
         if delay is None or delay > 0:
             try:
                 await workflow.wait_condition(lambda: self.case.seq != seq, timeout=delay)
                 return
             except TimeoutError:
                 pass
-        assert timer is not None
-        await self._apply(timer.event, SYSTEM, {})
+        if notice is not None and notice.at == due:
+            self._remind(notice)
+        else:
+            assert timer is not None
+            await self._apply(timer.event, SYSTEM, {})
+
+    def _remind(self, notice: Notice) -> None:
+        # Delivery runs beside the case, never blocking it: a mail outage must not hold up a deadline. The activity
+        # keys each delivery by the notice's key, so retries and replays never send it twice; after a day it is stale.
+        self.deliveries.append(
+            workflow.start_activity(
+                KIRIM_NOTIFIKASI,
+                notice,
+                start_to_close_timeout=timedelta(seconds=20),
+                schedule_to_close_timeout=timedelta(days=1),
+                retry_policy=DELIVERY_RETRY,
+            )
+        )
+        self.case.reminded.append(notice.key)
 
     @workflow.update
     async def kirim(self, request: EventRequest) -> CaseData:

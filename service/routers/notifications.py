@@ -1,0 +1,56 @@
+"""The in-app feed: the caller's reminders and escalations, newest first."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlmodel import col, or_, select
+
+from models.tables import NotificationRow
+from service.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["notifications"])
+
+
+class NotificationView(BaseModel):
+    kind: str
+    year: int
+    unit: str
+    subject: str
+    body: str
+    due_at: datetime
+    emailed: bool
+
+
+@router.get("/notifications")
+def my_notifications(
+    actor: ActorDep,
+    session: SessionDep,
+    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[NotificationView]:
+    """What was sent to you: to your role, for your unit (unit roles) or your region (kanwil)."""
+    query = select(NotificationRow).where(NotificationRow.role == actor.role)
+    if actor.unit or actor.region:
+        scope = []
+        if actor.unit:
+            scope.append(NotificationRow.target_unit == actor.unit)
+        if actor.region:
+            scope.append(NotificationRow.target_region == actor.region)
+        query = query.where(or_(*scope))
+    if year is not None:
+        query = query.where(NotificationRow.year == year)
+    rows = session.exec(query.order_by(col(NotificationRow.due_at).desc()).limit(limit))
+    return [
+        NotificationView(
+            kind=r.kind,
+            year=r.year,
+            unit=r.unit,
+            subject=r.subject,
+            body=r.body,
+            due_at=r.due_at,
+            emailed=r.emailed_at is not None,
+        )
+        for r in rows
+    ]

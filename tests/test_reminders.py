@@ -1,0 +1,88 @@
+"""Which reminders and escalations a case's stage calls for, and when (pure, no Temporal)."""
+
+from datetime import UTC, datetime, timedelta
+
+from models.contracts import Actor, CaseData, UnitInfo
+from models.policy import Calendar, CyclePolicy
+from workflows import lifecycle
+from workflows.reminders import notices
+
+T0 = datetime(2024, 1, 8, 1, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+CAL = Calendar(
+    applications_close=T0 + 20 * DAY,
+    reporting_opens=T0 + 60 * DAY,
+    reporting_closes=T0 + 90 * DAY,
+    cycle_ends=T0 + 300 * DAY,
+    award_valid_until=T0 + 700 * DAY,
+    award_ceremony=T0 + 330 * DAY,
+)
+UNIT = UnitInfo(
+    code="LAPAS-X",
+    name="Lapas Kelas I X",
+    kind="upt_pemasyarakatan",
+    region="KANWIL-JATIM",
+    email="lapas-x@example.go.id",
+)
+DITJEN = Actor(sub="dj", role="ditjen_ham")
+
+
+def case_in(stage: str, since: datetime, **data) -> CaseData:
+    policy = CyclePolicy(regulation="2023", calendar=CAL)
+    return CaseData(year=2024, unit=UNIT, policy=policy, stage=stage, stage_since=since, **data)
+
+
+def summary(case: CaseData) -> list[tuple[str, datetime, list[str]]]:
+    return [(n.kind, n.at, [r.role for r in n.recipients]) for n in notices(case)]
+
+
+def test_h7_h3_h1_before_the_window_closes_and_the_kanwil_told_at_h1():
+    case = case_in("pelaporan", CAL.reporting_opens, reporting_deadline=CAL.reporting_closes)
+    closes = CAL.reporting_closes
+    assert summary(case) == [
+        ("batas_pelaporan", closes - 7 * DAY, ["operator_unit", "kepala_unit"]),
+        ("batas_pelaporan", closes - 3 * DAY, ["operator_unit", "kepala_unit"]),
+        ("batas_pelaporan", closes - DAY, ["operator_unit", "kepala_unit"]),
+        ("eskalasi_pelaporan", closes - DAY, ["kanwil"]),
+    ]
+    assert notices(case)[0].recipients[0].email == "lapas-x@example.go.id"
+    assert notices(case)[-1].recipients[0].region == "KANWIL-JATIM"
+
+
+def test_perpanjang_moves_the_reminders_and_the_old_ones_are_never_due():
+    case = case_in("pelaporan", CAL.reporting_opens, reporting_deadline=CAL.reporting_closes)
+    old = {n.key for n in notices(case)}
+    new_deadline = CAL.reporting_closes + 10 * DAY
+    lifecycle.Lifecycle(case).fire(
+        "perpanjang",
+        DITJEN,
+        {"batas_baru": new_deadline.isoformat(), "alasan": "banjir"},
+        CAL.reporting_closes - 8 * DAY,
+    )
+    moved = notices(case)
+    assert [n.at for n in moved if n.kind == "batas_pelaporan"] == [new_deadline - d for d in (7 * DAY, 3 * DAY, DAY)]
+    assert not old & {n.key for n in moved}
+
+
+def test_sent_and_stale_reminders_are_not_due_again():
+    # Approved two days before the ceremony: H-7 and H-3 are already past when the stage begins.
+    jadwal = T0 + 10 * DAY
+    case = case_in("pencanangan_terjadwal", jadwal - 2 * DAY, jadwal=jadwal)
+    assert [n.at for n in notices(case)] == [jadwal - DAY]
+    case.reminded.append(notices(case)[0].key)
+    assert notices(case) == []
+
+
+def test_service_levels_escalate_to_ditjen_ham_and_final_stages_have_no_reminders():
+    entered = T0 + 95 * DAY
+    assert summary(case_in("verifikasi", entered)) == [("eskalasi_verifikasi", entered + 14 * DAY, ["ditjen_ham"])]
+    assert summary(case_in("evaluasi", entered)) == [("eskalasi_evaluasi", entered + 14 * DAY, ["ditjen_ham"])]
+    for final in lifecycle.FINAL_STAGES:
+        assert notices(case_in(final, entered)) == []
+
+
+def test_a_new_stage_starts_with_its_own_reminders():
+    case = case_in("pelaporan", CAL.reporting_opens, reporting_deadline=CAL.reporting_closes)
+    case.reminded = [n.key for n in notices(case)]
+    lifecycle.Lifecycle(case).fire("batalkan", Actor(sub="a", role="admin"), {"alasan": "unit dilebur"}, T0 + 70 * DAY)
+    assert case.reminded == [] and notices(case) == []
