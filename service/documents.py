@@ -1,0 +1,165 @@
+"""Outcome documents of the evaluation, in Bahasa Indonesia, rendered from the read model.
+
+Pass (`lolos_evaluasi`): the *Berita Acara Hasil Evaluasi*. Fail (`tidak_lolos` at evaluation): the *Surat Keterangan
+Hasil Evaluasi*, which lists the reasons per criterion. Both name the unit, the date the result was fixed, each
+assessor's scores per criterion, the weighted total and the pass mark. They are rebuilt on every request from what the
+read model holds (the case's data and its audit log), so they always say what the history says.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models.contracts import CaseData
+from models.tables import TransitionRow
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Autoescape: unit and assessor names come from people; StrictUndefined: a missing value is a bug, not a blank.
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+
+WIB = timezone(timedelta(hours=7))  # Ditjen HAM signs in Jakarta
+BULAN = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+JENIS_UNIT = {
+    "upt_pemasyarakatan": "UPT Pemasyarakatan",
+    "kantor_imigrasi": "Kantor Imigrasi",
+    "kanwil": "Kantor Wilayah",
+    "unit_utama": "Unit Utama",
+    "opd": "Organisasi Perangkat Daerah",
+    "lainnya": "Lainnya",
+}
+
+
+def tanggal(moment: datetime) -> str:
+    """'Kamis, 10 Desember 2026', in Jakarta time."""
+    if moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(WIB)
+    return f"{HARI[local.weekday()]}, {local.day} {BULAN[local.month - 1]} {local.year}"
+
+
+def angka(value: float) -> str:
+    """Indonesian notation: a decimal comma, two decimals ('82,50')."""
+    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def bobot(value: float) -> str:
+    """A weight as people write it: '30', or '12,50' when it has a fraction."""
+    return str(int(value)) if value == int(value) else angka(value)
+
+
+ENV.filters["tanggal"] = tanggal
+ENV.filters["angka"] = angka
+ENV.filters["bobot"] = bobot
+
+
+@dataclass(frozen=True)
+class Assessor:
+    sub: str
+    name: str
+    scores: dict[str, float]  # criterion code -> 0..100
+    total: float  # this sheet's weighted total
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    code: str
+    name: str
+    weight: float
+    mean: float  # across assessors
+    below: bool  # under the pass mark: a reason for a fail
+
+
+@dataclass(frozen=True)
+class Outcome:
+    year: int
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    region: str
+    passed: bool
+    fixed_at: datetime
+    fixed_by: str
+    score: float
+    pass_mark: float
+    total_weight: float
+    assessors: list[Assessor]
+    criteria: list[CriterionResult]
+    reference: str  # the audit-log hash of the decision, to check the document against the history
+
+    @property
+    def reasons(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.below]
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    html: str
+
+
+DECISION = "tetapkan_hasil_evaluasi"
+
+
+def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow]) -> Outcome | None:
+    """The evaluation's result as recorded, or None while it has not been fixed."""
+    decision = next((e for e in history if e.event == DECISION), None)
+    if decision is None:
+        return None
+    policy = case.policy
+    names = {e.actor_sub: e.actor_name or e.actor_sub for e in history if e.event == "nilai"}
+    sheets = case.score_sheets
+    assessors = [
+        # One sheet alone through the policy's own formula: that assessor's weighted total.
+        Assessor(sub=sub, name=names.get(sub, sub), scores=sheet, total=policy.weighted_score({sub: sheet}))
+        for sub, sheet in sheets.items()
+    ]
+    catalogue = {c.code: c.name for c in policy.criteria_for(case.unit.kind)}
+    criteria = []
+    for code, weight in policy.weights.items():
+        mean = round(sum(s.get(code, 0.0) for s in sheets.values()) / len(sheets), 2) if sheets else 0.0
+        criteria.append(
+            CriterionResult(code, catalogue.get(code, code), weight, mean, weight > 0 and mean < policy.pass_mark)
+        )
+    return Outcome(
+        year=case.year,
+        unit_code=case.unit.code,
+        unit_name=case.unit.name,
+        unit_kind=JENIS_UNIT.get(case.unit.kind, case.unit.kind),
+        region=case.unit.region,
+        passed=decision.target == "lolos_evaluasi",
+        fixed_at=decision.at,
+        fixed_by=decision.actor_name or decision.actor_sub,
+        score=case.score if case.score is not None else policy.weighted_score(sheets),
+        pass_mark=policy.pass_mark,
+        total_weight=sum(policy.weights.values()),
+        assessors=assessors,
+        criteria=criteria,
+        reference=decision.hash,
+    )
+
+
+def hasil_evaluasi(case: CaseData, history: Sequence[TransitionRow]) -> Document | None:
+    """The outcome document for a case whose evaluation result is fixed; None before that."""
+    outcome = evaluation_outcome(case, history)
+    if outcome is None:
+        return None
+    name = "berita-acara-hasil-evaluasi" if outcome.passed else "surat-keterangan-hasil-evaluasi"
+    template = ENV.get_template(f"{name.replace('-', '_')}.html")
+    return Document(filename=f"{name}-{outcome.year}-{outcome.unit_code}.html", html=template.render(o=outcome))

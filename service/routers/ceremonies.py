@@ -1,0 +1,396 @@
+"""Ceremonies: one pencanangan for many units of one Kanwil. Writes go to the ceremony workflow, reads to the
+read model. Each unit's case still decides for itself: the report says, unit by unit, what happened and why."""
+
+import hashlib
+from collections import Counter
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlmodel import Session, col, select
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
+from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
+from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
+from service.errors import ApiError
+from service.records import claim_idempotency_key, refusals_logged
+from service.routers.admin import load_policy
+from service.routers.cases import now
+from workflows import lifecycle
+from workflows.ceremony import (
+    CASE_EVENTS,
+    MAX_UNITS,
+    CeremonyCommand,
+    CeremonyStart,
+    CeremonyState,
+    CeremonyStep,
+    CeremonyWorkflow,
+    ceremony_workflow_id,
+)
+
+router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
+
+CREATORS = ("ditjen_ham", "kanwil")
+IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+# What a unit of a ceremony waits for, by its case's stage (the report says it in words).
+WAITING_FOR = {
+    "permohonan": "waiting for Ditjen HAM to approve the ceremony (setujui)",
+    "pencanangan_terjadwal": "scheduled; waiting for the Kanwil to declare the ceremony (deklarasikan)",
+    "dicanangkan": (
+        "declared, but the unit head has not signed the surat pernyataan pencanangan yet "
+        "(tandatangani_pernyataan): the case stays dicanangkan until then"
+    ),
+    "pembangunan": "declared and signed: the unit is in pembangunan",
+}
+
+
+class CeremonyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS)
+    jadwal: AwareDatetime
+    tempat: Name
+    saksi: list[Saksi] = Field(max_length=50)
+
+    @field_validator("units")
+    @classmethod
+    def _distinct(cls, units: list[str]) -> list[str]:
+        twice = sorted(u for u, n in Counter(units).items() if n > 1)
+        if twice:
+            raise ValueError(f"units listed more than once: {', '.join(twice)}")
+        return units
+
+
+class UnitReport(BaseModel):
+    unit: str
+    name: str
+    stage: str | None  # the case's stage now, from the read model
+    event: str | None  # the ceremony's latest event that went to this unit
+    outcome: str | None  # applied, refused, failed; null: nothing sent to it yet
+    why: list[str]
+    note: str
+    results: dict[str, Any]  # each ceremony event's outcome for this unit (its latest try)
+
+
+class StepReport(BaseModel):
+    step: int
+    event: str
+    at: datetime
+    actor: dict[str, str]
+    applied: int
+    refused: int
+    failed: int
+
+
+class Summary(BaseModel):
+    units: int
+    by_stage: dict[str, int]
+    awaiting_signature: list[str]  # declared units whose head has not signed: they stay dicanangkan
+
+
+class CeremonyReport(BaseModel):
+    year: int
+    id: str
+    region: str
+    status: str
+    closed: bool
+    jadwal: datetime
+    tempat: str
+    saksi: list[Saksi]
+    created_by: dict[str, str]
+    events: list[StepReport]
+    units: list[UnitReport]
+    summary: Summary
+
+
+class CeremonyList(BaseModel):
+    year: int
+    items: list[dict[str, Any]]
+
+
+def load_ceremony(session: Session, year: int, ceremony_id: str) -> CeremonyRow:
+    row = session.get(CeremonyRow, (year, ceremony_id))
+    if row is None:
+        raise ApiError(404, "unknown_ceremony", f"There is no ceremony {ceremony_id} in the {year} cycle.")
+    return row
+
+
+def who(actor: Actor) -> dict[str, str]:
+    return {"sub": actor.sub, "name": actor.name, "role": actor.role}
+
+
+def grouped(reasons: list[tuple[str, str]]) -> list[str]:
+    """(unit, reason) pairs as one line per reason naming its units, so 60 identical refusals read as one."""
+    units: dict[str, list[str]] = {}
+    for unit, reason in reasons:
+        units.setdefault(reason, []).append(unit)
+    return [f"{', '.join(codes)}: {reason}" for reason, codes in units.items()]
+
+
+def report(session: Session, row: CeremonyRow) -> CeremonyReport:
+    """The ceremony from the read model: its events, and per unit its case's stage now and each event's outcome."""
+    state = CeremonyState.model_validate(row.data)
+    codes = state.start.units
+    unit_rows = session.exec(
+        select(CeremonyUnitRow)
+        .where(CeremonyUnitRow.year == row.year, CeremonyUnitRow.ceremony == row.id)
+        .order_by(CeremonyUnitRow.position)
+    ).all()
+    stages = {
+        r.unit: r.stage
+        for r in session.exec(select(CaseRow).where(CaseRow.year == row.year, col(CaseRow.unit).in_(codes)))
+    }
+    names = {r.code: r.name for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(codes)))}
+    units = [
+        UnitReport(
+            unit=u.unit,
+            name=names.get(u.unit, u.unit),
+            stage=stages.get(u.unit),
+            event=u.event,
+            outcome=u.outcome,
+            why=u.why,
+            note=WAITING_FOR.get(stages.get(u.unit) or "", f"the case is at stage {stages.get(u.unit)}"),
+            results=u.results,
+        )
+        for u in unit_rows
+    ]
+    steps = [
+        StepReport(
+            step=s.step,
+            event=s.event,
+            at=s.at,
+            actor=who(s.actor),
+            applied=s.count("applied"),
+            refused=s.count("refused"),
+            failed=s.count("failed"),
+        )
+        for s in state.steps
+    ]
+    summary = Summary(
+        units=len(units),
+        by_stage=dict(Counter(u.stage or "unknown" for u in units)),
+        awaiting_signature=[u.unit for u in units if u.stage == "dicanangkan"],
+    )
+    return CeremonyReport(
+        year=row.year,
+        id=row.id,
+        region=row.region,
+        status=row.status,
+        closed=row.closed,
+        jadwal=state.jadwal,
+        tempat=state.start.tempat,
+        saksi=state.start.saksi,
+        created_by=who(state.start.created_by),
+        events=steps,
+        units=units,
+        summary=summary,
+    )
+
+
+def ceremony_id_for(key: str) -> str:
+    # Derived from the Idempotency-Key, so a retried creation finds the ceremony (and workflow) it made the first time.
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@router.post("", status_code=201)
+async def create_ceremony(
+    year: int,
+    body: CeremonyRequest,
+    actor: ActorDep,
+    session: SessionDep,
+    state: State,
+    client: ClientDep,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+) -> CeremonyReport:
+    """Set up one pencanangan for many units (all of one region). Ditjen HAM approves it next (`setujui`)."""
+    payload = body.model_dump(mode="json")
+    log = "ceremony:new"
+    with refusals_logged(session, year, log, "buat_pencanangan", actor, payload):
+        require_role(actor, *CREATORS)
+        load_policy(session, year)
+        ceremony_id = ceremony_id_for(idempotency_key)
+        existing = session.get(CeremonyRow, (year, ceremony_id))
+        if existing is not None:  # a retry: the same request gets the same ceremony, another request a 422
+            claim_idempotency_key(session, year, log, idempotency_key, "buat_pencanangan", actor, payload)
+            response.status_code = 200
+            return report(session, existing)
+        cases, region = check_ceremony(session, year, body, actor)
+        claim_idempotency_key(session, year, log, idempotency_key, "buat_pencanangan", actor, payload)
+    start = CeremonyStart(
+        year=year,
+        id=ceremony_id,
+        region=region,
+        units=body.units,
+        jadwal=body.jadwal,
+        tempat=body.tempat,
+        saksi=body.saksi,
+        created_by=actor,
+        closes_at=max(c.policy.calendar.cycle_ends for c in cases),
+    )
+    async with temporal_errors():
+        await client.execute_update_with_start_workflow(
+            CeremonyWorkflow.buat,
+            start_workflow_operation=WithStartWorkflowOperation(
+                CeremonyWorkflow.run,
+                start,
+                id=ceremony_workflow_id(year, ceremony_id),
+                task_queue=state.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            ),
+        )
+    session.expire_all()
+    return report(session, load_ceremony(session, year, ceremony_id))
+
+
+def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Actor) -> tuple[list[CaseData], str]:
+    """Every reason the ceremony cannot be set up, at once: scope (403), then units, region, date and witnesses."""
+    units = {r.code: r for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(body.units)))}
+    if actor.role == "kanwil":
+        outside = [
+            (u.code, f"belongs to region {u.region}, not to your region {actor.region}")
+            for u in units.values()
+            if u.region != actor.region
+        ]
+        if outside:
+            raise ApiError(
+                403, "forbidden", "A Kanwil holds ceremonies only for units of its region.", grouped(outside)
+            )
+    rows = {
+        r.unit: r for r in session.exec(select(CaseRow).where(CaseRow.year == year, col(CaseRow.unit).in_(body.units)))
+    }
+    problems: list[tuple[str, str]] = []
+    for code in body.units:
+        if code not in units:
+            problems.append((code, "not registered; an admin must register the unit first"))
+        elif code not in rows:
+            problems.append((code, f"no case in the {year} cycle; the unit's operator must apply first"))
+        elif rows[code].final:
+            problems.append((code, f"its {year} case has ended at stage {rows[code].stage}"))
+    why = grouped(problems)
+    regions: dict[str, list[str]] = {}
+    for u in units.values():
+        regions.setdefault(u.region, []).append(u.code)
+    if len(regions) > 1:
+        found = "; ".join(f"{region} ({', '.join(sorted(codes))})" for region, codes in sorted(regions.items()))
+        why.append(f"a ceremony is held by one Kanwil, so its units must belong to one region; found {found}")
+    cases = [CaseData.model_validate(rows[code].data) for code in body.units if code in rows]
+    # The approval's own checks (date in the future and inside the cycle, Ditjen HAM and Forkopimda witnesses),
+    # asked of each case's lifecycle now, so a ceremony that could never be approved is not set up.
+    approval = lifecycle.RULES["setujui_permohonan"]
+    parsed = approval.payload.model_validate(body.model_dump(exclude={"units"}))
+    checked = [
+        (case.unit.code, reason)
+        for case in cases
+        for check in approval.checks
+        if (reason := check(lifecycle.Attempt(case, actor, now()), parsed))
+    ]
+    why += grouped(checked)
+    if why:
+        raise ApiError(409, "refused", "The ceremony cannot be set up; nothing was changed.", why)
+    return cases, next(iter(regions))
+
+
+@router.get("")
+def list_ceremonies(year: int, _: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
+    """The cycle's ceremonies, newest first, from the read model."""
+    query = select(CeremonyRow).where(CeremonyRow.year == year)
+    if region:
+        query = query.where(CeremonyRow.region == region)
+    rows = session.exec(query.order_by(col(CeremonyRow.updated_at).desc()).limit(500))
+    items = [
+        {
+            "id": r.id,
+            "region": r.region,
+            "status": r.status,
+            "closed": r.closed,
+            "jadwal": r.data["jadwal"],
+            "units": len(r.data["start"]["units"]),
+        }
+        for r in rows
+    ]
+    return CeremonyList(year=year, items=items)
+
+
+@router.get("/{ceremony_id}")
+def get_ceremony(year: int, ceremony_id: str, _: ActorDep, session: SessionDep) -> CeremonyReport:
+    """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
+    return report(session, load_ceremony(session, year, ceremony_id))
+
+
+@router.post("/{ceremony_id}/events/{event}")
+async def send_ceremony_event(
+    year: int,
+    ceremony_id: str,
+    event: str,
+    actor: ActorDep,
+    session: SessionDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKey,
+    payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
+) -> CeremonyReport:
+    """Send `setujui` (Ditjen HAM), `jadwal_ulang` or `deklarasikan` (the Kanwil of the units' region) to every unit
+    of the ceremony in one request. A retried request with the same `Idempotency-Key` is applied once."""
+    if event not in CASE_EVENTS:
+        raise ApiError(
+            404, "unknown_event", f"A ceremony has no event '{event}'.", [f"events: {', '.join(CASE_EVENTS)}"]
+        )
+    row = load_ceremony(session, year, ceremony_id)
+    log = f"ceremony:{ceremony_id}"
+    with refusals_logged(session, year, log, event, actor, payload):
+        case_event = CASE_EVENTS[event]
+        rule = lifecycle.RULES[case_event]
+        codes = CeremonyState.model_validate(row.data).start.units
+        cases = session.exec(select(CaseRow).where(CaseRow.year == year, col(CaseRow.unit).in_(codes))).all()
+        # Who may send it to each unit: the lifecycle's own role and scope rules (a Kanwil only in its region).
+        forbidden = {
+            why for c in cases for why in lifecycle.forbidden(CaseData.model_validate(c.data), case_event, actor)
+        }
+        if forbidden:
+            raise ApiError(403, "forbidden", f"You may not send {event} for this ceremony.", sorted(forbidden))
+        try:
+            # `setujui` takes nothing: it sends the ceremony's own date, place and witnesses.
+            (rule.payload if event != "setujui" else Kosong).model_validate(payload)
+        except ValidationError as e:
+            raise ApiError(
+                422,
+                "invalid_payload",
+                f"The {event} payload is not valid; nothing was changed.",
+                lifecycle.payload_errors(e),
+            ) from None
+        if row.closed:
+            raise ApiError(409, "ceremony_closed", "This ceremony is closed; nothing was changed.", [closed_why(row)])
+        claim_idempotency_key(session, year, log, idempotency_key, event, actor, payload)
+        handle = client.get_workflow_handle(ceremony_workflow_id(year, ceremony_id))
+        try:
+            async with temporal_errors():
+                step: CeremonyStep = await handle.execute_update(
+                    CeremonyWorkflow.kirim,
+                    CeremonyCommand(event=event, actor=actor, payload=payload),
+                    id=idempotency_key,
+                )
+        except ApiError as e:
+            if e.error != "case_closed":
+                raise
+            raise ApiError(409, "ceremony_closed", "This ceremony is closed; nothing was changed.", e.why) from None
+        if not step.count("applied"):
+            # Not one case moved: a refusal, though the ceremony's report keeps the attempt and every reason.
+            raise ApiError(409, "refused", f"No unit's case accepted {event}; nothing was changed.", refusals(step))
+    session.expire_all()
+    return report(session, load_ceremony(session, year, ceremony_id))
+
+
+def refusals(step: CeremonyStep) -> list[str]:
+    return grouped([(r.unit, why) for r in step.results if r.outcome != "applied" for why in r.why])
+
+
+def closed_why(row: CeremonyRow) -> str:
+    state = CeremonyState.model_validate(row.data)
+    if state.declared_all:
+        return "every unit of this ceremony has been declared"
+    return f"the cycle ended on {state.start.closes_at.isoformat()}"

@@ -1,0 +1,46 @@
+"""Outcome documents of a case, rendered on request from the read model (see service/documents.py)."""
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from sqlmodel import select
+
+from models.contracts import CaseData
+from models.tables import TransitionRow
+from service import documents
+from service.deps import ActorDep, SessionDep
+from service.errors import ApiError
+from service.routers.cases import load_case
+
+router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])
+
+
+@router.get("/hasil-evaluasi", response_class=HTMLResponse)
+def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HTMLResponse:
+    """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
+    *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
+    row = load_case(session, year, unit)
+    history = session.exec(
+        select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit).order_by(TransitionRow.seq)
+    ).all()
+    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history)
+    if document is None:
+        raise ApiError(
+            404,
+            "no_evaluation_result",
+            f"The {year} case of {unit} has no evaluation result yet.",
+            [not_yet(row.stage, history)],
+        )
+    return HTMLResponse(document.html, headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+
+
+def not_yet(stage: str, history: Sequence[TransitionRow]) -> str:
+    if any(e.event == "tidak_lolos_verifikasi" for e in history):
+        return (
+            "the case ended at verification (tidak_lolos_verifikasi), before evaluation; the reason is in its history"
+        )
+    return (
+        f"the case is at stage {stage}; the document exists once the head of the assessment team has fixed the "
+        "evaluation result (tetapkan_hasil_evaluasi)"
+    )
