@@ -52,6 +52,8 @@ def transition_row(entry: Transition) -> TransitionRow:
         actor_sub=entry.actor.sub,
         actor_name=entry.actor.name,
         actor_role=entry.actor.role,
+        actor_unit=entry.actor.unit,
+        actor_region=entry.actor.region,
         payload=entry.payload,
         evidence=entry.evidence,
         policy_version=entry.policy_version,

@@ -1,0 +1,45 @@
+"""The auditor's verified replay of a case, and its audit pack for offline checking (see service/audit.py)."""
+
+from fastapi import APIRouter, Response
+
+from models.contracts import Actor
+from service.audit import AuditVerdict, UnknownCase, audit_pack, pack_name, verify_case
+from service.deps import ActorDep, SessionDep, State, get_client, require_role, temporal_errors
+from service.errors import ApiError
+
+router = APIRouter(prefix="/cycles/{year}/cases/{unit}/audit", tags=["audit"])
+
+
+def auditor_only(actor: Actor) -> None:
+    # Checked before Temporal is reached, so a wrong role is a 403 even when Temporal is down.
+    require_role(actor, "auditor")
+
+
+@router.get("")
+async def audit(year: int, unit: str, actor: ActorDep, session: SessionDep, state: State) -> AuditVerdict:
+    """Temporal's history replayed through today's code, the audit log's hash chain and steps verified, the read
+    model compared. `ok` is true only without differences; each difference names the entry concerned."""
+    auditor_only(actor)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            return await verify_case(client, session, year, unit)
+        except UnknownCase as e:
+            raise ApiError(404, "unknown_case", str(e)) from None
+
+
+@router.get("/pack", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+async def pack(year: int, unit: str, actor: ActorDep, session: SessionDep, state: State) -> Response:
+    """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline."""
+    auditor_only(actor)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            verdict, data = await audit_pack(client, session, state.settings.evidence_dir, year, unit, who=actor.sub)
+        except UnknownCase as e:
+            raise ApiError(404, "unknown_case", str(e)) from None
+    headers = {
+        "Content-Disposition": f'attachment; filename="{pack_name(year, unit)}"',
+        "X-P2HAM-Audit-Ok": "true" if verdict.ok else "false",
+    }
+    return Response(data, media_type="application/zip", headers=headers)
