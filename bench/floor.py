@@ -1,0 +1,37 @@
+"""The Temporal floor: workflows with no domain logic, to measure what Temporal itself costs on this machine.
+
+Only temporalio is imported here: the workflow sandbox re-imports this module for every run.
+"""
+
+from temporalio import workflow
+
+
+@workflow.defn(name="P2hamBenchFloor")
+class FloorWorkflow:
+    """Receives `steps` Updates, each one a transition with nothing behind it, then ends."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        await workflow.wait_condition(lambda: self.count >= steps)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.count
+
+    @workflow.update
+    def step(self) -> int:
+        self.count += 1
+        return self.count
+
+
+@workflow.defn(name="P2hamBenchTrivial")
+class TrivialWorkflow:
+    """Starts and ends: the cheapest thing `client.start_workflow` can start."""
+
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+FLOOR_WORKFLOWS = [FloorWorkflow, TrivialWorkflow]

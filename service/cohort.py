@@ -1,0 +1,196 @@
+"""Cohorts: an admin opens the cases of many units at once for one cycle year.
+
+One piece of code behind `p2ham cohort open YEAR --units FILE` and `POST /cycles/{year}/cohorts`. Every case starts
+through the very path of a unit's own application (`start_case`: fixed workflow id per unit and year, USE_EXISTING),
+so a start is idempotent; units whose case is already in the read model are skipped without a Temporal call, so
+running the same cohort again resumes where an interrupted run stopped and starts nothing twice.
+"""
+
+import asyncio
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from models.contracts import Actor, UnitInfo
+from models.policy import CyclePolicy
+from models.tables import CaseRow, UnitRow
+from service.deps import require_role
+from service.errors import ApiError
+from service.routers.admin import load_policy
+from service.routers.cases import start_case
+from workflows import lifecycle
+
+DEFAULT_CONCURRENCY = 32
+START_TIMEOUT = 120.0  # seconds one start may take; the start waits for the worker to project the application
+CHUNK = 500  # codes per IN (...) query: SQLite allows at most 32766 bound parameters
+CSV_COLUMNS = ("code", "name", "kind", "region")  # and optionally `parent`
+
+Outcome = Literal["started", "already", "failed"]
+Progress = Callable[[str, Outcome], None]
+
+
+class CohortFailure(BaseModel):
+    unit: str
+    error: str
+    why: list[str]
+
+
+class CohortResult(BaseModel):
+    """What a cohort run did: `started` + `already` + `failed` = `requested`. Failed units can simply be retried."""
+
+    year: int
+    requested: int = 0
+    started: int = 0
+    already: int = 0
+    failed: int = 0
+    failures: list[CohortFailure] = Field(default_factory=list)
+
+    def fail(self, unit: str, error: str, why: list[str]) -> None:
+        self.failed += 1
+        self.failures.append(CohortFailure(unit=unit, error=error, why=why))
+
+
+def read_units_csv(path: Path) -> tuple[list[UnitInfo], list[CohortFailure]]:
+    """Units from a CSV with the columns code,name,kind,region[,parent]; a bad line is a failure, not an abort."""
+    units: list[UnitInfo] = []
+    bad: list[CohortFailure] = []
+    with path.open(newline="", encoding="utf-8-sig") as f:  # utf-8-sig: spreadsheets often write a BOM
+        reader = csv.DictReader(f)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: the header lacks the column(s) {', '.join(missing)}; expected {CSV_COLUMNS}")
+        for line, row in enumerate(reader, start=2):
+            fields = {k: (v or "").strip() for k, v in row.items() if k in (*CSV_COLUMNS, "parent")}
+            fields["parent"] = fields.get("parent") or None
+            try:
+                units.append(UnitInfo.model_validate(fields))
+            except ValidationError as e:
+                why = [f"line {line}: {reason}" for reason in lifecycle.payload_errors(e)]
+                bad.append(CohortFailure(unit=fields.get("code") or f"line {line}", error="invalid_unit", why=why))
+    return units, bad
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
+def cycle_policy(engine: Engine, year: int) -> CyclePolicy:
+    with Session(engine) as session:
+        return load_policy(session, year)
+
+
+def register_units(engine: Engine, units: Sequence[UnitInfo]) -> None:
+    """Register the units, or correct registered ones (as `POST /units` does), a chunk per transaction."""
+    by_code = {u.code: u for u in units}
+    with Session(engine) as session:
+        for codes in chunks(list(by_code)):
+            known = {row.code: row for row in session.exec(select(UnitRow).where(UnitRow.code.in_(codes)))}
+            for code in codes:
+                fields = by_code[code].model_dump()
+                row = known.get(code)
+                if row is None:
+                    session.add(UnitRow(**fields))
+                else:
+                    for field, value in fields.items():
+                        setattr(row, field, value)
+                    session.add(row)
+            session.commit()
+
+
+def existing_cases(engine: Engine, year: int, codes: Sequence[str]) -> set[str]:
+    with Session(engine) as session:
+        found: set[str] = set()
+        for part in chunks(codes):
+            found.update(session.exec(select(CaseRow.unit).where(CaseRow.year == year, CaseRow.unit.in_(part))))
+        return found
+
+
+async def open_cohort(
+    engine: Engine,
+    client: Client,
+    task_queue: str,
+    year: int,
+    units: Sequence[UnitInfo],
+    actor: Actor,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    catatan: str | None = None,
+    start_timeout: float = START_TIMEOUT,
+    progress: Progress | None = None,
+) -> CohortResult:
+    """Register `units` and start the case of each one that has none for `year`, at most `concurrency` at a time.
+
+    Raises ApiError (403 not an admin, 404 no such cycle, 409 applications closed) before anything is changed.
+    """
+    require_role(actor, *lifecycle.COHORT_ROLES)
+    policy = await asyncio.to_thread(cycle_policy, engine, year)
+    forbidden, why = lifecycle.cohort_refused(policy, actor, datetime.now(UTC))
+    if forbidden:
+        raise ApiError(403, "forbidden", "You may not open a cohort.", forbidden)
+    if why:
+        raise ApiError(409, "refused", "The cohort cannot be opened; nothing was changed.", why)
+
+    result = CohortResult(year=year, requested=len(units))
+
+    def done(unit: str, outcome: Outcome) -> None:
+        if progress is not None:
+            progress(unit, outcome)
+
+    unique: dict[str, UnitInfo] = {}
+    for unit in units:
+        if unit.code in unique:
+            result.fail(unit.code, "duplicate", [f"unit {unit.code} is listed more than once; the first entry counts"])
+            done(unit.code, "failed")
+        else:
+            unique[unit.code] = unit
+    # The database work runs in a thread: in the API, the event loop keeps serving other requests meanwhile.
+    await asyncio.to_thread(register_units, engine, list(unique.values()))
+    there = await asyncio.to_thread(existing_cases, engine, year, list(unique))
+    for code in sorted(there):
+        result.already += 1
+        done(code, "already")
+
+    queue = iter([u for u in unique.values() if u.code not in there])
+    # Temporal down or no worker polling: every start would wait its full timeout; stop after a wave of such failures.
+    stalled = 0
+    stall_reason: list[str] = []
+
+    async def starter() -> None:
+        nonlocal stalled, stall_reason
+        for unit in queue:  # one shared iterator: `concurrency` starters, each start taken once
+            if stalled >= concurrency:
+                result.fail(unit.code, "not_attempted", ["stopped after repeated failures:", *stall_reason])
+                done(unit.code, "failed")
+                continue
+            try:
+                await asyncio.wait_for(
+                    start_case(client, task_queue, year, unit, policy, actor, catatan), start_timeout
+                )
+            except TimeoutError:
+                why = [f"no answer within {start_timeout:.0f}s: is a worker polling task queue {task_queue}?"]
+                stalled, stall_reason = stalled + 1, why
+                result.fail(unit.code, "timeout", why)
+                done(unit.code, "failed")
+            except ApiError as e:
+                if e.status == 503:
+                    stalled, stall_reason = stalled + 1, [e.message]
+                result.fail(unit.code, e.error, e.why or [e.message])
+                done(unit.code, "failed")
+            except Exception as e:  # one unit's failure must not stop the others; the reason is reported
+                result.fail(unit.code, "error", [f"{type(e).__name__}: {e}"])
+                done(unit.code, "failed")
+            else:
+                stalled = 0
+                result.started += 1
+                done(unit.code, "started")
+
+    await asyncio.gather(*(starter() for _ in range(max(1, concurrency))))
+    result.failures.sort(key=lambda f: f.unit)
+    return result
