@@ -36,6 +36,22 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
+CYCLE_YEARS = range(1900, 10000)
+
+
+def year_in_range(request: Request) -> None:
+    """Every `{year}` in a path is a cycle year a database can hold; a larger number is a bad request, not a crash."""
+    raw = request.path_params.get("year")
+    try:
+        year = int(raw) if raw is not None else None
+    except ValueError:
+        return  # not a number at all: the route's own validation answers 422
+    if year is not None and year not in CYCLE_YEARS:
+        raise ApiError(
+            422, "invalid_year", f"{year} is not a cycle year ({CYCLE_YEARS.start} to {CYCLE_YEARS.stop - 1})."
+        )
+
+
 def get_session(state: State) -> Iterator[Session]:
     with Session(state.engine) as session:
         yield session
@@ -48,7 +64,12 @@ bearer = HTTPBearer(auto_error=False, description="JWT with claims sub, name, ro
 
 def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
     if credentials is None:
-        raise ApiError(401, "no_token", "Sign in first: send 'Authorization: Bearer <token>'.")
+        raise ApiError(
+            401,
+            "no_token",
+            "Sign in first: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return state.verifier.actor(credentials.credentials)
 
 
