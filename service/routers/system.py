@@ -1,21 +1,22 @@
-"""Liveness and the lifecycle as data."""
+"""Liveness, readiness, metrics and the lifecycle as data."""
 
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlmodel import Session
 
-from service.deps import State, get_client
+from service.deps import RETRY_AFTER, State, get_client
+from service.errors import ApiError
+from service.observability import metrics
 from workflows import lifecycle
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health")
-async def health(state: State) -> dict[str, Any]:
-    """Liveness, and whether Temporal and the database answer."""
+async def dependencies(state: State) -> dict[str, bool]:
+    """Whether the database and Temporal answer now."""
     try:
         with Session(state.engine) as session:
             session.exec(text("SELECT 1"))
@@ -24,10 +25,32 @@ async def health(state: State) -> dict[str, Any]:
         database = False
     try:
         client = await get_client(state)
-        temporal = await client.service_client.check_health(timeout=timedelta(seconds=2))
+        temporal = await client.service_client.check_health(timeout=timedelta(seconds=5))
     except Exception:
         temporal = False
-    return {"status": "ok", "database": database, "temporal": temporal}
+    return {"database": database, "temporal": temporal}
+
+
+@router.get("/health")
+async def health(state: State) -> dict[str, Any]:
+    """Liveness (this process answers), with what it sees of its dependencies."""
+    return {"status": "ok", **await dependencies(state)}
+
+
+@router.get("/ready")
+async def ready(state: State) -> dict[str, Any]:
+    """Readiness: 200 only while both Temporal and the database answer, else 503 with what is missing."""
+    seen = await dependencies(state)
+    missing = [f"{name} does not answer" for name, ok in seen.items() if not ok]
+    if missing:
+        raise ApiError(503, "not_ready", "The service cannot take requests now.", missing, headers=RETRY_AFTER)
+    return {"status": "ready", **seen}
+
+
+@router.get("/metrics", response_class=Response)
+def prometheus_metrics() -> Response:
+    """Prometheus metrics of the API: requests, latencies and errors per route."""
+    return metrics()
 
 
 @router.get("/lifecycle")
