@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-DB_TESTS := tests/test_api.py tests/test_happy_path.py tests/test_projection.py tests/test_evidence.py
+DB_TESTS := tests/test_api.py tests/test_happy_path.py tests/test_projection.py tests/test_evidence.py \
+  tests/test_access_matrix.py tests/test_separation_of_duties.py tests/test_audit.py tests/test_drafts.py \
+  tests/test_ceremony.py tests/test_documents.py tests/test_cohort.py tests/test_dashboard.py tests/test_notifications.py
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,10 @@ test: $(BIN)/.installed
 
 test-postgres: $(BIN)/.installed
 	P2HAM_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest $(DB_TESTS)
+
+# The service against the Temporal floor, the dashboard, a cohort (README, "Scale"); e.g. BENCH_ARGS="--idle 3000".
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

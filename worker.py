@@ -9,12 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.ceremony import CeremonyActivities
+from activities.notifications import Mailer, Notifications
 from activities.projection import Projection
 from models.db import make_engine
+from service.observability import configure_logging
 from service.settings import Settings, get_settings
+from workflows.ceremony import CeremonyWorkflow
 from workflows.unit import CaseWorkflow
 
 # python-statemachine touches pathlib, time and threading at import: it is deterministic in use, so pass it through.
@@ -23,18 +28,47 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str) -> Worker:
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """temporalio's own worker metrics (task latencies, slots, cache) served for Prometheus, when an address is set."""
+    if not settings.worker_metrics_address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address)))
+
+
+def mailer(settings: Settings) -> Mailer | None:
+    if not settings.smtp_host:
+        return None
+    return Mailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+
+
+def build_worker(
+    client: Client, engine: Engine, task_queue: str, mail: Mailer | None = None, ditjen_email: str | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=[Projection(engine).project_transition],
+        workflows=[CaseWorkflow, CeremonyWorkflow],
+        activities=[
+            Projection(engine).project_transition,
+            *CeremonyActivities(client, engine).activities(),
+            Notifications(engine, mail, ditjen_email).kirim_notifikasi,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         workflow_runner=SANDBOX,
     )
@@ -42,14 +76,15 @@ def build_worker(client: Client, engine: Engine, task_queue: str) -> Worker:
 
 async def main() -> None:
     settings = get_settings()
-    client = await connect(settings)
-    worker = build_worker(client, make_engine(settings.database_url), settings.task_queue)
+    client = await connect(settings, metrics_runtime(settings))
+    engine = make_engine(settings.database_url)
+    worker = build_worker(client, engine, settings.task_queue, mailer(settings), settings.ditjen_email)
     logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await worker.run()
 
 
 def run() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(get_settings().log_level)
     status = 0
     try:
         asyncio.run(main())

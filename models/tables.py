@@ -20,6 +20,8 @@ class UnitRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     region: str = Field(max_length=64, index=True)
     parent: str | None = Field(default=None, max_length=64)
+    zona_waktu: str = Field(default="WIB", max_length=4)
+    email: str | None = Field(default=None, max_length=256)
 
 
 class CaseRow(SQLModel, table=True):
@@ -30,6 +32,10 @@ class CaseRow(SQLModel, table=True):
         Index("ix_case_year_stage", "year", "stage"),
         Index("ix_case_year_region", "year", "region"),
         Index("ix_case_year_deadline", "year", "deadline"),
+        # The dashboard's GROUP BY region, stage, with or without its kind filter, read from the index alone.
+        Index("ix_case_year_region_stage", "year", "region", "stage"),
+        Index("ix_case_year_kind_region_stage", "year", "kind", "region", "stage"),
+        Index("ix_case_year_final_deadline", "year", "final", "deadline", "unit"),  # overdue, most overdue first
     )
     year: int = Field(primary_key=True)
     unit: str = Field(primary_key=True, max_length=64)
@@ -57,6 +63,8 @@ class TransitionRow(SQLModel, table=True):
     actor_sub: str = Field(max_length=200)
     actor_name: str = Field(max_length=200)
     actor_role: str = Field(max_length=32)
+    actor_unit: str | None = Field(default=None, max_length=64)
+    actor_region: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     evidence: list[str] = Field(sa_column=Column(JSON, nullable=False))
     policy_version: str = Field(max_length=64)
@@ -103,3 +111,68 @@ class EvidenceRow(SQLModel, table=True):
     size: int
     uploaded_by: str = Field(max_length=200)
     created_at: datetime
+
+
+class NotificationRow(SQLModel, table=True):
+    """The outbox: one row per notice and recipient. Its key makes delivery exactly-once; the in-app feed reads it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_recipient", "role", "target_unit", "target_region"),)
+    key: str = Field(primary_key=True, max_length=400)
+    notice_key: str = Field(max_length=300, index=True)
+    kind: str = Field(max_length=64)
+    year: int
+    unit: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    target_unit: str | None = Field(default=None, max_length=64)
+    target_region: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=256)
+    subject: str = Field(max_length=300)
+    body: str
+    due_at: datetime
+    created_at: datetime
+    emailed_at: datetime | None = None
+
+
+class CeremonyRow(SQLModel, table=True):
+    """One pencanangan ceremony for many units, as of its latest projected step (`version`)."""
+
+    __tablename__ = "ceremony"
+    __table_args__ = (Index("ix_ceremony_year_region", "year", "region"),)
+    year: int = Field(primary_key=True)
+    id: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    version: int
+    closed: bool
+    updated_at: datetime
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class CeremonyUnitRow(SQLModel, table=True):
+    """One unit of a ceremony: what the ceremony's latest event did to its case, and every event's outcome."""
+
+    __tablename__ = "ceremony_unit"
+    __table_args__ = (Index("ix_ceremony_unit_case", "year", "unit"),)
+    year: int = Field(primary_key=True)
+    ceremony: str = Field(primary_key=True, max_length=64)
+    unit: str = Field(primary_key=True, max_length=64)
+    position: int
+    version: int
+    event: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=16)
+    stage: str | None = Field(default=None, max_length=32)
+    why: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    results: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DraftRow(SQLModel, table=True):
+    """A unit's unsent report: saved as often as it likes, checked like a submission, sent only by `kirim_laporan`."""
+
+    __tablename__ = "draft"
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    saved_by: str = Field(max_length=200)
+    saved_at: datetime

@@ -3,16 +3,29 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from models.db import make_engine
 from service.auth import TokenVerifier
-from service.deps import AppState
+from service.deps import AppState, year_in_range
 from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
-from service.routers import admin, cases, evidence, system
+from service.observability import configure_logging, observe
+from service.routers import (
+    admin,
+    audit,
+    cases,
+    ceremonies,
+    cohorts,
+    dashboard,
+    documents,
+    drafts,
+    evidence,
+    notifications,
+    system,
+)
 from service.settings import Settings, get_settings
 
 
@@ -30,10 +43,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         description="Pelayanan Publik Berbasis HAM: from permohonan to Predikat Unit Kerja P2HAM.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(year_in_range)],
     )
     app.state.p2ham = AppState(
         settings=settings, engine=make_engine(settings.database_url), verifier=TokenVerifier(settings), client=client
     )
+    app.middleware("http")(observe)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
@@ -41,11 +56,19 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(admin.router)
     app.include_router(cases.router)
     app.include_router(evidence.router)
+    app.include_router(audit.router)
+    app.include_router(ceremonies.router)
+    app.include_router(documents.router)
+    app.include_router(cohorts.router)
+    app.include_router(dashboard.router)
+    app.include_router(notifications.router)
+    app.include_router(drafts.router)
     return app
 
 
 def __getattr__(name: str) -> FastAPI:
     # `uvicorn service.api:app` builds the app on first use, so importing this module has no side effects.
     if name == "app":
+        configure_logging(get_settings().log_level)
         return create_app()
     raise AttributeError(name)

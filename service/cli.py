@@ -288,3 +288,188 @@ def demo(
         raise
     except Exception as e:  # a refused step, a timeout, the stack going away: say what, not a traceback
         fail(f"the demo failed: {type(e).__name__}: {e}")
+
+
+# --- p2ham cohort --------------------------------------------------------------------------------------------------
+
+cohort_app = typer.Typer(help="Cohorts: open the cases of many units at once.", no_args_is_help=True)
+app.add_typer(cohort_app, name="cohort")
+
+
+async def run_cohort(year: int, units_file: Path, concurrency: int, by: str, catatan: str | None) -> int:
+    # Imported here so that `p2ham token` stays quick: these pull in the API's routers and the Temporal client.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from models.contracts import Actor
+    from service.cohort import open_cohort, read_units_csv
+    from service.errors import ApiError
+    from worker import connect
+
+    try:
+        units, invalid = read_units_csv(units_file)
+    except (OSError, ValueError) as e:
+        fail(str(e))
+    settings = get_settings()
+    try:
+        client = await connect(settings)
+    except Exception as e:
+        fail(f"cannot reach Temporal at {settings.temporal_address}: {e}")
+    engine = make_engine(settings.database_url)
+    admin = Actor(sub=by, name=by, role="admin")  # recorded in each case's history as who opened it
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(f"cohort {year}", total=len(units))
+        try:
+            result = await open_cohort(
+                engine,
+                client,
+                settings.task_queue,
+                year,
+                units,
+                admin,
+                concurrency=concurrency,
+                catatan=catatan,
+                progress=lambda unit, outcome: bar.advance(task),
+            )
+        except ApiError as e:
+            fail(" ".join([e.message, *e.why]))
+    result.requested += len(invalid)
+    for bad in invalid:
+        result.fail(bad.unit, bad.error, bad.why)
+    typer.echo(
+        f"cohort {year}: {result.requested} units: started {result.started}, already there {result.already}, "
+        f"failed {result.failed}"
+    )
+    for failure in result.failures:
+        typer.echo(f"  {failure.unit}: {failure.error}: {'; '.join(failure.why)}", err=True)
+    if result.failed:
+        typer.echo("Run the same command again to retry the failed units; started ones are skipped.", err=True)
+    return 1 if result.failed else 0
+
+
+@cohort_app.command("open")
+def cohort_open(
+    year: Annotated[int, typer.Argument(help="Cycle year (its policy must be set: PUT /cycles/YEAR).")],
+    units: Annotated[Path, typer.Option(help="CSV with the columns code,name,kind,region[,parent].")],
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Cases started at the same time.")] = 32,
+    by: Annotated[str, typer.Option(help="The admin opening the cohort (recorded as who opened each case).")] = (
+        "admin-cli"
+    ),
+    catatan: Annotated[str | None, typer.Option(help="A note recorded with each application.")] = None,
+) -> None:
+    """Register the units listed in the --units CSV and start their cases for YEAR. Safe to run again."""
+    raise typer.Exit(asyncio.run(run_cohort(year, units, concurrency, by, catatan)))
+
+
+# --- p2ham audit ---------------------------------------------------------------------------------------------------
+
+
+async def audit_connections() -> tuple[Any, Any, Any]:
+    """The Temporal client, the database engine and the settings the auditor's commands read from."""
+    from worker import connect  # here, so that `p2ham token` stays quick
+
+    settings = get_settings()
+    try:
+        client = await connect(settings)
+    except Exception as e:
+        fail(f"cannot reach Temporal at {settings.temporal_address}: {e}")
+    return client, make_engine(settings.database_url), settings
+
+
+async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
+    """Verify one case (units given) or every case of the cycle (None); 1 if any case fails."""
+    from sqlmodel import Session
+
+    from service.audit import UnknownCase, cycle_units, describe_verdict, replayer, verify_case
+
+    client, engine, _ = await audit_connections()
+    with Session(engine) as session:
+        if units is None:
+            units, warning = await cycle_units(client, session, year)
+            if warning:
+                typer.echo(f"p2ham audit: warning: {warning}; auditing the cases the database knows", err=True)
+            if not units:
+                fail(f"the {year} cycle has no cases")
+            whole_cycle = True
+        else:
+            whole_cycle = False
+        shared = replayer()  # one replayer for the whole cycle
+        failed = 0
+        for unit in units:
+            try:
+                verdict = await verify_case(client, session, year, unit, shared)
+            except UnknownCase as e:
+                if not whole_cycle:
+                    fail(str(e))
+                failed += 1
+                typer.echo(f"FAILED {unit:<28} {e}")
+                continue
+            except Exception as e:  # one case that cannot be audited must not stop the cycle's audit
+                failed += 1
+                typer.echo(f"FAILED {unit:<28} could not be audited: {type(e).__name__}: {e}")
+                continue
+            session.expire_all()  # each case read fresh
+            failed += not verdict.ok
+            if as_json:
+                typer.echo(verdict.model_dump_json(indent=None if whole_cycle else 2))
+            elif whole_cycle:
+                first = f"  {verdict.differences[0]}" if verdict.differences else ""
+                entries = verdict.chain.get("entries", 0)
+                typer.echo(
+                    f"{'ok' if verdict.ok else 'FAILED':<6} {unit:<28} {verdict.read_model.get('stage') or '?':<22} "
+                    f"{entries:>3} entries{first}"
+                )
+            else:
+                for line in describe_verdict(verdict):
+                    typer.echo(line)
+    if whole_cycle and not as_json:
+        typer.echo(f"Cycle {year}: {len(units)} cases audited: {len(units) - failed} ok, {failed} failed.")
+    return 1 if failed else 0
+
+
+@app.command()
+def audit(
+    year: Annotated[int, typer.Argument(help="Cycle year.")],
+    unit: Annotated[str | None, typer.Argument(help="Unit code; leave out with --all.")] = None,
+    all_cases: Annotated[bool, typer.Option("--all", help="Audit every case of the cycle, one line each.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON (one line per case).")] = False,
+) -> None:
+    """Verified replay (as GET .../audit): Temporal history through today's code, hash chain, read model.
+
+    `p2ham audit YEAR UNIT` for one case, `p2ham audit --all YEAR` for a whole cycle. Exits 1 if any case fails.
+    """
+    if all_cases == (unit is not None):
+        fail("name one UNIT, or use --all for every case of the cycle")
+    raise typer.Exit(asyncio.run(run_audit(year, None if all_cases else [unit or ""], as_json)))
+
+
+async def run_audit_pack(year: int, unit: str, out: Path) -> int:
+    from sqlmodel import Session
+
+    from service.audit import UnknownCase, audit_pack, pack_name
+
+    client, engine, settings = await audit_connections()
+    with Session(engine) as session:
+        try:
+            verdict, data = await audit_pack(client, session, settings.evidence_dir, year, unit, who="p2ham audit-pack")
+        except UnknownCase as e:
+            fail(str(e))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / pack_name(year, unit)
+    path.write_bytes(data)
+    typer.echo(
+        f"Audit pack written: {path} ({len(data)} bytes); the service's verdict: {'OK' if verdict.ok else 'FAILED'}"
+    )
+    typer.echo(f"Check it offline (Python standard library only): python3 -m service.audit_verify {path}")
+    typer.echo("  or, anywhere, with the verifier inside the pack: unzip it, then python3 verify.py .")
+    return 0 if verdict.ok else 1
+
+
+@app.command("audit-pack")
+def audit_pack_command(
+    year: Annotated[int, typer.Argument(help="Cycle year.")],
+    unit: Annotated[str, typer.Argument(help="Unit code.")],
+    out: Annotated[Path, typer.Option(help="Directory to write p2ham-audit-YEAR-UNIT.zip into.")] = Path("."),
+) -> None:
+    """Write the case's audit pack (entries, evidence, verdict, offline verifier). Exits 1 if the verdict fails."""
+    raise typer.Exit(asyncio.run(run_audit_pack(year, unit, out)))

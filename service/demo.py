@@ -117,6 +117,7 @@ async def open_case(
     calendar: Calendar,
     ends_after: str = "penghargaan",
     say: Say = print,
+    email: str | None = None,
 ) -> Driver:
     """An admin sets up the cycle and registers the unit; the unit's operator applies."""
     region = "KANWIL-DKI"
@@ -124,7 +125,7 @@ async def open_case(
     policy = {"regulation": "2023", "ends_after": ends_after, "calendar": calendar.model_dump(mode="json")}
     await d.call("PUT", f"/cycles/{year}", "admin", policy)
     unit_info = {"code": unit, "name": f"Kantor Imigrasi {unit}", "kind": "kantor_imigrasi", "region": region}
-    await d.call("POST", "/units", "admin", unit_info, expect=201)
+    await d.call("POST", "/units", "admin", {**unit_info, "email": email}, expect=201)
     say(f"Cycle {year}: unit {unit} applies")
     view = await d.call("POST", f"/cycles/{year}/cases", "operator", {"unit": unit}, expect=201)
     say(f"  {'':>22} --ajukan--> {view['stage']}   (by operator)")

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     evidence_dir: Path = Path(".data/evidence")
     evidence_max_bytes: int = 10 * 1024 * 1024
+    # Email for reminders (SMTP); without a host, notifications go to the in-app feed only.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "p2ham@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    ditjen_email: str | None = None  # the Ditjen HAM supervisors' address, for escalations
+    worker_metrics_address: str | None = None  # e.g. 0.0.0.0:9464: temporalio's own worker metrics for Prometheus
+    log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

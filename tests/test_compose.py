@@ -273,7 +273,11 @@ def test_dockerfile_runs_as_non_root_on_python_311_and_copies_every_package() ->
         for source in arguments.split()[:-1]
         if not source.startswith("--")
     }
-    needed = {"pyproject.toml", *setuptools.get("packages", []), *(f"{m}.py" for m in setuptools.get("py-modules", []))}
+    needed = {
+        "pyproject.toml",
+        *(p.split(".")[0] for p in setuptools.get("packages", [])),
+        *(f"{m}.py" for m in setuptools.get("py-modules", [])),
+    }
     assert needed <= copied or "." in copied, f"not copied into the image: {sorted(needed - copied)}"
     for name in needed:
         assert (ROOT / name).exists(), f"pyproject.toml names {name}, which does not exist"

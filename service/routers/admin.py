@@ -1,11 +1,15 @@
 """Cycle policies and the unit registry."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.contracts import UnitInfo
 from models.policy import CyclePolicy, CyclePolicyView
 from models.tables import CycleRow, UnitRow
+from models.workdays import indonesian_holidays
 from service.deps import ActorDep, SessionDep, require_role
 from service.errors import ApiError
 
@@ -34,10 +38,20 @@ def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyVi
 def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
     """Set a cycle's policy. Running cases keep the policy they started with (it is their workflow input)."""
     require_role(actor, "admin")
-    row = session.get(CycleRow, year) or CycleRow(year=year, policy={})
-    row.policy = policy.model_dump(mode="json")
-    session.add(row)
-    session.commit()
+    cal = policy.calendar
+    if cal.holidays is None:  # Indonesian public holidays and cuti bersama of the cycle's years
+        cal.holidays = indonesian_holidays(range(cal.applications_close.year, cal.award_valid_until.year + 1))
+    for attempt in range(2):
+        row = session.get(CycleRow, year) or CycleRow(year=year, policy={})
+        row.policy = policy.model_dump(mode="json")
+        session.add(row)
+        try:
+            session.commit()
+            break
+        except IntegrityError:  # another admin created the same year at the same moment: the later save wins
+            session.rollback()
+            if attempt:
+                raise
     return policy_view(year, policy)
 
 
@@ -65,9 +79,13 @@ def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Re
 
 @router.get("/units")
 def list_units(
-    _: ActorDep, session: SessionDep, region: str | None = None, limit: int = 100, offset: int = 0
+    _: ActorDep,
+    session: SessionDep,
+    region: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[UnitInfo]:
-    query = select(UnitRow).order_by(UnitRow.code).offset(max(offset, 0)).limit(min(max(limit, 1), 1000))
+    query = select(UnitRow).order_by(UnitRow.code).offset(offset).limit(limit)
     if region:
         query = query.where(UnitRow.region == region)
     return [UnitInfo.model_validate(row, from_attributes=True) for row in session.exec(query)]

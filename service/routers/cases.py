@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import func, select
-from temporalio.client import WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -14,9 +14,10 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from models.contracts import CaseData, CaseStart, CaseView, Code, EventRequest, Text
-from models.tables import CaseRow, TransitionRow
-from service.deps import ActorDep, ClientDep, SessionDep, State, temporal_errors
+from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRequest, Text, UnitInfo
+from models.policy import CyclePolicy
+from models.tables import CaseRow, RefusalRow, TransitionRow
+from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
 from service.errors import ApiError
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
@@ -64,12 +65,22 @@ class HistoryEntry(BaseModel):
     hash: str
 
 
+class RefusedCommand(BaseModel):
+    at: datetime
+    event: str
+    actor: dict[str, str]
+    status: int
+    why: list[str]
+    payload: dict[str, Any]
+
+
 class History(BaseModel):
     year: int
     unit: str
     as_of: datetime | None
     stage: str
     entries: list[HistoryEntry]
+    refused: list[RefusedCommand] | None = None  # only with include_refused=true (auditors): the refusal log
 
 
 def load_case(session: SessionDep, year: int, unit: str) -> CaseRow:
@@ -81,6 +92,41 @@ def load_case(session: SessionDep, year: int, unit: str) -> CaseRow:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+async def start_case(
+    client: Client,
+    task_queue: str,
+    year: int,
+    unit: UnitInfo,
+    policy: CyclePolicy,
+    applicant: Actor,
+    catatan: str | None = None,
+) -> CaseData:
+    """Start the unit's case workflow and return the case once its application is in the read model.
+
+    The one start path, shared by `POST /cycles/{year}/cases` and cohorts (service/cohort.py). Idempotent per unit and
+    year: the workflow id is fixed, and a second start attaches to the running case (USE_EXISTING).
+    """
+    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=applicant, catatan=catatan)
+    search = [
+        SearchAttributePair(YEAR, year),
+        SearchAttributePair(REGION, unit.region),
+        SearchAttributePair(UNIT, unit.code),
+    ]
+    async with temporal_errors():
+        return await client.execute_update_with_start_workflow(
+            CaseWorkflow.ajukan,
+            start_workflow_operation=WithStartWorkflowOperation(
+                CaseWorkflow.run,
+                start,
+                id=case_workflow_id(year, unit.code),
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(search),
+            ),
+        )
 
 
 @router.post("", status_code=201)
@@ -103,25 +149,8 @@ async def ajukan(
             return lifecycle.view(CaseData.model_validate(existing.data), actor, now())
         if why:
             raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
-    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=actor, catatan=body.catatan)
-    search = [
-        SearchAttributePair(YEAR, year),
-        SearchAttributePair(REGION, unit.region),
-        SearchAttributePair(UNIT, unit.code),
-    ]
-    async with temporal_errors():
-        case = await client.execute_update_with_start_workflow(
-            CaseWorkflow.ajukan,
-            start_workflow_operation=WithStartWorkflowOperation(
-                CaseWorkflow.run,
-                start,
-                id=case_workflow_id(year, unit.code),
-                task_queue=state.settings.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(search),
-            ),
-        )
+    session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
+    case = await start_case(client, state.settings.task_queue, year, unit, policy, actor, body.catatan)
     return lifecycle.view(case, actor, now())
 
 
@@ -192,19 +221,28 @@ async def send_event(
                 lifecycle.payload_errors(e),
             ) from None
         claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
-        handle = client.get_workflow_handle(case_workflow_id(year, unit))
+        request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
+        session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
         async with temporal_errors():
-            result = await handle.execute_update(
-                CaseWorkflow.kirim,
-                EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit)),
-                id=idempotency_key,
+            result = await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
+                CaseWorkflow.kirim, request, id=idempotency_key
             )
     return lifecycle.view(result, actor, now())
 
 
 @router.get("/{unit}/history")
-def history(year: int, unit: str, _: ActorDep, session: SessionDep, as_of: datetime | date | None = None) -> History:
-    """The case's timeline in domain words. `as_of`: what it was at that moment (a date: the end of that day, WIB)."""
+def history(
+    year: int,
+    unit: str,
+    actor: ActorDep,
+    session: SessionDep,
+    as_of: datetime | date | None = None,
+    include_refused: bool = False,
+) -> History:
+    """The case's timeline in domain words. `as_of`: what it was at that moment (a date: the end of that day, WIB).
+    `include_refused` (auditors only): also the commands that were refused on the case, with who, when and why."""
+    if include_refused:
+        require_role(actor, "auditor")
     cutoff = as_of_moment(as_of)
     query = select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit)
     if cutoff is not None:
@@ -226,12 +264,33 @@ def history(year: int, unit: str, _: ActorDep, session: SessionDep, as_of: datet
         )
         for r in rows
     ]
-    return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries)
+    refused = refused_commands(session, year, unit, cutoff) if include_refused else None
+    return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries, refused=refused)
+
+
+def refused_commands(session: SessionDep, year: int, unit: str, cutoff: datetime | None) -> list[RefusedCommand]:
+    query = select(RefusalRow).where(RefusalRow.year == year, RefusalRow.unit == unit)
+    if cutoff is not None:
+        query = query.where(RefusalRow.at <= cutoff)
+    return [
+        RefusedCommand(
+            at=r.at,
+            event=r.event,
+            actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role},
+            status=r.status,
+            why=r.why,
+            payload=r.payload,
+        )
+        for r in session.exec(query.order_by(RefusalRow.at, RefusalRow.id))
+    ]
 
 
 def as_of_moment(as_of: datetime | date | None) -> datetime | None:
     if as_of is None:
         return None
-    if isinstance(as_of, datetime):
-        return as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=WIB).astimezone(UTC)
-    return datetime.combine(as_of, time.max, tzinfo=WIB).astimezone(UTC)
+    try:
+        if isinstance(as_of, datetime):
+            return as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=WIB).astimezone(UTC)
+        return datetime.combine(as_of, time.max, tzinfo=WIB).astimezone(UTC)
+    except OverflowError:  # the first or last moment a calendar can name, moved to UTC, falls off the calendar
+        raise ApiError(422, "invalid_as_of", f"as_of {as_of} is outside the calendar.") from None
