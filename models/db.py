@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DatabaseError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
-from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
@@ -18,16 +20,26 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    create_schema(engine)
+    migrate(engine)
     return engine
 
 
-def create_schema(engine: Engine, attempts: int = 3) -> None:
-    """Create missing tables. The API and several workers may start at once: whoever loses the race looks again."""
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine, attempts: int = 3) -> None:
+    """Bring the schema to the newest migration (SQLite and PostgreSQL alike). The API and several workers may start
+    at once: whoever loses the race to create a table looks again, and finds the schema up to date."""
+    config = alembic_config()
     for attempt in range(attempts):
         try:
-            SQLModel.metadata.create_all(engine)
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
             return
-        except DatabaseError:  # "already exists": another process created it between our check and our CREATE
+        except DatabaseError:  # "already exists": another process migrated between our check and our CREATE
             if attempt == attempts - 1:
                 raise

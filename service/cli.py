@@ -473,3 +473,26 @@ def audit_pack_command(
 ) -> None:
     """Write the case's audit pack (entries, evidence, verdict, offline verifier). Exits 1 if the verdict fails."""
     raise typer.Exit(asyncio.run(run_audit_pack(year, unit, out)))
+
+
+# --- p2ham migration ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+def migration(
+    message: Annotated[str, typer.Argument(help="What the schema change is, e.g. 'add unit email'.")],
+) -> None:
+    """Write a new Alembic migration for what changed in models/tables.py (compared with the migrated schema).
+
+    Every process migrates its database to the newest migration when it starts, SQLite and PostgreSQL alike.
+    """
+    from alembic import command
+
+    from models.db import alembic_config, make_engine
+
+    engine = make_engine("sqlite:///:memory:")  # the schema as the migrations so far build it
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)
+    typer.echo("Review the new file under models/migrations/versions/, then commit it with the model change.")
