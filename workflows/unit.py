@@ -41,8 +41,12 @@ class CaseWorkflow:
     def __init__(self, start: CaseStart) -> None:
         # The machine exists before `run` starts, because an official's update can arrive first.
         self.case: CaseData = start.case
-        self.machine, self.application = lifecycle.start(self.case, start.applicant, start.catatan, workflow.now())
-        self.projected_seq = 0
+        self.application: Transition | None = None
+        if self.case.stage is None:  # a new application
+            self.machine, self.application = lifecycle.start(self.case, start.applicant, start.catatan, workflow.now())
+        else:  # the same case, carried over by continue-as-new with its state
+            self.machine = lifecycle.Lifecycle(self.case)
+        self.projected_seq = self.case.seq if self.application is None else 0
         self.reminding = False
         self.deliveries: list[workflow.ActivityHandle] = []
 
@@ -50,16 +54,26 @@ class CaseWorkflow:
     async def run(self, start: CaseStart) -> CaseData:
         # Cases started before reminders existed replay as they ran: no reminder timers in their history.
         self.reminding = workflow.patched("reminders")
-        await self._project(self.application)
+        if self.application is not None:
+            await self._project(self.application)
         while self.case.stage not in lifecycle.FINAL_STAGES:
             await self._wait_for_official_or_calendar()
+            if workflow.info().is_continue_as_new_suggested():
+                # A long case (many extensions, revisions, reschedules) starts a fresh history, carrying its state.
+                await self._settle()
+                workflow.continue_as_new(CaseStart(case=self.case, applicant=SYSTEM))
+        await self._settle()
+        return self.case
+
+    async def _settle(self) -> None:
+        """Let officials' updates finish, and the last reminders go out (a failed one does not fail the case)."""
         await workflow.wait_condition(workflow.all_handlers_finished)
-        for delivery in self.deliveries:  # the last reminders still go out; a failed one does not fail the case
+        for delivery in self.deliveries:
             try:
                 await delivery
             except ActivityError as e:
                 workflow.logger.warning("a notification was not delivered: %s", e.cause)
-        return self.case
+        self.deliveries = []
 
     async def _wait_for_official_or_calendar(self) -> None:
         """Sleep until an official acts, or the calendar's next moment: a reminder to send or an event to fire."""
@@ -113,7 +127,7 @@ class CaseWorkflow:
     @workflow.update
     async def ajukan(self) -> CaseData:
         """Answers the application once it is in the read model (the API's `POST .../cases`)."""
-        await workflow.wait_condition(lambda: self.projected_seq >= self.application.seq)
+        await workflow.wait_condition(lambda: self.projected_seq >= (self.application.seq if self.application else 0))
         return self.case
 
     @workflow.query
