@@ -118,6 +118,26 @@ class TemporalFacts:
     result: CaseData | None = None  # the workflow's result, once it completed
 
 
+def case_facts(histories: list[WorkflowHistory]) -> TemporalFacts:
+    """The facts of every run of a case, oldest first: the first run's application, everyone's events and answers,
+    and the last run's result (a long case continues as new, carrying its state)."""
+    runs = [temporal_facts(h) for h in histories]
+    return TemporalFacts(
+        start=runs[0].start,
+        officials=[o for run in runs for o in run.officials],
+        anchors=[a for run in runs for a in run.anchors],
+        result=runs[-1].result,
+    )
+
+
+async def run_histories(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run's history, oldest first: each run that continued a case names the run before it."""
+    histories = [await client.get_workflow_handle(workflow_id).fetch_history()]
+    while before := histories[0].events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+        histories.insert(0, await client.get_workflow_handle(workflow_id, run_id=before).fetch_history())
+    return histories
+
+
 def temporal_facts(history: WorkflowHistory) -> TemporalFacts:
     """Decode the start input, the accepted `kirim` updates with their answers, and the result from the history."""
     convert = pydantic_data_converter.payload_converter
@@ -521,7 +541,8 @@ async def audit_case(
             live, how = await asyncio.wait_for(handle.query(CaseWorkflow.keadaan), QUERY_TIMEOUT), "query"
         except Exception as e:  # no worker, or a timeout: say so, the rest of the audit still stands
             differences.append(f"the running case could not be asked for its state (is a worker running?): {e!r}")
-    history = await handle.fetch_history() if description is not None else None
+    histories = await run_histories(client, handle.id) if description is not None else []
+    history = histories[-1] if histories else None
     rows = load_rows(session, year, unit)
     case_row = session.get(CaseRow, (year, unit))
     if history is None and not rows and case_row is None:
@@ -535,10 +556,17 @@ async def audit_case(
             "period passed, so it cannot be replayed and the audit log cannot be compared with it"
         )
     else:
-        replayed = await replay_history(history, with_replayer)
-        differences += replayed.differences
-        replay = {**replayed.info, "run_id": history.run_id, "status": description.status.name.lower()}
-        facts = temporal_facts(history)
+        replayed_runs = [await replay_history(run, with_replayer) for run in histories]  # every run, today's code
+        for replayed in replayed_runs:
+            differences += replayed.differences
+        replay = {
+            **replayed_runs[-1].info,
+            "ok": all(r.ok for r in replayed_runs),
+            "run_id": history.run_id,
+            "runs": len(histories),
+            "status": description.status.name.lower(),
+        }
+        facts = case_facts(histories)
         if description.status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED):
             differences.append(
                 f"the workflow of this case is {description.status.name.lower()}: it stopped outside the lifecycle "

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.policy import compressed_calendar
 from models.tables import TransitionRow
 from service.api import create_app
+from service.audit import verify_case
 from service.demo import WITNESSES, sample_statement
 from service.demo import open_case as open_demo_case
 from service.settings import Settings
@@ -55,6 +56,8 @@ async def test_a_long_case_continues_as_new_with_its_state(settings: Settings, e
             view = await d.send("tandatangani_pernyataan", "kepala", {"dokumen": statement})
             history = await d.call("GET", f"{d.case_path}/history", "ditjen")
             runs = [w async for w in env.client.list_workflows(f"WorkflowId = '{case_workflow_id(year, d.unit)}'")]
+            with Session(engine) as session:
+                verdict = await verify_case(env.client, session, year, d.unit)
 
     assert view["stage"] == "pembangunan"
     statuses = [r.status for r in runs]
@@ -68,3 +71,5 @@ async def test_a_long_case_continues_as_new_with_its_state(settings: Settings, e
         ).all()
     chain = sorted(rows, key=lambda r: r.seq)
     assert [r.prev_hash for r in chain[1:]] == [r.hash for r in chain[:-1]], "the hash chain broke across runs"
+    assert verdict.ok, verdict.differences  # the auditor replays every run, from the application on
+    assert verdict.replay["runs"] == len(runs)
