@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select, update
 from temporalio import activity
 
 from models.contracts import KIRIM_NOTIFIKASI, Notice, Recipient
+from models.indonesia import BULAN
 from models.tables import NotificationRow, UnitRow
 
 TEMPLATES = Environment(
@@ -28,20 +29,6 @@ TEMPLATES = Environment(
     keep_trailing_newline=True,
     autoescape=False,  # plain-text emails
 )
-BULAN = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 
 
 @dataclass(frozen=True)

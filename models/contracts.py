@@ -1,7 +1,7 @@
 """Pydantic contracts shared by the API, the workflows and the activities (no database code here)."""
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -12,17 +12,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 EmailText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$")]
 
-ROLES = (
-    "operator_unit",
-    "kepala_unit",
-    "kanwil",
-    "ditjen_ham",
-    "verifikator",
-    "penilai",
-    "ketua_penilai",
-    "auditor",
-    "admin",
-)
 Role = Literal[
     "operator_unit",
     "kepala_unit",
@@ -35,6 +24,7 @@ Role = Literal[
     "admin",
     "system",
 ]
+ROLES = tuple(role for role in get_args(Role) if role != "system")  # the roles a token can carry
 
 
 class Actor(BaseModel):

@@ -88,13 +88,14 @@ async def get_client(state: State) -> Client:
         try:
             state.client = await connect(state.settings)
         except Exception:
-            raise ApiError(
-                503,
-                "temporal_unavailable",
-                "The workflow service is not reachable; try again shortly.",
-                headers=RETRY_AFTER,
-            ) from None
+            raise temporal_unavailable() from None
     return state.client
+
+
+def temporal_unavailable() -> ApiError:
+    return ApiError(
+        503, "temporal_unavailable", "The workflow service is not reachable; try again shortly.", headers=RETRY_AFTER
+    )
 
 
 ClientDep = Annotated[Client, Depends(get_client)]
@@ -113,12 +114,7 @@ async def temporal_errors() -> AsyncIterator[None]:
         raise
     except RPCError as e:
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise ApiError(
-                503,
-                "temporal_unavailable",
-                "The workflow service is not reachable; try again shortly.",
-                headers=RETRY_AFTER,
-            ) from None
+            raise temporal_unavailable() from None
         if e.status == RPCStatusCode.NOT_FOUND:
             raise ApiError(
                 409, "case_closed", "This case has ended; nothing more can be done on it.", [e.message]

@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.contracts import CaseData
+from models.indonesia import BULAN
 from models.tables import TransitionRow
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -21,20 +22,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
 
 WIB = timezone(timedelta(hours=7))  # Ditjen HAM signs in Jakarta
-BULAN = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 JENIS_UNIT = {
     "upt_pemasyarakatan": "UPT Pemasyarakatan",
