@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from models.policy import compressed_calendar
 from service.api import create_app
-from service.demo import WITNESSES, Driver, declare, open_case
+from service.demo import WITNESSES, Driver, declare, open_case, report
 from service.settings import Settings
 from tests.replay import fetch_and_keep, replayer
 from worker import build_worker
@@ -182,3 +182,44 @@ async def test_temporal_unreachable_is_a_503_and_reads_still_work(
         assert (await http.get("/health")).json() == {"status": "ok", "database": True, "temporal": False}
         assert (await http.get(d.case_path, headers=d.officials["ditjen"])).json()["stage"] == "permohonan"
     assert await d.call("GET", f"{d.case_path}/history", "ditjen") == before
+
+
+async def test_revision_loop_award_and_revocation(
+    api: httpx.AsyncClient, settings: Settings, client: Client, year: int
+):
+    """Returned for revision, revised, passed, awarded, then the award withdrawn: every step recorded and replayable."""
+    cal = compressed_calendar(datetime.now(UTC), STEP).model_copy(
+        update={"award_valid_until": datetime.now(UTC) + timedelta(minutes=10)}
+    )
+    d = await open_case(api, settings, year, "LAPAS-CABUT", cal, say=print)
+    await declare(d, datetime.now(UTC) + STEP, WAIT)
+    await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", WAIT)
+    await report(d)
+    view = await d.send(
+        "kembalikan", "verifikator", {"catatan": "Foto ramp buram", "indikator": {"sarana.10": "foto ulang ramp"}}
+    )
+    assert view["stage"] == "perbaikan" and view["deadline"] is not None
+    await report(d, "kirim_perbaikan")
+    await d.send("lolos_verifikasi", "verifikator")
+    codes = list((await d.call("GET", f"/cycles/{year}", "ketua"))["weights"])
+    await d.send("nilai", "penilai_a", {"skor": dict.fromkeys(codes, 88)})
+    await d.send("nilai", "penilai_b", {"skor": dict.fromkeys(codes, 80)})
+    await d.send("tetapkan_hasil_evaluasi", "ketua")
+    await d.send("tetapkan_penghargaan", "ditjen", {"nomor_keputusan": f"M.HH-{year}.HA.02", "tanggal": "2026-12-10"})
+    final = await d.send("cabut", "ditjen", {"alasan": "Pengaduan masyarakat terbukti: ramp tidak lagi tersedia"})
+    assert final["stage"] == "dicabut" and final["final"]
+    events = await history_events(d)
+    assert events[-9:] == [
+        "kirim_laporan",
+        "kembalikan",
+        "kirim_perbaikan",
+        "lolos_verifikasi",
+        "nilai",
+        "nilai",
+        "tetapkan_hasil_evaluasi",
+        "tetapkan_penghargaan",
+        "cabut",
+    ]
+    handle = client.get_workflow_handle(case_workflow_id(year, d.unit))
+    await handle.result()
+    await replayer().replay_workflow(await fetch_and_keep(client, handle.id, "revision_and_revocation"))
