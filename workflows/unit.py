@@ -113,8 +113,7 @@ class CaseWorkflow:
         """An official's event. Refusals are raised by the validator, so they leave no trace in history."""
         # Cases that ran before evidence was checked replay as they ran (their history has no such marker).
         evidence = request.evidence if workflow.patched("evidence-checked") else None
-        await self._apply(request.event, request.actor, request.payload, evidence)
-        return self.case
+        return await self._apply(request.event, request.actor, request.payload, evidence)
 
     @kirim.validator
     def _validate_kirim(self, request: EventRequest) -> None:
@@ -136,22 +135,32 @@ class CaseWorkflow:
 
     async def _apply(
         self, event: str, actor: Actor, payload: dict, evidence: dict[str, EvidenceInfo] | None = None
-    ) -> None:
+    ) -> CaseData:
+        """Fire the event and project it; returns the case as this event left it (others may follow meanwhile)."""
         try:
             entry = self.machine.fire(event, actor, payload, workflow.now(), evidence)
         except lifecycle.Refused as e:
             raise refusal(e.event, e.why) from None
-        await self._project(entry)
+        return await self._project(entry)
 
-    async def _project(self, entry: Transition) -> None:
-        workflow.upsert_search_attributes([STAGE.value_set(self.case.stage or "")])
-        await workflow.execute_local_activity(
+    async def _project(self, entry: Transition) -> CaseData:
+        snapshot = self.case.model_copy(deep=True)  # the state as of this entry, not as of a later one or a retry
+        workflow.upsert_search_attributes([STAGE.value_set(snapshot.stage or "")])
+        # A regular activity runs only once the workflow task that made the entry is committed: a lost task (a killed
+        # worker, a task superseded by concurrent updates) leaves no phantom entry. Older cases used a local activity.
+        run = (
+            workflow.execute_activity
+            if workflow.patched("projection-after-commit")
+            else workflow.execute_local_activity
+        )
+        await run(
             PROJECT_TRANSITION,
-            args=[entry, self.case.model_copy(deep=True)],  # the state as of this entry, not as of the retry
+            args=[entry, snapshot],
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROJECTION_RETRY,
         )
         self.projected_seq = max(self.projected_seq, entry.seq)
+        return snapshot
 
 
 def refusal(event: str, why: list[str]) -> ApplicationError:
