@@ -12,6 +12,7 @@ from models.db import make_engine
 from service.auth import TokenVerifier
 from service.deps import AppState, year_in_range
 from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
+from service.limits import BodyLimit
 from service.observability import configure_logging, observe
 from service.routers import (
     admin,
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         settings=settings, engine=make_engine(settings.database_url), verifier=TokenVerifier(settings), client=client
     )
     app.middleware("http")(observe)
+    # JSON bodies stay small; an upload may be as large as the evidence limit plus its multipart wrapping.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.evidence_max_bytes + 64 * 1024)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)

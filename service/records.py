@@ -15,6 +15,12 @@ from models.tables import IdempotencyKeyRow, RefusalRow
 from service.errors import ApiError
 
 REFUSALS = (403, 409, 422)
+LOGGED_PAYLOAD_BYTES = 64 * 1024  # a refused 5 MB body is logged by its size, not kept
+
+
+def bounded(payload: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(payload, default=str))
+    return payload if size <= LOGGED_PAYLOAD_BYTES else {"omitted": f"a payload of {size} bytes"}
 
 
 @contextmanager
@@ -38,7 +44,7 @@ def refusals_logged(
                     actor_role=actor.role,
                     status=e.status,
                     why=e.why or [e.message],
-                    payload=payload,
+                    payload=bounded(payload),
                 )
             )
             session.commit()

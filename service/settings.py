@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     evidence_dir: Path = Path(".data/evidence")
     evidence_max_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024  # any other request body
     # Email for reminders (SMTP); without a host, notifications go to the in-app feed only.
     smtp_host: str | None = None
     smtp_port: int = 25
