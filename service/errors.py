@@ -1,8 +1,11 @@
 """The API's one error shape: {"error": code, "message": human text, "why": [...]}."""
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 
@@ -32,3 +35,14 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 async def http_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return error_response(exc.status_code, "http_error", str(exc.detail), [], getattr(exc, "headers", None))
+
+
+def payload_or_422(model: type[BaseModel], payload: dict[str, Any], event: str) -> BaseModel:
+    """The event's payload parsed, or a 422 saying what is wrong with it."""
+    from workflows.lifecycle import payload_errors
+
+    try:
+        return model.model_validate(payload)
+    except ValidationError as e:
+        message = f"The {event} payload is not valid; nothing was changed."
+        raise ApiError(422, "invalid_payload", message, payload_errors(e)) from None

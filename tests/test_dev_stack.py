@@ -14,6 +14,8 @@ from typing import IO
 
 import httpx
 
+from service.cli import port_open
+
 P2HAM = Path(sys.executable).with_name("p2ham")
 HOST = "127.0.0.1"
 
@@ -25,14 +27,6 @@ def free_ports(n: int) -> list[int]:
         for s in sockets:
             s.bind((HOST, 0))
         return [s.getsockname()[1] for s in sockets]
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Output:

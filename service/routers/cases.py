@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import func, select
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
@@ -18,7 +18,7 @@ from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRe
 from models.policy import CyclePolicy
 from models.tables import CaseRow, RefusalRow, TransitionRow
 from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
-from service.errors import ApiError
+from service.errors import ApiError, payload_or_422
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
 from service.routers.evidence import resolve
@@ -211,15 +211,7 @@ async def send_event(
         forbidden = lifecycle.forbidden(case, event, actor)
         if forbidden:
             raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
-        try:
-            parsed = lifecycle.RULES[event].payload.model_validate(payload)
-        except ValidationError as e:
-            raise ApiError(
-                422,
-                "invalid_payload",
-                f"The {event} payload is not valid; nothing was changed.",
-                lifecycle.payload_errors(e),
-            ) from None
+        parsed = payload_or_422(lifecycle.RULES[event].payload, payload, event)
         claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
         request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
         session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)

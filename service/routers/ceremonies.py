@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -15,7 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
 from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
-from service.errors import ApiError
+from service.errors import ApiError, payload_or_422
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy
 from service.routers.cases import now
@@ -353,16 +353,8 @@ async def send_ceremony_event(
         }
         if forbidden:
             raise ApiError(403, "forbidden", f"You may not send {event} for this ceremony.", sorted(forbidden))
-        try:
-            # `setujui` takes nothing: it sends the ceremony's own date, place and witnesses.
-            (rule.payload if event != "setujui" else Kosong).model_validate(payload)
-        except ValidationError as e:
-            raise ApiError(
-                422,
-                "invalid_payload",
-                f"The {event} payload is not valid; nothing was changed.",
-                lifecycle.payload_errors(e),
-            ) from None
+        # `setujui` takes nothing: it sends the ceremony's own date, place and witnesses.
+        payload_or_422(rule.payload if event != "setujui" else Kosong, payload, event)
         if row.closed:
             raise ApiError(409, "ceremony_closed", "This ceremony is closed; nothing was changed.", [closed_why(row)])
         claim_idempotency_key(session, year, log, idempotency_key, event, actor, payload)
