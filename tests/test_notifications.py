@@ -274,6 +274,10 @@ async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
                 while not [m for m in inbox.mails if "Batas pelaporan" in m.subject]:
                     assert time.monotonic() < deadline + WAIT, "the reminder was never delivered after the restart"
                     await asyncio.sleep(0.2)
+                # The new worker marks the outbox row right after the SMTP server accepts: wait for it, then stop.
+                while not [r for r in outbox(engine, year, "KANIM-KILL", "batas_pelaporan") if r.emailed_at]:
+                    assert time.monotonic() < deadline + 2 * WAIT, "the delivered reminder was never marked as emailed"
+                    await asyncio.sleep(0.2)
                 await d.wait_until("operator", lambda v: v["final"], "the window to close", WAIT)
         finally:
             worker.kill()
