@@ -5,6 +5,8 @@ regional governments) add public-service innovation and integrity. The facility 
 the 2018 regulation: the unit kind picks its list.
 """
 
+from functools import cache
+
 from pydantic import BaseModel
 
 ADA_PROSES_TIDAK = ["Ada", "Proses", "Tidak"]
@@ -81,6 +83,12 @@ PETUGAS_SIAGA = [
 ]
 INOVASI = ["Inovasi pelayanan bagi kelompok rentan", "Publikasi dan keberlanjutan inovasi"]
 INTEGRITAS = ["Pernyataan bebas pungutan liar", "Survei kepuasan masyarakat", "Tindak lanjut pengaduan"]
+
+
+@cache
+def criterion_codes(regulation: str) -> tuple[str, ...]:
+    """The criteria's codes, the same for every unit kind; cached, as every decoded policy checks its weights."""
+    return tuple(c.code for c in catalogue(regulation))
 
 
 def catalogue(regulation: str, unit_kind: str = "") -> list[Criterion]:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from models.criteria import Criterion, catalogue
+from models.criteria import Criterion, catalogue, criterion_codes
 
 Regulation = Literal["2018", "2022", "2023"]
 
@@ -67,7 +67,7 @@ class CyclePolicy(BaseModel):
 
     @model_validator(mode="after")
     def _weights_match_criteria(self) -> "CyclePolicy":
-        codes = [c.code for c in catalogue(self.regulation)]
+        codes = list(criterion_codes(self.regulation))
         if not self.weights:
             self.weights = {code: DEFAULT_WEIGHTS[code] for code in codes}
         unknown = sorted(set(self.weights) - set(codes))

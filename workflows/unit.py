@@ -145,7 +145,12 @@ class CaseWorkflow:
 
     async def _project(self, entry: Transition) -> CaseData:
         snapshot = self.case.model_copy(deep=True)  # the state as of this entry, not as of a later one or a retry
-        workflow.upsert_search_attributes([STAGE.value_set(snapshot.stage or "")])
+        stage = snapshot.stage or ""
+        # Each upsert costs the server a visibility write; events that keep the stage (jadwal_ulang, perpanjang...)
+        # need none. Older cases upserted on every event and replay so.
+        indexed = workflow.info().typed_search_attributes.get(STAGE)
+        if not workflow.patched("stage-indexed-on-change") or indexed != stage:
+            workflow.upsert_search_attributes([STAGE.value_set(stage)])
         # A regular activity runs only once the workflow task that made the entry is committed: a lost task (a killed
         # worker, a task superseded by concurrent updates) leaves no phantom entry. Older cases used a local activity.
         run = (
