@@ -18,14 +18,15 @@ from activities.notifications import Mailer, Notifications
 from activities.projection import Projection
 from models.db import make_engine
 from service.observability import configure_logging
-from service.settings import Settings, get_settings
+from service.settings import CACHED_CASES, Settings, get_settings
 from workflows.ceremony import CeremonyWorkflow
 from workflows.unit import CaseWorkflow
 
 # python-statemachine touches pathlib, time and threading at import: it is deterministic in use, so pass it through.
-SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("statemachine", "pydantic", "models")
-)
+# The lifecycle and reminder rules are pure functions of their arguments (no clock, no I/O): passed through, they are
+# imported once per worker, not re-imported (and the state machine class rebuilt) for every case the worker starts.
+PASSTHROUGH = ("statemachine", "pydantic", "models", "workflows.lifecycle", "workflows.reminders")
+SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -58,7 +59,12 @@ def mailer(settings: Settings) -> Mailer | None:
 
 
 def build_worker(
-    client: Client, engine: Engine, task_queue: str, mail: Mailer | None = None, ditjen_email: str | None = None
+    client: Client,
+    engine: Engine,
+    task_queue: str,
+    mail: Mailer | None = None,
+    ditjen_email: str | None = None,
+    cached_cases: int = CACHED_CASES,
 ) -> Worker:
     return Worker(
         client,
@@ -71,6 +77,8 @@ def build_worker(
         ],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         workflow_runner=SANDBOX,
+        # Bounds the worker's memory however many cases are open: an evicted case is replayed when it next wakes.
+        max_cached_workflows=cached_cases,
     )
 
 
@@ -78,7 +86,9 @@ async def main() -> None:
     settings = get_settings()
     client = await connect(settings, metrics_runtime(settings))
     engine = make_engine(settings.database_url)
-    worker = build_worker(client, engine, settings.task_queue, mailer(settings), settings.ditjen_email)
+    worker = build_worker(
+        client, engine, settings.task_queue, mailer(settings), settings.ditjen_email, settings.worker_cached_cases
+    )
     logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     await worker.run()
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "p2ham-dev-secret-not-for-production"
+CACHED_CASES = 1000  # temporalio's own default for max_cached_workflows
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     ditjen_email: str | None = None  # the Ditjen HAM supervisors' address, for escalations
+    worker_cached_cases: int = CACHED_CASES  # case runs a worker keeps in memory; the others replay when they next wake
     worker_metrics_address: str | None = None  # e.g. 0.0.0.0:9464: temporalio's own worker metrics for Prometheus
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
