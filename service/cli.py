@@ -296,12 +296,14 @@ cohort_app = typer.Typer(help="Cohorts: open the cases of many units at once.", 
 app.add_typer(cohort_app, name="cohort")
 
 
-async def run_cohort(year: int, units_file: Path, concurrency: int, by: str, catatan: str | None) -> int:
+async def run_cohort(
+    year: int, units_file: Path, concurrency: int, by: str, catatan: str | None, wait: float | None
+) -> int:
     # Imported here so that `p2ham token` stays quick: these pull in the API's routers and the Temporal client.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from models.contracts import Actor
-    from service.cohort import open_cohort, read_units_csv
+    from service.cohort import READ_MODEL_TIMEOUT, Outcome, await_read_model, open_cohort, read_units_csv
     from service.errors import ApiError
     from worker import connect
 
@@ -316,9 +318,17 @@ async def run_cohort(year: int, units_file: Path, concurrency: int, by: str, cat
         fail(f"cannot reach Temporal at {settings.temporal_address}: {e}")
     engine = make_engine(settings.database_url)
     admin = Actor(sub=by, name=by, role="admin")  # recorded in each case's history as who opened it
+    wait = READ_MODEL_TIMEOUT if wait is None else wait
+    opened: list[str] = []  # started now or before: the cases to wait for in the read model
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(f"cohort {year}", total=len(units))
+
+        def started(unit: str, outcome: Outcome) -> None:
+            if outcome != "failed":
+                opened.append(unit)
+            bar.advance(task)
+
         try:
             result = await open_cohort(
                 engine,
@@ -329,10 +339,15 @@ async def run_cohort(year: int, units_file: Path, concurrency: int, by: str, cat
                 admin,
                 concurrency=concurrency,
                 catatan=catatan,
-                progress=lambda unit, outcome: bar.advance(task),
+                progress=started,
             )
         except ApiError as e:
             fail(" ".join([e.message, *e.why]))
+        # The starts return before the worker has recorded the applications: wait until the read model shows them.
+        recorded = bar.add_task("read model", total=len(opened))
+        missing = await await_read_model(
+            engine, year, opened, wait, progress=lambda found: bar.update(recorded, completed=found)
+        )
     result.requested += len(invalid)
     for bad in invalid:
         result.fail(bad.unit, bad.error, bad.why)
@@ -344,7 +359,15 @@ async def run_cohort(year: int, units_file: Path, concurrency: int, by: str, cat
         typer.echo(f"  {failure.unit}: {failure.error}: {'; '.join(failure.why)}", err=True)
     if result.failed:
         typer.echo("Run the same command again to retry the failed units; started ones are skipped.", err=True)
-    return 1 if result.failed else 0
+    if missing:
+        typer.echo(
+            f"p2ham: {missing} of {len(opened)} cases are still not in the read model after {wait:.0f}s without a "
+            f"new one. Their workflows are started; a worker must be polling task queue {settings.task_queue} "
+            "(with this read model's database) to record them. Start one, then run the same command again to wait "
+            "for them: nothing is started twice.",
+            err=True,
+        )
+    return 1 if result.failed or missing else 0
 
 
 @cohort_app.command("open")
@@ -356,9 +379,14 @@ def cohort_open(
         "admin-cli"
     ),
     catatan: Annotated[str | None, typer.Option(help="A note recorded with each application.")] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds the read model may go without a new case before giving up; default 60."),
+    ] = None,
 ) -> None:
-    """Register the units listed in the --units CSV and start their cases for YEAR. Safe to run again."""
-    raise typer.Exit(asyncio.run(run_cohort(year, units, concurrency, by, catatan)))
+    """Register the units listed in the --units CSV, start their cases for YEAR, and wait until the read model has
+    them all. Safe to run again. Exits 1 if a unit failed or the read model did not fill in."""
+    raise typer.Exit(asyncio.run(run_cohort(year, units, concurrency, by, catatan, wait)))
 
 
 # --- p2ham audit ---------------------------------------------------------------------------------------------------

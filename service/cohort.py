@@ -1,13 +1,19 @@
 """Cohorts: an admin opens the cases of many units at once for one cycle year.
 
-One piece of code behind `p2ham cohort open YEAR --units FILE` and `POST /cycles/{year}/cohorts`. Every case starts
-through the very path of a unit's own application (`start_case`: fixed workflow id per unit and year, USE_EXISTING),
-so a start is idempotent; units whose case is already in the read model are skipped without a Temporal call, so
-running the same cohort again resumes where an interrupted run stopped and starts nothing twice.
+One piece of code behind `p2ham cohort open YEAR --units FILE` and `POST /cycles/{year}/cohorts`. Each case starts
+with a plain workflow start (`begin_case`), built from the same start options as a unit's own application
+(`case_start`: fixed workflow id per unit and year, never reused). The start returns once Temporal has recorded the
+workflow, without waiting for a worker; the workflow's first run projects the application, so the case appears in the
+read model moments later (`await_read_model` waits for that; the CLI does, the endpoint does not).
+
+Idempotent: units whose case is already in the read model are skipped without a Temporal call, and a start of a case
+that exists in Temporal (started by an earlier run, even if not yet in the read model) is refused by Temporal and
+counted as `already`. Running the same cohort again resumes where an interrupted run stopped and starts nothing twice.
 """
 
 import asyncio
 import csv
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 from temporalio.client import Client
 
 from models.contracts import Actor, UnitInfo
@@ -24,12 +30,15 @@ from models.tables import CaseRow, UnitRow
 from service.deps import require_role
 from service.errors import ApiError
 from service.routers.admin import load_policy
-from service.routers.cases import start_case
+from service.routers.cases import begin_case
 from workflows import lifecycle
 
 DEFAULT_CONCURRENCY = 32
-START_TIMEOUT = 120.0  # seconds one start may take; the start waits for the worker to project the application
+START_TIMEOUT = 30.0  # seconds one start call may take; Temporal answers it without waiting for a worker
+READ_MODEL_TIMEOUT = 60.0  # seconds the read model may go without a new case before `await_read_model` gives up
+READ_MODEL_POLL = 0.5  # seconds between two counts of the cohort's cases in the read model
 CHUNK = 500  # codes per IN (...) query: SQLite allows at most 32766 bound parameters
+COUNT_CHUNK = 30_000  # codes per COUNT query: one query per count for any real cohort, still within that limit
 CSV_COLUMNS = ("code", "name", "kind", "region")  # and optionally `parent`
 
 Outcome = Literal["started", "already", "failed"]
@@ -43,12 +52,20 @@ class CohortFailure(BaseModel):
 
 
 class CohortResult(BaseModel):
-    """What a cohort run did: `started` + `already` + `failed` = `requested`. Failed units can simply be retried."""
+    """What a cohort run did: `started` + `already` + `failed` = `requested`. Failed units can simply be retried.
+
+    A started case is in Temporal when the run returns; it appears in the read model (`GET /cycles/{year}/cases`)
+    moments later, once a worker has run its workflow's first step."""
 
     year: int
     requested: int = 0
-    started: int = 0
-    already: int = 0
+    started: int = Field(
+        default=0,
+        description="Cases started by this run; each appears in the read model moments after the run returns.",
+    )
+    already: int = Field(
+        default=0, description="Units whose case existed already (in the read model, or started in Temporal)."
+    )
     failed: int = 0
     failures: list[CohortFailure] = Field(default_factory=list)
 
@@ -112,6 +129,42 @@ def existing_cases(engine: Engine, year: int, codes: Sequence[str]) -> set[str]:
         return found
 
 
+def cases_in_read_model(engine: Engine, year: int, codes: Sequence[str]) -> int:
+    """How many of the units `codes` have their `year` case in the read model."""
+    with Session(engine) as session:
+        query = select(func.count()).select_from(CaseRow).where(CaseRow.year == year)
+        return sum(session.exec(query.where(CaseRow.unit.in_(part))).one() for part in chunks(codes, COUNT_CHUNK))
+
+
+async def await_read_model(
+    engine: Engine,
+    year: int,
+    codes: Sequence[str],
+    timeout: float = READ_MODEL_TIMEOUT,
+    progress: Callable[[int], None] | None = None,
+    poll: float = READ_MODEL_POLL,
+) -> int:
+    """Wait until the `year` cases of the units `codes` are all in the read model, counting every `poll` seconds.
+
+    Returns 0 once they all are, or the number still missing once `timeout` seconds pass without a new case appearing:
+    a large cohort may take a while, but no progress at all means no worker is projecting (or the database is down).
+    `progress` gets the number found whenever it changes.
+    """
+    codes = list(dict.fromkeys(codes))
+    found, last_change = -1, time.monotonic()
+    while True:
+        count = await asyncio.to_thread(cases_in_read_model, engine, year, codes)
+        if count != found:
+            found, last_change = count, time.monotonic()
+            if progress is not None:
+                progress(found)
+        if found >= len(codes):
+            return 0
+        if time.monotonic() - last_change >= timeout:
+            return len(codes) - found
+        await asyncio.sleep(poll)
+
+
 async def open_cohort(
     engine: Engine,
     client: Client,
@@ -127,6 +180,7 @@ async def open_cohort(
 ) -> CohortResult:
     """Register `units` and start the case of each one that has none for `year`, at most `concurrency` at a time.
 
+    Returns once the starts are answered, before the started cases are in the read model (see `await_read_model`).
     Raises ApiError (403 not an admin, 404 no such cycle, 409 applications closed) before anything is changed.
     """
     require_role(actor, *lifecycle.COHORT_ROLES)
@@ -158,7 +212,7 @@ async def open_cohort(
         done(code, "already")
 
     queue = iter([u for u in unique.values() if u.code not in there])
-    # Temporal down or no worker polling: every start would wait its full timeout; stop after a wave of such failures.
+    # Temporal down: every start would fail or wait its full timeout; stop after a wave of such failures.
     stalled = 0
     stall_reason: list[str] = []
 
@@ -170,11 +224,11 @@ async def open_cohort(
                 done(unit.code, "failed")
                 continue
             try:
-                await asyncio.wait_for(
-                    start_case(client, task_queue, year, unit, policy, actor, catatan), start_timeout
+                started = await asyncio.wait_for(
+                    begin_case(client, task_queue, year, unit, policy, actor, catatan), start_timeout
                 )
             except TimeoutError:
-                why = [f"no answer within {start_timeout:.0f}s: is a worker polling task queue {task_queue}?"]
+                why = [f"the workflow service did not answer the start within {start_timeout:.0f}s"]
                 stalled, stall_reason = stalled + 1, why
                 result.fail(unit.code, "timeout", why)
                 done(unit.code, "failed")
@@ -188,8 +242,12 @@ async def open_cohort(
                 done(unit.code, "failed")
             else:
                 stalled = 0
-                result.started += 1
-                done(unit.code, "started")
+                if started:
+                    result.started += 1
+                    done(unit.code, "started")
+                else:  # started by an earlier run, perhaps not yet in the read model
+                    result.already += 1
+                    done(unit.code, "already")
 
     await asyncio.gather(*(starter() for _ in range(max(1, concurrency))))
     result.failures.sort(key=lambda f: f.unit)

@@ -38,7 +38,7 @@ from service.api import create_app
 from service.audit import utc, verify_case
 from service.auth import mint
 from service.cli import search_attribute_flags
-from service.cohort import CohortResult, open_cohort
+from service.cohort import CohortResult, await_read_model, cases_in_read_model, open_cohort
 from service.demo import Driver, declare, open_case, report
 from service.settings import Settings
 from tests.conftest import temporal_binary
@@ -254,7 +254,7 @@ async def all_problems(client: Client, engine: Engine, year: int, expected: dict
 # --- a. kill -9 of the worker in the middle of a cohort ------------------------------------------------------------
 
 COHORT_SIZE = 30
-KILL_AFTER = 8  # cases started before the worker is killed; the others are queued or in flight
+KILL_POLL = 0.01  # seconds between two looks at the read model while waiting for the worker's first projection
 
 
 async def test_worker_killed_mid_cohort_every_case_once(
@@ -277,36 +277,44 @@ async def test_worker_killed_mid_cohort_every_case_once(
     with children(tmp_path) as kids:
         first = kids.worker(own, address)
         outcomes: list[str] = []
-        kill_now = asyncio.Event()
         at_kill: dict[str, int] = {}
 
         def progress(unit: str, outcome: str) -> None:
             outcomes.append(outcome)
-            if outcomes.count("started") == KILL_AFTER:
-                kill_now.set()
 
         async def killer() -> None:
-            await kill_now.wait()
-            at_kill["done"] = len(outcomes)
-            first.kill(signal.SIGKILL)  # kill -9: no shutdown, whatever it was doing is cut off
-            at_kill["status"] = first.proc.returncode
-            kids.worker(own, address)
+            # kill -9 as soon as the worker has recorded its first application, while it projects the others.
+            deadline = time.monotonic() + WAIT
+            while cases_in_read_model(engine, year, codes) == 0:
+                assert time.monotonic() < deadline, f"the worker recorded nothing within {WAIT:.0f}s\n{kids.tails()}"
+                await asyncio.sleep(KILL_POLL)
+            first.kill(signal.SIGKILL)  # no shutdown, whatever it was doing is cut off
+            at_kill.update(
+                status=first.proc.returncode,
+                started=outcomes.count("started"),
+                recorded=cases_in_read_model(engine, year, codes),
+            )
 
-        killing = asyncio.create_task(killer())
-        try:
-            runs: list[CohortResult] = [
-                await open_cohort(engine, client, own.task_queue, year, units, admin, concurrency=4, progress=progress)
-            ]
-        finally:
-            if not killing.done():
-                killing.cancel()
-        assert "done" in at_kill, f"the worker was never killed: {runs[0]}\n{kids.tails()}"
+        run, _ = await asyncio.gather(
+            open_cohort(engine, client, own.task_queue, year, units, admin, concurrency=4, progress=progress), killer()
+        )
+        runs: list[CohortResult] = [run]
         assert at_kill["status"] == -signal.SIGKILL
-        assert at_kill["done"] < COHORT_SIZE, "the cohort was over before the kill"
-        # Starts cut off by the kill may have failed: running the cohort again resumes it (and starts nothing twice).
-        while runs[-1].failed and len(runs) < 4:
-            runs.append(await open_cohort(engine, client, own.task_queue, year, units, admin, concurrency=4))
-        assert runs[-1].failed == 0, f"{runs}\n{kids.tails()}"
+        assert 0 < at_kill["recorded"] < COHORT_SIZE, f"the worker was not killed mid-projection: {at_kill}"
+        # A start needs no worker: the kill stops no start, the whole cohort started in one run.
+        assert (runs[0].started, runs[0].already, runs[0].failed) == (COHORT_SIZE, 0, 0), runs[0]
+
+        # With no worker, nothing records the applications: the read model stays short of the cohort. Running the
+        # cohort again meanwhile finds every case in Temporal and starts nothing.
+        missing = await await_read_model(engine, year, codes, timeout=2)
+        assert missing == COHORT_SIZE - at_kill["recorded"], f"{missing} missing after the kill: {at_kill}"
+        runs.append(await open_cohort(engine, client, own.task_queue, year, units, admin, concurrency=4))
+        assert (runs[-1].started, runs[-1].already, runs[-1].failed) == (0, COHORT_SIZE, 0), runs[-1]
+
+        # A new worker records them all: the applications the killed one was projecting, and those it never saw.
+        kids.worker(own, address)
+        late = await await_read_model(engine, year, codes, WAIT)
+        assert late == 0, f"{late} cases never reached the read model\n{kids.tails()}"
         again = await open_cohort(engine, client, own.task_queue, year, units, admin, concurrency=4)
         assert (again.started, again.already, again.failed) == (0, COHORT_SIZE, 0), again
 
@@ -328,8 +336,9 @@ async def test_worker_killed_mid_cohort_every_case_once(
         problems = await all_problems(client, engine, year, dict.fromkeys(codes, ["ajukan"]))
 
     counts = (
-        f"test_faults kill -9 of the worker mid-cohort: {COHORT_SIZE} cases run, the worker killed after "
-        f"{at_kill['done']} had answered, {len(runs) + 1} cohort runs (started, already, failed: "
+        f"test_faults kill -9 of the worker mid-cohort: {COHORT_SIZE} cases run, the worker killed when "
+        f"{at_kill['started']} were started and {at_kill['recorded']} in the read model, {missing} missing until a new "
+        f"worker ran, {len(runs) + 1} cohort runs (started, already, failed: "
         f"{[(r.started, r.already, r.failed) for r in [*runs, again]]}), {len(codes)} cases checked, "
         f"{len(problems)} problems"
     )

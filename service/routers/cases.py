@@ -1,7 +1,7 @@
 """Cases: apply, read, send events, read the history. Writes go to the case workflow; reads to the read model."""
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRequest, Text, UnitInfo
 from models.policy import CyclePolicy
@@ -94,6 +95,39 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class CaseStartOptions(TypedDict):
+    """Temporal's start options of a case workflow, the same for every path that starts one (`case_start`)."""
+
+    id: str
+    task_queue: str
+    id_reuse_policy: WorkflowIDReusePolicy
+    search_attributes: TypedSearchAttributes
+
+
+def case_start(
+    task_queue: str,
+    year: int,
+    unit: UnitInfo,
+    policy: CyclePolicy,
+    applicant: Actor,
+    catatan: str | None = None,
+) -> tuple[CaseStart, CaseStartOptions]:
+    """The workflow input and start options of the unit's case for `year`: the one source for `start_case` and
+    `begin_case`. The workflow id is fixed per unit and year, and never reused (one case per unit per year)."""
+    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=applicant, catatan=catatan)
+    search = [
+        SearchAttributePair(YEAR, year),
+        SearchAttributePair(REGION, unit.region),
+        SearchAttributePair(UNIT, unit.code),
+    ]
+    return start, CaseStartOptions(
+        id=case_workflow_id(year, unit.code),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(search),
+    )
+
+
 async def start_case(
     client: Client,
     task_queue: str,
@@ -105,28 +139,43 @@ async def start_case(
 ) -> CaseData:
     """Start the unit's case workflow and return the case once its application is in the read model.
 
-    The one start path, shared by `POST /cycles/{year}/cases` and cohorts (service/cohort.py). Idempotent per unit and
-    year: the workflow id is fixed, and a second start attaches to the running case (USE_EXISTING).
+    A unit's own application (`POST /cycles/{year}/cases`). Idempotent per unit and year: a second start attaches to
+    the running case (USE_EXISTING) and waits as the first does.
     """
-    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=applicant, catatan=catatan)
-    search = [
-        SearchAttributePair(YEAR, year),
-        SearchAttributePair(REGION, unit.region),
-        SearchAttributePair(UNIT, unit.code),
-    ]
+    start, options = case_start(task_queue, year, unit, policy, applicant, catatan)
     async with temporal_errors():
         return await client.execute_update_with_start_workflow(
             CaseWorkflow.ajukan,
             start_workflow_operation=WithStartWorkflowOperation(
-                CaseWorkflow.run,
-                start,
-                id=case_workflow_id(year, unit.code),
-                task_queue=task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(search),
+                CaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
             ),
         )
+
+
+async def begin_case(
+    client: Client,
+    task_queue: str,
+    year: int,
+    unit: UnitInfo,
+    policy: CyclePolicy,
+    applicant: Actor,
+    catatan: str | None = None,
+) -> bool:
+    """Start the unit's case workflow without waiting for a worker; False if the case exists already.
+
+    Cohorts (service/cohort.py): Temporal answers as soon as the workflow is recorded, and the workflow projects the
+    application into the read model on its first run, moments later. "Exists" includes a case started but not yet in
+    the read model, and an ended one: a workflow id is never started twice (FAIL, REJECT_DUPLICATE).
+    """
+    start, options = case_start(task_queue, year, unit, policy, applicant, catatan)
+    try:
+        async with temporal_errors():
+            await client.start_workflow(
+                CaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **options
+            )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
 
 
 @router.post("", status_code=201)

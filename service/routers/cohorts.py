@@ -23,7 +23,10 @@ async def post_cohort(
     concurrency: Annotated[int, Query(ge=1, le=256)] = DEFAULT_CONCURRENCY,
 ) -> CohortResult:
     """Register the units and start each one's case for the year (admin). Sending the same cohort again starts
-    nothing twice: units that already have a case are counted as `already`; failed ones can be sent again."""
+    nothing twice: units that already have a case are counted as `already`; failed ones can be sent again.
+
+    Answers once the cases are started in the workflow service, without waiting for the read model: each started case
+    appears in `GET /cycles/{year}/cases` within moments, as a worker runs its first step."""
     require_role(actor, *lifecycle.COHORT_ROLES)  # before touching Temporal: a refusal needs no workflow service
     client = await get_client(state)
     return await open_cohort(
