@@ -3,7 +3,14 @@
 Only temporalio is imported here: the workflow sandbox re-imports this module for every run.
 """
 
-from temporalio import workflow
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+
+@activity.defn(name="P2hamBenchNoop")
+async def noop(count: int) -> int:
+    return count
 
 
 @workflow.defn(name="P2hamBenchFloor")
@@ -24,6 +31,13 @@ class FloorWorkflow:
         self.count += 1
         return self.count
 
+    @workflow.update
+    async def step_projected(self) -> int:
+        """A transition and one regular activity after it: the least a durable projection after commit costs (an
+        activity task, and a second workflow task when it completes), with no work inside the activity."""
+        self.count += 1
+        return await workflow.execute_activity(noop, self.count, start_to_close_timeout=timedelta(seconds=30))
+
 
 @workflow.defn(name="P2hamBenchTrivial")
 class TrivialWorkflow:
@@ -35,3 +49,4 @@ class TrivialWorkflow:
 
 
 FLOOR_WORKFLOWS = [FloorWorkflow, TrivialWorkflow]
+FLOOR_ACTIVITIES = [noop]

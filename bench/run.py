@@ -3,16 +3,30 @@
 Phases (each prints its numbers, and a ratio against a baseline measured in this same run, so a busy shared machine
 slows both sides alike):
 
-1. service: N cases through the whole lifecycle with a compressed calendar (service/demo.py's `happy_path`, through
-   the API over ASGI, the worker in this process or in `--worker-processes` child processes): transitions per second;
-2. floor: the same number of Updates to bare workflows (bench/floor.py) on the same server: transitions per second;
-3. dashboard: `GET /cycles/{year}/dashboard` over the N cases, and over `--dashboard-rows` synthetic cases written
-   straight into the read model, against a plain `SELECT stage, count(*) ... GROUP BY stage` on the same table;
-4. cohort: `open_cohort` of M units (the code behind `p2ham cohort open`) against bare `client.start_workflow`;
+1. throughput (issue 7, target 1): `--cases` cases are brought to `pencanangan_terjadwal` first (not timed); then, in
+   each of `--rounds` rounds, four bursts of the same size and concurrency (`--cases` targets x `--updates`
+   sequential Updates each, `--concurrency` targets at a time), in an order that rotates from round to round:
+   - floor: bare Updates to bare workflows (bench/floor.py), through the Temporal client;
+   - floor + activity: the same, each Update awaiting one no-op regular activity: the least that a projection run
+     after the commit (as the service's is, so that a lost workflow task leaves no phantom entry) can cost;
+   - worker-only: `jadwal_ulang` Updates sent straight to the case workflow with the Temporal client (validator,
+     state machine, projection and audit entry; no API);
+   - API path: `POST /cycles/{year}/cases/{unit}/events/jadwal_ulang` as Ditjen HAM (token, read model, payload
+     validation, idempotency key, the same Update), one request per transition.
+   No calendar wait falls inside a measured window. The ratios are per round, then their median and spread.
+2. lifecycle (correctness, not speed): `--lifecycle` cases through the whole lifecycle with a compressed calendar
+   (service/demo.py's `happy_path`); its wall time is mostly the calendar's waits, so its rate is no target;
+3. dashboard: `GET /cycles/{year}/dashboard` over the throughput cases, and over `--dashboard-rows` synthetic cases
+   written straight into the read model, against a plain `SELECT stage, count(*) ... GROUP BY stage`;
+4. cohort: `open_cohort` of M units (the code behind `p2ham cohort open`: registering the units, then starting each
+   case) against bare `client.start_workflow` calls of a trivial workflow, interleaved, `--cohort-rounds` times; then,
+   untimed, the wait until every case is in the read model (as the command waits), reported apart;
 5. optional `--idle N`: N open cases left waiting, and the worker's memory.
 
-Wall-clock rates include the compressed calendar's waits; CPU time per transition (this process, the Temporal
-server and any worker processes) does not, and is printed beside them.
+The API is served in this process over ASGI (no HTTP server, no network): the driver and the API share this process.
+`--sqlite-synchronous`, `--worker-option`, `--activity-threads` and `--unsandboxed` change one setting of the worker or
+the database for an experiment (bench/worker.py); `--profile DIR` records py-spy profiles of each measurement's first
+round.
 """
 
 import argparse
@@ -22,6 +36,7 @@ import random
 import resource
 import secrets
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -29,7 +44,8 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,21 +62,22 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.projection import case_row
-from bench.floor import FLOOR_WORKFLOWS, FloorWorkflow, TrivialWorkflow
-from models.contracts import Actor, CaseData, UnitInfo
+from bench.floor import FloorWorkflow, TrivialWorkflow
+from bench.worker import SYNCHRONOUS, TUNING_ENV, Tuning, floor_worker, service_worker, tune_engine
+from models.contracts import Actor, CaseData, EventRequest, EvidenceInfo, Laporan, UnitInfo
 from models.db import make_engine
-from models.policy import CyclePolicy, compressed_calendar
+from models.policy import Calendar, CyclePolicy, compressed_calendar
 from models.tables import CaseRow, TransitionRow
 from service.api import create_app
 from service.auth import mint
 from service.cli import PROJECT_ROOT, temporal_binary
-from service.cohort import open_cohort
-from service.demo import happy_path
+from service.cohort import await_read_model, open_cohort
+from service.demo import WITNESSES, happy_path, sample_photo, sample_statement
 from service.deps import ActorDep, SessionDep
 from service.routers import dashboard
+from service.routers.evidence import resolve
 from service.settings import Settings
-from worker import build_worker
-from workflows.unit import SEARCH_ATTRIBUTES
+from workflows.unit import SEARCH_ATTRIBUTES, CaseWorkflow, case_workflow_id
 
 TASK_QUEUE = "p2ham-bench"
 FLOOR_QUEUE = "p2ham-bench-floor"
@@ -68,7 +85,14 @@ PLAIN_SQL = "SELECT stage, count(*) FROM case_view WHERE year = :year GROUP BY s
 KANWIL = [f"KANWIL-{n:02d}" for n in range(1, 35)]  # one regional office per province
 KINDS = ["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd"]
 ADMIN = Actor(sub="admin-bench", name="Admin benchmark", role="admin")
+DITJEN = Actor(sub="ditjen-bench", name="Direktur Diseminasi dan Penguatan HAM", role="ditjen_ham")
 READY_TIMEOUT = 120.0
+EVENT_MIXES = {  # what the bursts send: official events that need no calendar wait, any number of times
+    "jadwal_ulang": "jadwal_ulang at pencanangan_terjadwal",
+    "revision": "kembalikan / kirim_perbaikan between verifikasi and perbaikan",
+}
+FLOOR_FOREVER = 10**9  # a floor workflow that takes this many Updates stays open for the whole run
+LIFECYCLE_TRANSITIONS = 12  # ajukan ... akhiri_masa_berlaku on the happy path
 
 
 def say(line: str = "") -> None:
@@ -176,6 +200,16 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
+def spread(values: list[float], unit: str = "x", digits: int = 2) -> str:
+    """'median (min to max, n runs)': the noise of a shared machine, shown rather than hidden."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}{unit} (1 run)"
+    return (
+        f"{statistics.median(values):.{digits}f}{unit} "
+        f"({min(values):.{digits}f}{unit} to {max(values):.{digits}f}{unit}, {len(values)} runs)"
+    )
+
+
 # --- The stack ------------------------------------------------------------------------------------------------------
 
 
@@ -187,10 +221,12 @@ class Bench:
     engine: Engine
     http: httpx.AsyncClient
     server_pids: list[int]
+    tuning: Tuning
     worker_pids: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     base_year: int = 2900
     requests: Counter[str] = field(default_factory=Counter)  # API requests by method, counted by an httpx hook
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # Authorization headers by official (sub)
 
     @property
     def parts(self) -> dict[str, Sequence[int]]:
@@ -216,6 +252,11 @@ class Bench:
             query = select(func.count()).select_from(TransitionRow).where(TransitionRow.year == year)
             return session.execute(query).scalar_one()
 
+    def stages(self, year: int) -> Counter[str]:
+        with Session(self.engine) as session:
+            query = select(CaseRow.stage, func.count()).where(CaseRow.year == year).group_by(CaseRow.stage)
+            return Counter(dict(session.execute(query).tuples().all()))
+
 
 async def start_worker_processes(bench: Bench, n: int) -> list[asyncio.subprocess.Process]:
     env = {
@@ -223,6 +264,7 @@ async def start_worker_processes(bench: Bench, n: int) -> list[asyncio.subproces
         "P2HAM_TEMPORAL_ADDRESS": bench.client.service_client.config.target_host,
         "P2HAM_DATABASE_URL": bench.settings.database_url,
         "P2HAM_TASK_QUEUE": TASK_QUEUE,
+        TUNING_ENV: bench.tuning.to_env(),
     }
     children = []
     for _ in range(n):
@@ -238,64 +280,425 @@ async def start_worker_processes(bench: Bench, n: int) -> list[asyncio.subproces
     return children
 
 
-# --- 1 and 2: the service against the floor -------------------------------------------------------------------------
+# --- 1: throughput, the service against the floor, on bursts of official events -------------------------------------
 
 
-async def service_phase(bench: Bench) -> tuple[int, Meter]:
+@dataclass
+class Burst:
+    """One timed burst: how many transitions, the meter, and each Update's latency."""
+
+    name: str
+    done: int
+    meter: Meter
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.meter.wall
+
+    def line(self) -> str:
+        p95 = statistics.quantiles(self.latencies, n=20)[-1] * 1000 if len(self.latencies) > 1 else 0.0
+        return (
+            f"{self.name}: {self.done} in {self.meter.wall:.1f}s = {self.rate:.1f}/s, latency median "
+            f"{median_ms(self.latencies):.0f} ms, p95 {p95:.0f} ms; {self.meter.per(self.done)} per transition"
+        )
+
+
+@dataclass
+class Step:
+    """One official event as the API receives it (token for `actor`, `payload`) and as the workflow receives it
+    (the same, plus the evidence the API resolves from its store)."""
+
+    event: str
+    actor: Actor
+    payload: dict[str, Any]
+    evidence: dict[str, EvidenceInfo] = field(default_factory=dict)
+
+
+@dataclass
+class Targets:
+    """What the bursts send to: the throughput cases and the floor's workflows, brought there untimed, and the plan
+    that says which official event case i receives as its k-th burst event."""
+
+    year: int
+    units: list[str]
+    floor_ids: list[str]
+    plan: Callable[[int, int], Step]
+    sent: list[int]  # burst events each case has received so far
+
+    def next_step(self, i: int) -> Step:
+        step = self.plan(i, self.sent[i])
+        self.sent[i] += 1
+        return step
+
+
+async def prepare_targets(bench: Bench) -> Targets:
+    """N cases at the burst's starting stage and N floor workflows waiting for Updates (not timed): what is timed
+    afterwards is official events only."""
     a = bench.args
-    year, step = bench.base_year, timedelta(seconds=a.step)
-    say(f"service: {a.cases} cases through the whole lifecycle, {a.concurrency} at a time, calendar step {a.step:g}s")
-
-    async def one(i: int) -> None:
-        await happy_path(bench.http, bench.settings, year, f"BENCH-{i:05d}", step, say=quiet)
-
-    # Set up the cycle once first: every happy_path PUTs it again, and concurrent first PUTs of a year collide.
-    await bench.put_cycle(year, step)
-    before = bench.requests.copy()
-    with Meter(bench.parts) as m:
-        bench.fail("service", await bounded(a.cases, a.concurrency, one))
-    transitions = bench.count_transitions(year)
-    sent = bench.requests - before
-    by_method = ", ".join(f"{method} {n}" for method, n in sorted(sent.items()))
-    per = sent.total() / max(transitions, 1)
-    say(f"  the driver sent {sent.total()} API requests ({by_method}): {per:.1f} per transition")
-    rate = transitions / m.wall
-    say(
-        f"  service: {transitions} transitions in {m.wall:.1f}s = {rate:.1f} transitions/s; "
-        f"{m.per(transitions)} per transition"
-    )
-    return transitions, m
-
-
-async def floor_phase(bench: Bench, transitions: int) -> tuple[int, Meter]:
-    a = bench.args
-    each = max(1, round(transitions / max(a.cases, 1)))  # Updates per workflow: as many as a case had transitions
+    year, n = bench.base_year, a.cases
+    t = time.perf_counter()
+    units = cohort_units("BURST", n)
+    if a.events == "jadwal_ulang":
+        plan, stage = await at_pencanangan_terjadwal(bench, year, units), "pencanangan_terjadwal"
+    else:
+        plan, stage = await at_verifikasi(bench, year, units), "verifikasi"
     run = uuid.uuid4().hex[:8]
-    say(f"floor: {a.cases} bare workflows x {each} Updates, {a.concurrency} at a time, no domain logic")
+    floor_ids = [f"bench-floor-{run}-{i}" for i in range(n)]
 
-    async def one(i: int) -> None:
-        workflow_id = f"bench-floor-{run}-{i}"
+    async def start_floor(i: int) -> None:
+        # Started with a first Update answered by the worker, as the cases were: the run is in the worker's cache and
+        # no first workflow task (the sandbox setting up a new run) falls inside a measured burst.
         start = WithStartWorkflowOperation(
             FloorWorkflow.run,
-            each,
-            id=workflow_id,
+            FLOOR_FOREVER,
+            id=floor_ids[i],
             task_queue=FLOOR_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
         await bench.client.execute_update_with_start_workflow(FloorWorkflow.step, start_workflow_operation=start)
-        handle = bench.client.get_workflow_handle(workflow_id)
-        for _ in range(each - 1):
-            await handle.execute_update(FloorWorkflow.step)
-        await handle.result()
+
+    bench.fail("throughput: starting the floor", await bounded(n, a.cohort_concurrency, start_floor))
+    stages = bench.stages(year)
+    if stages != Counter({stage: n}):
+        bench.problems.append(f"throughput: the cases are not all at {stage}: {dict(stages)}")
+    say(f"  {n} cases at {stage} and {n} floor workflows ready in {time.perf_counter() - t:.0f}s")
+    return Targets(year, [u.code for u in units], floor_ids, plan, [0] * n)
+
+
+async def start_cases(bench: Bench, year: int, units: list[UnitInfo], calendar: Calendar) -> None:
+    r = await bench.http.put(
+        f"/cycles/{year}",
+        json={"regulation": "2023", "calendar": calendar.model_dump(mode="json")},
+        headers=bench.headers(),
+    )
+    r.raise_for_status()
+    c = bench.args.cohort_concurrency
+    started = await open_cohort(bench.engine, bench.client, TASK_QUEUE, year, units, ADMIN, concurrency=c)
+    bench.fail("throughput: starting the cases", [f"{f.unit}: {f.error}: {f.why}" for f in started.failures])
+    await in_read_model(bench, "throughput: starting the cases", year, units)
+
+
+async def in_read_model(bench: Bench, phase: str, year: int, units: list[UnitInfo]) -> None:
+    """A cohort's starts return before the worker has recorded the applications: wait for them."""
+    missing = await await_read_model(bench.engine, year, [u.code for u in units], READY_TIMEOUT)
+    if missing:
+        bench.problems.append(f"{phase}: {missing} cases never reached the read model")
+
+
+async def api_step(bench: Bench, year: int, unit: str, step: Step) -> None:
+    """One official event through the API (preparation only: bursts use the senders below)."""
+    headers = {**token_header(bench, step.actor), "Idempotency-Key": str(uuid.uuid4())}
+    r = await bench.http.post(f"/cycles/{year}/cases/{unit}/events/{step.event}", json=step.payload, headers=headers)
+    if r.status_code != 200:
+        raise RuntimeError(f"{step.event} on {unit}: {r.status_code} {r.text[:300]}")
+
+
+def token_header(bench: Bench, actor: Actor) -> dict[str, str]:
+    """The official's bearer token, minted once (a signature per request would be the driver's cost, not the API's)."""
+    if actor.sub not in bench.tokens:
+        token = mint(bench.settings, actor.role, actor.sub, actor.name, unit=actor.unit, region=actor.region)
+        bench.tokens[actor.sub] = {"Authorization": f"Bearer {token}"}
+    return bench.tokens[actor.sub]
+
+
+async def at_pencanangan_terjadwal(bench: Bench, year: int, units: list[UnitInfo]) -> Callable[[int, int], Step]:
+    """Cases approved for a pencanangan in 2 h; each burst event reschedules it (jadwal_ulang, a self-transition
+    by Ditjen HAM with a small payload): no stage change, no evidence."""
+    await start_cases(bench, year, units, compressed_calendar(datetime.now(UTC), timedelta(hours=1)))
+    jadwal = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    approval = Step("setujui_permohonan", DITJEN, {"jadwal": jadwal, "tempat": "Aula Kanwil", "saksi": WITNESSES})
+
+    async def approve(i: int) -> None:
+        await api_step(bench, year, units[i].code, approval)
+
+    bench.fail("throughput: setujui_permohonan", await bounded(len(units), bench.args.concurrency, approve))
+    base = datetime.now(UTC) + timedelta(hours=3)
+
+    def plan(i: int, k: int) -> Step:
+        # A later date each time: in the future and inside the cycle, so the guard lets it through.
+        moment = base + timedelta(seconds=k * len(units) + i)
+        return Step("jadwal_ulang", DITJEN, {"jadwal": moment.isoformat(), "alasan": "Aula dipakai acara lain"})
+
+    return plan
+
+
+async def at_verifikasi(bench: Bench, year: int, units: list[UnitInfo]) -> Callable[[int, int], Step]:
+    """Cases whose report awaits verification; the burst events alternate `kembalikan` (the verifikator returns it,
+    stage perbaikan) and `kirim_perbaikan` (the unit's operator sends the whole report again, every indicator with its
+    evidence, checked by the API and the workflow; stage verifikasi): stage changes and large payloads."""
+    a, n = bench.args, len(units)
+    # The reporting window is open from the start: each case enters pelaporan as soon as its unit head has signed.
+    now = datetime.now(UTC)
+    calendar = compressed_calendar(now, timedelta(hours=1)).model_copy(update={"reporting_opens": now})
+    await start_cases(bench, year, units, calendar)
+    kanwil = {
+        u.region: Actor(sub=f"kakanwil-{u.region}", name="Kakanwil", role="kanwil", region=u.region) for u in units
+    }
+    operators = [Actor(sub=f"op-{u.code}", name=f"Operator {u.code}", role="operator_unit", unit=u.code) for u in units]
+    heads = [Actor(sub=f"kepala-{u.code}", name=f"Kepala {u.code}", role="kepala_unit", unit=u.code) for u in units]
+    jadwal: list[datetime] = [now] * n
+
+    async def approve(i: int) -> None:
+        jadwal[i] = datetime.now(UTC) + timedelta(seconds=1)  # the pencanangan a second from now
+        payload = {"jadwal": jadwal[i].isoformat(), "tempat": "Aula Kanwil", "saksi": WITNESSES}
+        await api_step(bench, year, units[i].code, Step("setujui_permohonan", DITJEN, payload))
+
+    bench.fail("throughput: setujui_permohonan", await bounded(n, a.concurrency, approve))
+    await asyncio.sleep(max(0.0, (max(jadwal) - datetime.now(UTC)).total_seconds()))
+
+    async def declare_and_sign(i: int) -> None:
+        unit = units[i]
+        await api_step(bench, year, unit.code, Step("deklarasikan", kanwil[unit.region], {"saksi_hadir": WITNESSES}))
+        statement = await upload(bench, heads[i], "pernyataan.pdf", sample_statement(unit.code))
+        await api_step(bench, year, unit.code, Step("tandatangani_pernyataan", heads[i], {"dokumen": statement}))
+
+    bench.fail("throughput: deklarasikan, tandatangani_pernyataan", await bounded(n, a.concurrency, declare_and_sign))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while bench.stages(year)["pelaporan"] < n and time.monotonic() < deadline:  # buka_pelaporan, by the calendar
+        await asyncio.sleep(0.5)
+    catalogues = {}
+    for kind in sorted({u.kind for u in units}):
+        r = await bench.http.get(f"/cycles/{year}?kind={kind}", headers=bench.headers())
+        r.raise_for_status()
+        catalogues[kind] = r.json()
+    reports: list[dict[str, Any]] = [{}] * n
+    evidence: list[dict[str, EvidenceInfo]] = [{}] * n
+
+    async def report(i: int) -> None:
+        unit, cycle = units[i], catalogues[units[i].kind]
+        answers = []
+        for c in cycle["criteria"]:
+            names = [f"{unit.code}-{c['code']}-{m}.png" for m in range(cycle["evidence"]["min_photos"])]
+            photos = [await upload(bench, operators[i], name, sample_photo(name)) for name in names]
+            for j, indicator in enumerate(c["indicators"]):
+                answers.append({"kode": indicator["code"], "nilai": c["scale"][0], "bukti": photos if j == 0 else []})
+        reports[i] = {"indikator": answers}
+        await api_step(bench, year, unit.code, Step("kirim_laporan", operators[i], reports[i]))
+        with Session(bench.engine) as session:  # what the API resolves for this report, for the worker-only sends
+            evidence[i] = resolve(session, Laporan.model_validate(reports[i]), unit.code)
+
+    bench.fail("throughput: kirim_laporan", await bounded(n, a.concurrency, report))
+    verifikator = Actor(sub="verif-bench", name="Verifikator", role="verifikator", unit="DITJEN-HAM")
+
+    def plan(i: int, k: int) -> Step:
+        if k % 2 == 0:
+            first = reports[i]["indikator"][0]["kode"]
+            return Step("kembalikan", verifikator, {"catatan": "Foto kurang jelas", "indikator": {first: "foto ulang"}})
+        return Step("kirim_perbaikan", operators[i], reports[i], evidence[i])
+
+    return plan
+
+
+async def upload(bench: Bench, actor: Actor, name: str, content: bytes) -> str:
+    r = await bench.http.post("/evidence", files={"file": (name, content)}, headers=token_header(bench, actor))
+    if r.status_code not in (200, 201):
+        raise RuntimeError(f"upload of {name}: {r.status_code} {r.text[:300]}")
+    return r.json()["id"]
+
+
+async def burst(bench: Bench, name: str, targets: int, each: int, send: Callable[[int], Awaitable[None]]) -> Burst:
+    """`targets` x `each` Updates (each target's in sequence), `--concurrency` targets at a time, timed as a whole."""
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        for _ in range(each):
+            t = time.perf_counter()
+            await send(i)
+            latencies.append(time.perf_counter() - t)
 
     with Meter(bench.parts) as m:
-        bench.fail("floor", await bounded(a.cases, a.concurrency, one))
-    done = a.cases * each
+        bench.fail(name, await bounded(targets, bench.args.concurrency, one))
+    return Burst(name, len(latencies), m, latencies)
+
+
+def floor_sender(bench: Bench, t: Targets) -> Callable[[int], Awaitable[None]]:
+    handles = [bench.client.get_workflow_handle(workflow_id) for workflow_id in t.floor_ids]
+
+    async def send(i: int) -> None:
+        await handles[i].execute_update(FloorWorkflow.step)
+
+    return send
+
+
+def durable_floor_sender(bench: Bench, t: Targets) -> Callable[[int], Awaitable[None]]:
+    handles = [bench.client.get_workflow_handle(workflow_id) for workflow_id in t.floor_ids]
+
+    async def send(i: int) -> None:
+        await handles[i].execute_update(FloorWorkflow.step_projected)
+
+    return send
+
+
+def worker_sender(bench: Bench, t: Targets) -> Callable[[int], Awaitable[None]]:
+    """The Update the API would send (same event, actor, payload, resolved evidence), from the Temporal client."""
+    handles = [bench.client.get_workflow_handle(case_workflow_id(t.year, unit)) for unit in t.units]
+
+    async def send(i: int) -> None:
+        step = t.next_step(i)
+        request = EventRequest(event=step.event, actor=step.actor, payload=step.payload, evidence=step.evidence)
+        await handles[i].execute_update(CaseWorkflow.kirim, request, id=str(uuid.uuid4()))
+
+    return send
+
+
+def api_sender(bench: Bench, t: Targets) -> Callable[[int], Awaitable[None]]:
+    """One `POST .../events/{event}` per transition, as the official whose job it is, with its own Idempotency-Key."""
+    for i in range(len(t.units)):  # every official's token minted before the burst (the plan has no side effects)
+        for k in range(bench.args.updates):
+            token_header(bench, t.plan(i, t.sent[i] + k).actor)
+
+    async def send(i: int) -> None:
+        step = t.next_step(i)
+        headers = {**token_header(bench, step.actor), "Idempotency-Key": str(uuid.uuid4())}
+        r = await bench.http.post(
+            f"/cycles/{t.year}/cases/{t.units[i]}/events/{step.event}", json=step.payload, headers=headers
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"{step.event}: {r.status_code} {r.text[:300]}")
+
+    return send
+
+
+async def throughput_phase(bench: Bench) -> None:
+    a = bench.args
+    n, each, rounds = a.cases, a.updates, a.rounds
     say(
-        f"  floor: {done} transitions in {m.wall:.1f}s = {done / m.wall:.1f} transitions/s; "
-        f"{m.per(done)} per transition"
+        f"throughput: {n} cases x {each} official events ({EVENT_MIXES[a.events]}) per burst, {a.concurrency} cases "
+        f"at a time, {rounds} round(s); the floor gets the same number of Updates at the same concurrency"
     )
-    return done, m
+    t = await prepare_targets(bench)
+    kinds: dict[str, Callable[[Bench, Targets], Callable[[int], Awaitable[None]]]] = {
+        "floor": floor_sender,
+        "floor + activity": durable_floor_sender,
+        "worker-only": worker_sender,
+        "API path": api_sender,
+    }
+    # Warm-up, not counted: the first Updates of a run pay for imports, caches and connections.
+    for name, sender in kinds.items():
+        await burst(bench, f"warm-up {name}", min(n, a.concurrency), 1, sender(bench, t))
+    results: dict[str, list[Burst]] = {name: [] for name in kinds}
+    order = list(kinds)
+    for r in range(rounds):
+        say(f"  round {r + 1}/{rounds}:")
+        for name in order:
+            before, requests = bench.count_transitions(t.year), bench.requests.copy()
+            async with profiled(bench, f"burst-{name}", first=r == 0):
+                result = await burst(bench, name, n, each, kinds[name](bench, t))
+            results[name].append(result)
+            say(f"    {result.line()}")
+            if not name.startswith("floor"):  # every official event must have left its projection and audit entry
+                written = bench.count_transitions(t.year) - before
+                if written != n * each:
+                    bench.problems.append(f"throughput {name}: {written} audit entries for {n * each} events")
+            if name == "API path":
+                sent = (bench.requests - requests).total()
+                say(f"    API requests per transition: {sent / max(result.done, 1):.2f}")
+        order = order[1:] + order[:1]  # the next round starts with another kind: no kind always goes first
+
+    def rates(name: str) -> list[float]:
+        return [b.rate for b in results[name]]
+
+    def ratios(top: str, bottom: str) -> list[float]:
+        return [x / y for x, y in zip(rates(top), rates(bottom), strict=True)]
+
+    def cpu_ratios(top: str, bottom: str) -> list[float]:
+        return [
+            (x.done / x.meter.cpu) / (y.done / y.meter.cpu) for x, y in zip(results[top], results[bottom], strict=True)
+        ]
+
+    say("  transitions/s: " + "; ".join(f"{name} {spread(rates(name), '/s', 1)}" for name in kinds))
+    say(f"  ratio API path/floor (transitions per second): {spread(ratios('API path', 'floor'))} (target >= 0.6x)")
+    say(f"  ratio worker-only/floor (transitions per second): {spread(ratios('worker-only', 'floor'))}")
+    say(f"  ratio API path/worker-only (transitions per second): {spread(ratios('API path', 'worker-only'))}")
+    # What any projection that runs after the commit costs, with nothing in it: the bound on the ratio above.
+    say(f"  ratio floor + activity/floor (transitions per second): {spread(ratios('floor + activity', 'floor'))}")
+    say(f"  ratio API path/floor + activity (transitions per second): {spread(ratios('API path', 'floor + activity'))}")
+    say(f"  ratio API path/floor (transitions per CPU second): {spread(cpu_ratios('API path', 'floor'))}")
+    say(f"  ratio worker-only/floor (transitions per CPU second): {spread(cpu_ratios('worker-only', 'floor'))}")
+
+
+# --- py-spy, for finding where the time goes --------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def profiled(bench: Bench, label: str, first: bool) -> AsyncIterator[None]:
+    """With --profile DIR, py-spy records the first round of each measurement in this process (API + driver) and in
+    each worker process. py-spy is not a dependency of the project: `.venv/bin/pip install py-spy` first."""
+    directory = bench.args.profile
+    if directory is None or not first:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+    targets = {"api-and-driver": os.getpid(), **{f"worker-{i}": pid for i, pid in enumerate(bench.worker_pids)}}
+    spies = []
+    for name, pid in targets.items():
+        out = directory / f"{label.replace(' ', '-')}.{name}.txt"
+        # --gil: samples of Python holding the GIL, i.e. the process's Python CPU; --nonblocking: barely slows it.
+        cmd = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--gil", "--nonblocking"]
+        spies.append((await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL), out))
+    await asyncio.sleep(1.0)  # py-spy attaches before the measurement starts
+    try:
+        yield
+    finally:
+        for child, _ in spies:
+            child.send_signal(signal.SIGINT)  # py-spy writes its profile when interrupted; ours, by pid
+        for child, out in spies:
+            await child.wait()
+            say(f"    py-spy profile of {label}: {out}")
+            for line in profile_summary(out):
+                say(f"      {line}")
+
+
+GENERIC = ("<frozen", "asyncio/", "threading.py", "concurrent/", "selectors.py", "contextlib.py", "runpy", "bench/")
+
+
+def profile_summary(path: Path, top: int = 25) -> list[str]:
+    """The frames most often on the stack (share of the samples, inclusive), the event loop's and threads' own left
+    out, in a py-spy raw profile: the biggest first, callers before what they call."""
+    if not path.exists():
+        return ["(no profile written: is py-spy installed, and may it attach?)"]
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        frames = {frame.rsplit(":", 1)[0] + ")" for frame in stack.split(";")}  # without line numbers, each once
+        inclusive.update({frame: int(count) for frame in frames if not any(g in frame for g in GENERIC)})
+    shares = [f"{100 * n / max(total, 1):5.1f}% {frame}" for frame, n in inclusive.most_common(top)]
+    return [f"{total} samples holding the GIL", *shares]
+
+
+# --- 2: the whole lifecycle, for correctness --------------------------------------------------------------------------
+
+
+async def lifecycle_phase(bench: Bench) -> None:
+    a = bench.args
+    year, n, step = bench.base_year + 4, a.lifecycle, timedelta(seconds=a.step)
+    say(f"lifecycle (correctness, not speed): {n} cases from ajukan to selesai, {a.concurrency} at a time, {a.step:g}s")
+
+    async def one(i: int) -> None:
+        await happy_path(bench.http, bench.settings, year, f"LIFE-{i:05d}", step, say=quiet)
+
+    await bench.put_cycle(year, step)  # every happy_path PUTs it again; concurrent first PUTs of a year collide
+    before = bench.requests.copy()
+    with Meter(bench.parts) as m:
+        bench.fail("lifecycle", await bounded(n, a.concurrency, one))
+    transitions, stages = bench.count_transitions(year), bench.stages(year)
+    sent = bench.requests - before
+    if stages != Counter({"selesai": n}) or transitions != LIFECYCLE_TRANSITIONS * n:
+        bench.problems.append(f"lifecycle: {transitions} transitions, stages {dict(stages)}")
+    say(
+        f"  {stages['selesai']} of {n} cases reached selesai with {transitions} transitions in the audit log, in "
+        f"{m.wall:.1f}s, mostly calendar waits ({transitions / m.wall:.1f} transitions/s: not a throughput figure)"
+    )
+    say(
+        f"  the driver sent {sent.total()} API requests ({sent.total() / max(transitions, 1):.1f} per transition: "
+        f"evidence uploads, reads, polling the calendar); {m.per(transitions)} per transition"
+    )
 
 
 # --- 3: the dashboard against plain SQL -----------------------------------------------------------------------------
@@ -461,39 +864,72 @@ async def cohort_phase(bench: Bench) -> None:
     a = bench.args
     year, m, c = bench.base_year + 2, a.cohort, a.cohort_concurrency
     await bench.put_cycle(year, timedelta(minutes=10))  # applications open for 100 minutes; cases wait in permohonan
-    say(f"cohort: {m} units, {c} at a time (service/cohort.py, as `p2ham cohort open`) vs bare starts")
-    with Meter(bench.parts) as cohort:
-        result = await open_cohort(
-            bench.engine, bench.client, TASK_QUEUE, year, cohort_units("COHORT", m), ADMIN, concurrency=c
-        )
-    bench.fail("cohort", [f"{f.unit}: {f.error}: {f.why}" for f in result.failures])
-    if result.started != m:
-        bench.problems.append(f"cohort: started {result.started} of {m}")
+    say(
+        f"cohort: {m} units, {c} at a time (service/cohort.py, as `p2ham cohort open`) vs {m} bare starts, "
+        f"{a.cohort_rounds} round(s), interleaved"
+    )
     run = uuid.uuid4().hex[:8]
 
-    async def bare(i: int) -> None:
-        await bench.client.start_workflow(TrivialWorkflow.run, id=f"bench-bare-{run}-{i}", task_queue=FLOOR_QUEUE)
+    recorded: list[float] = []  # seconds from a cohort's start until its last case is in the read model
 
-    async def bare_update(i: int) -> None:
-        start = WithStartWorkflowOperation(
-            FloorWorkflow.run,
-            1,
-            id=f"bench-uws-{run}-{i}",
-            task_queue=FLOOR_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        await bench.client.execute_update_with_start_workflow(FloorWorkflow.step, start_workflow_operation=start)
+    async def cohort(r: int) -> None:
+        units = cohort_units(f"COHORT{r}", m)
+        result = await open_cohort(bench.engine, bench.client, TASK_QUEUE, year, units, ADMIN, concurrency=c)
+        bench.fail("cohort", [f"{f.unit}: {f.error}: {f.why}" for f in result.failures])
+        if result.started != m:
+            bench.problems.append(f"cohort: started {result.started} of {m}")
 
-    with Meter(bench.parts) as plain:
-        bench.fail("bare start_workflow", await bounded(m, c, bare))
-    with Meter(bench.parts) as answered:
-        bench.fail("bare update-with-start", await bounded(m, c, bare_update))
-    rates = {name: m / meter.wall for name, meter in (("cohort", cohort), ("bare", plain), ("uws", answered))}
-    say(f"  cohort: {result.started} started in {cohort.wall:.1f}s = {rates['cohort']:.1f} units/s")
-    say(f"  bare client.start_workflow of a trivial workflow: {rates['bare']:.1f} starts/s")
-    say(f"  bare update-with-start answered by the worker (what a case start waits for): {rates['uws']:.1f} starts/s")
-    say(f"  ratio cohort/bare start_workflow: {rates['cohort'] / rates['bare']:.2f}x (target >= 0.8x)")
-    say(f"  ratio cohort/bare update-with-start: {rates['cohort'] / rates['uws']:.2f}x")
+    async def drain_cohort(r: int, began: float) -> None:
+        # As `p2ham cohort open` does after its starts; not timed with them, but reported, and the next measurement
+        # does not pay for this cohort's first workflow tasks.
+        await in_read_model(bench, "cohort", year, cohort_units(f"COHORT{r}", m))
+        recorded.append(time.perf_counter() - began)
+
+    async def bare(r: int) -> None:
+        async def one(i: int) -> None:
+            await bench.client.start_workflow(
+                TrivialWorkflow.run, id=f"bench-bare-{run}-{r}-{i}", task_queue=FLOOR_QUEUE
+            )
+
+        bench.fail("bare start_workflow", await bounded(m, c, one))
+
+    async def drain(r: int) -> None:
+        # start_workflow returns before the worker has run the workflow: let the worker finish them before the next
+        # measurement, or their first tasks would be paid for by whatever is measured next.
+        async def one(i: int) -> None:
+            await bench.client.get_workflow_handle(f"bench-bare-{run}-{r}-{i}").result()
+
+        bench.fail("bare start_workflow (completion, not timed)", await bounded(m, c, one))
+
+    kinds: dict[str, Callable[[int], Awaitable[None]]] = {
+        "cohort": cohort,
+        "bare start_workflow": bare,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in kinds}
+    order = list(kinds)
+    for r in range(a.cohort_rounds):
+        line = []
+        for name in order:
+            began = time.perf_counter()
+            async with profiled(bench, f"cohort-{name}", first=r == 0):
+                with Meter(bench.parts) as meter:
+                    await kinds[name](r)
+            if name == "bare start_workflow":
+                await drain(r)
+            if name == "cohort":
+                await drain_cohort(r, began)
+            rates[name].append(m / meter.wall)
+            line.append(f"{name} {m / meter.wall:.1f}/s ({meter.per(m)})")
+        say(f"  round {r + 1}/{a.cohort_rounds}: " + "; ".join(line))
+        order = order[1:] + order[:1]
+
+    def ratios(bottom: str) -> list[float]:
+        return [x / y for x, y in zip(rates["cohort"], rates[bottom], strict=True)]
+
+    say("  starts/s: " + "; ".join(f"{name} {spread(rates[name], '/s', 1)}" for name in kinds))
+    say(f"  ratio cohort/bare start_workflow: {spread(ratios('bare start_workflow'))} (target >= 0.8x)")
+    say(f"  cohort of {m} all in the read model (as `p2ham cohort open` waits for): {spread(recorded, ' s', 1)}")
+    say(f"  units/s until all are in the read model: {spread([m / x for x in recorded], '/s', 1)}")
 
 
 # --- 5: idle open cases and the worker's memory ---------------------------------------------------------------------
@@ -519,33 +955,33 @@ async def idle_phase(bench: Bench) -> None:
     samples = [(0, before)]  # (open cases, worker RSS KiB)
     say(f"idle: opening {n} cases that then wait in permohonan ({a.cohort_concurrency} at a time); RSS {mib(before)}")
 
-    opened = 0
+    step = 1000 if n >= 2000 else max(n // 2, 1)
 
-    def progress(unit: str, outcome: str) -> None:
-        nonlocal opened
-        opened += 1
-        if opened % 1000 == 0 or opened == n:
+    def progress(found: int) -> None:
+        # Sampled as cases reach the read model: each has then run its first steps in the worker and waits.
+        if found >= samples[-1][0] + step or found == n:
             now, peak, _ = worker_memory(bench)
-            say(f"  {opened} opened, worker RSS {mib(now)} (peak {mib(peak)})")
-            samples.append((opened, now))
+            say(f"  {found} open and waiting, worker RSS {mib(now)} (peak {mib(peak)})")
+            samples.append((found, now))
 
+    units = cohort_units("IDLE", n)
+    began = time.perf_counter()
     with Meter(bench.parts) as m:
         result = await open_cohort(
-            bench.engine,
-            bench.client,
-            TASK_QUEUE,
-            year,
-            cohort_units("IDLE", n),
-            ADMIN,
-            concurrency=a.cohort_concurrency,
-            progress=progress,
+            bench.engine, bench.client, TASK_QUEUE, year, units, ADMIN, concurrency=a.cohort_concurrency
         )
     bench.fail("idle", [f"{f.unit}: {f.error}: {f.why}" for f in result.failures])
+    missing = await await_read_model(bench.engine, year, [u.code for u in units], READY_TIMEOUT, progress)
+    if missing:
+        bench.problems.append(f"idle: {missing} cases never reached the read model")
     after, peak, whose = worker_memory(bench)
-    say(f"  idle: {result.started} open cases in {m.wall:.0f}s; worker RSS {mib(after)}, peak {mib(peak)} ({whose})")
+    say(
+        f"  idle: {result.started} open cases, all in the read model after {time.perf_counter() - began:.0f}s "
+        f"(started in {m.wall:.0f}s); worker RSS {mib(after)}, peak {mib(peak)} ({whose})"
+    )
     if n >= 20_000:
         return
-    # Past the worker's workflow cache (1000 runs by default) the growth per case is what the remaining ones add.
+    # Past the worker's workflow cache (P2HAM_WORKER_CACHED_CASES) the growth per case is what the last ones added.
     (n0, rss0), (n1, rss1) = (samples[-2], samples[-1]) if n > 1000 else (samples[0], samples[-1])
     per_case = max(rss1 - rss0, 0) / max(n1 - n0, 1)
     say(f"  growth {per_case:.1f} KiB per open case (between {n0} and {n1} open cases)")
@@ -566,6 +1002,14 @@ async def run(a: argparse.Namespace) -> int:
         shutil.rmtree(tmp, ignore_errors=True)  # the SQLite read model and the evidence files of this run
 
 
+def tuning_of(a: argparse.Namespace) -> Tuning:
+    options: dict[str, Any] = {}
+    for option in a.worker_option:
+        key, _, value = option.partition("=")
+        options[key] = int(value) if value.lstrip("-").isdigit() else value
+    return Tuning(a.sqlite_synchronous, options, a.activity_threads, a.unsandboxed)
+
+
 async def run_in(a: argparse.Namespace, tmp: Path) -> int:
     settings = Settings(
         database_url=a.database_url or f"sqlite:///{tmp / 'bench.db'}",
@@ -573,16 +1017,20 @@ async def run_in(a: argparse.Namespace, tmp: Path) -> int:
         jwt_secret="bench-" + secrets.token_hex(16),
         evidence_dir=tmp / "evidence",
     )
+    tuning = tuning_of(a)
     say(f"P2HAM benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    say(f"tuning: {tuning.describe()}" + "".join(f"; server {kv}" for kv in a.dynamic_config))
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",  # its "slow gRPC call" warnings would drown the numbers
+        dev_server_extra_args=[arg for kv in a.dynamic_config for arg in ("--dynamic-config-value", kv)],
     )
     async with env:
-        engine = make_engine(settings.database_url)
+        engine = tune_engine(make_engine(settings.database_url), tuning)
         app = create_app(settings, client=env.client)
+        tune_engine(app.state.p2ham.engine, tuning)
         add_plain_sql_route(app)
         transport = httpx.ASGITransport(app=app)
         requests: Counter[str] = Counter()
@@ -594,9 +1042,9 @@ async def run_in(a: argparse.Namespace, tmp: Path) -> int:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://p2ham.bench", timeout=120, event_hooks=hooks
         ) as http:
-            bench = Bench(a, settings, env.client, engine, http, temporal_server_pids(), requests=requests)
+            bench = Bench(a, settings, env.client, engine, http, temporal_server_pids(), tuning, requests=requests)
             if a.database_url:  # a shared database may hold earlier runs: years of our own
-                bench.base_year = 5000 + 4 * secrets.randbelow(1000)
+                bench.base_year = 5000 + 8 * secrets.randbelow(600)
             if not bench.server_pids:
                 say("  (the Temporal server process was not found: CPU times count this process only)")
             return await phases(bench)
@@ -604,32 +1052,31 @@ async def run_in(a: argparse.Namespace, tmp: Path) -> int:
 
 async def phases(bench: Bench) -> int:
     a = bench.args
+    started = time.perf_counter()
     children: list[asyncio.subprocess.Process] = []
     in_process: list[Worker] = []
     try:
         if a.worker_processes:
             children = await start_worker_processes(bench, a.worker_processes)
             bench.worker_pids = [child.pid for child in children]
-            say(f"workers: {a.worker_processes} separate process(es)")
+            say(f"workers: {a.worker_processes} separate process(es); the API and the driver in this one")
         else:
             in_process = [
-                build_worker(bench.client, bench.engine, TASK_QUEUE),
-                Worker(bench.client, task_queue=FLOOR_QUEUE, workflows=FLOOR_WORKFLOWS),
+                service_worker(bench.client, bench.engine, TASK_QUEUE, bench.tuning),
+                floor_worker(bench.client, FLOOR_QUEUE),
             ]
             for w in in_process:
                 await w.__aenter__()
             say("workers: in this process (the API and the driver run here too)")
 
         if a.cases:
-            transitions, service = await service_phase(bench)
-            done, floor = await floor_phase(bench, transitions)
-            ratio = (transitions / service.wall) / (done / floor.wall)
-            say(f"  ratio service/floor (transitions per second): {ratio:.2f}x (target >= 0.6x)")
-            cpu_ratio = (transitions / service.cpu) / (done / floor.cpu)
-            say(f"  ratio service/floor (transitions per CPU second): {cpu_ratio:.2f}x")
+            await throughput_phase(bench)
+        if a.lifecycle:
+            await lifecycle_phase(bench)
+        if a.cases:
             now, peak, whose = worker_memory(bench)
-            say(f"  worker memory after the run: RSS {mib(now)}, peak {mib(peak)} ({whose})")
-            await dashboard_phase(bench, bench.base_year, f"the {a.cases} cases above")
+            say(f"worker memory so far: RSS {mib(now)}, peak {mib(peak)} ({whose})")
+            await dashboard_phase(bench, bench.base_year, f"the {a.cases} throughput cases")
         if a.dashboard_rows:
             year = bench.base_year + 1
             written = insert_synthetic(bench.engine, year, a.dashboard_rows)
@@ -648,6 +1095,7 @@ async def phases(bench: Bench) -> int:
             await child.wait()
     for problem in bench.problems:
         say(f"PROBLEM: {problem}")
+    say(f"benchmark took {time.perf_counter() - started:.0f}s")
     return 1 if bench.problems else 0
 
 
@@ -655,21 +1103,56 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    p.add_argument("--cases", type=int, default=120, help="cases through the whole lifecycle (0: skip)")
+    p.add_argument("--cases", type=int, default=100, help="cases (and floor workflows) per burst (0: skip)")
+    p.add_argument("--updates", type=int, default=3, help="Updates per case (and per floor workflow) in each burst")
+    p.add_argument("--rounds", type=int, default=5, help="rounds of the four throughput bursts")
+    p.add_argument(
+        "--events",
+        choices=EVENT_MIXES,
+        default="jadwal_ulang",
+        help="the bursts' official events: a small self-transition, or the revision loop (stage changes, full reports)",
+    )
     p.add_argument(
         "--concurrency",
         type=int,
         default=10,
         help="cases (and floor workflows) at once; keep it under the API's 15 database connections (see README)",
     )
-    p.add_argument("--step", type=float, default=1.0, help="seconds per step of the compressed calendar")
+    p.add_argument("--lifecycle", type=int, default=20, help="cases through the whole lifecycle (0: skip)")
+    p.add_argument("--step", type=float, default=1.0, help="seconds per step of the lifecycle's compressed calendar")
     p.add_argument("--dashboard-rows", type=int, default=20_000, help="synthetic cases for the dashboard (0: skip)")
     p.add_argument("--repeat", type=int, default=50, help="timed requests per dashboard measurement")
-    p.add_argument("--cohort", type=int, default=500, help="units in the cohort start measurement (0: skip)")
+    p.add_argument("--cohort", type=int, default=500, help="units in each cohort start measurement (0: skip)")
     p.add_argument("--cohort-concurrency", type=int, default=32, help="starts at once, cohort and bare alike")
+    p.add_argument("--cohort-rounds", type=int, default=3, help="rounds of the cohort and its baseline")
     p.add_argument("--idle", type=int, default=0, help="open cases to leave idle while measuring worker memory")
-    p.add_argument("--worker-processes", type=int, default=0, help="workers in child processes; 0: in this process")
+    p.add_argument("--worker-processes", type=int, default=1, help="workers in child processes; 0: in this process")
     p.add_argument("--database-url", default=None, help="read model; default: a fresh SQLite file")
+    experiments = p.add_argument_group("experiments (one setting changed; the default is the application's own)")
+    experiments.add_argument("--sqlite-synchronous", choices=SYNCHRONOUS, default="", help="PRAGMA synchronous")
+    experiments.add_argument(
+        "--worker-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a temporalio Worker argument, e.g. max_cached_workflows=4000 or max_concurrent_workflow_tasks=4",
+    )
+    experiments.add_argument("--activity-threads", type=int, default=0, help="the worker's activity thread pool")
+    experiments.add_argument("--unsandboxed", action="store_true", help="workflows without the sandbox (cost only)")
+    experiments.add_argument(
+        "--dynamic-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Temporal server dynamic config value, e.g. system.enableActivityEagerExecution=true",
+    )
+    experiments.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="py-spy profiles of the first round of each measurement, written to DIR (they slow what they record)",
+    )
     return p.parse_args(argv)
 
 
