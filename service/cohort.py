@@ -30,7 +30,7 @@ from models.tables import CaseRow, UnitRow
 from service.deps import require_role
 from service.errors import ApiError
 from service.routers.admin import load_policy
-from service.routers.cases import begin_case
+from service.routers.cases import begin_case, case_start
 from workflows import lifecycle
 
 DEFAULT_CONCURRENCY = 32
@@ -225,7 +225,7 @@ async def open_cohort(
                 continue
             try:
                 started = await asyncio.wait_for(
-                    begin_case(client, task_queue, year, unit, policy, actor, catatan), start_timeout
+                    begin_case(client, *case_start(task_queue, year, unit, policy, actor, catatan)), start_timeout
                 )
             except TimeoutError:
                 why = [f"the workflow service did not answer the start within {start_timeout:.0f}s"]

@@ -128,21 +128,12 @@ def case_start(
     )
 
 
-async def start_case(
-    client: Client,
-    task_queue: str,
-    year: int,
-    unit: UnitInfo,
-    policy: CyclePolicy,
-    applicant: Actor,
-    catatan: str | None = None,
-) -> CaseData:
+async def start_case(client: Client, start: CaseStart, options: CaseStartOptions) -> CaseData:
     """Start the unit's case workflow and return the case once its application is in the read model.
 
     A unit's own application (`POST /cycles/{year}/cases`). Idempotent per unit and year: a second start attaches to
     the running case (USE_EXISTING) and waits as the first does.
     """
-    start, options = case_start(task_queue, year, unit, policy, applicant, catatan)
     async with temporal_errors():
         return await client.execute_update_with_start_workflow(
             CaseWorkflow.ajukan,
@@ -152,22 +143,13 @@ async def start_case(
         )
 
 
-async def begin_case(
-    client: Client,
-    task_queue: str,
-    year: int,
-    unit: UnitInfo,
-    policy: CyclePolicy,
-    applicant: Actor,
-    catatan: str | None = None,
-) -> bool:
+async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions) -> bool:
     """Start the unit's case workflow without waiting for a worker; False if the case exists already.
 
     Cohorts (service/cohort.py): Temporal answers as soon as the workflow is recorded, and the workflow projects the
     application into the read model on its first run, moments later. "Exists" includes a case started but not yet in
     the read model, and an ended one: a workflow id is never started twice (FAIL, REJECT_DUPLICATE).
     """
-    start, options = case_start(task_queue, year, unit, policy, applicant, catatan)
     try:
         async with temporal_errors():
             await client.start_workflow(
@@ -199,7 +181,7 @@ async def ajukan(
         if why:
             raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
     session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
-    case = await start_case(client, state.settings.task_queue, year, unit, policy, actor, body.catatan)
+    case = await start_case(client, *case_start(state.settings.task_queue, year, unit, policy, actor, body.catatan))
     return lifecycle.view(case, actor, now())
 
 
