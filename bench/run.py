@@ -1158,6 +1158,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     status = 1
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the dev server and worker processes are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         status = asyncio.run(run(parse(argv)))
     except KeyboardInterrupt:
