@@ -5,6 +5,7 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -65,7 +66,16 @@ def build_worker(
     mail: Mailer | None = None,
     ditjen_email: str | None = None,
     cached_cases: int = CACHED_CASES,
+    **options: Any,
 ) -> Worker:
+    """The service's worker. `options`: temporalio Worker arguments that replace the defaults below (the benchmark's
+    experiments, e.g. another activity pool or workflow runner)."""
+    defaults: dict[str, Any] = {
+        "activity_executor": ThreadPoolExecutor(max_workers=16),
+        "workflow_runner": SANDBOX,
+        # Bounds the worker's memory however many cases are open: an evicted case is replayed when it next wakes.
+        "max_cached_workflows": cached_cases,
+    }
     return Worker(
         client,
         task_queue=task_queue,
@@ -75,10 +85,7 @@ def build_worker(
             *CeremonyActivities(client, engine).activities(),
             Notifications(engine, mail, ditjen_email).kirim_notifikasi,
         ],
-        activity_executor=ThreadPoolExecutor(max_workers=16),
-        workflow_runner=SANDBOX,
-        # Bounds the worker's memory however many cases are open: an evicted case is replayed when it next wakes.
-        max_cached_workflows=cached_cases,
+        **{**defaults, **options},
     )
 
 

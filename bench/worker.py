@@ -4,7 +4,7 @@
 through the P2HAM_* environment, plus P2HAM_BENCH_TUNING (JSON, see `Tuning`). In-process runs call `service_worker`.
 
 The tuning flags exist to measure proposed changes to the application (worker.py, models/db.py) without editing it:
-they wrap the very same `build_worker` and `make_engine`, and change only the setting named.
+they pass Worker arguments to the very same `build_worker` and wrap `make_engine`, and change only the setting named.
 """
 
 import asyncio
@@ -20,10 +20,10 @@ from sqlalchemy import Engine, event
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-import worker as service_module
 from bench.floor import FLOOR_ACTIVITIES, FLOOR_WORKFLOWS
 from models.db import make_engine
 from service.settings import get_settings
+from worker import build_worker, connect
 
 TUNING_ENV = "P2HAM_BENCH_TUNING"
 SYNCHRONOUS = ("", "full", "normal", "off")  # "": the application's own setting (SQLite's default, FULL)
@@ -64,24 +64,13 @@ def tune_engine(engine: Engine, tuning: Tuning) -> Engine:
 
 
 def service_worker(client: Client, engine: Engine, task_queue: str, tuning: Tuning) -> Worker:
-    """worker.build_worker itself, with the keyword arguments it passes to Worker overridden by `tuning`."""
-    overrides: dict[str, Any] = dict(tuning.worker_options)
+    """worker.build_worker itself, with the Worker arguments that `tuning` changes."""
+    options: dict[str, Any] = dict(tuning.worker_options)
     if tuning.activity_threads:
-        overrides["activity_executor"] = ThreadPoolExecutor(max_workers=tuning.activity_threads)
+        options["activity_executor"] = ThreadPoolExecutor(max_workers=tuning.activity_threads)
     if tuning.unsandboxed:
-        overrides["workflow_runner"] = UnsandboxedWorkflowRunner()
-    if not overrides:
-        return service_module.build_worker(client, engine, task_queue)
-    original = service_module.Worker
-
-    def tuned(*args: Any, **kwargs: Any) -> Worker:
-        return original(*args, **{**kwargs, **overrides})
-
-    service_module.Worker = tuned  # type: ignore[misc]  # only while build_worker runs, in this process
-    try:
-        return service_module.build_worker(client, engine, task_queue)
-    finally:
-        service_module.Worker = original  # type: ignore[misc]
+        options["workflow_runner"] = UnsandboxedWorkflowRunner()
+    return build_worker(client, engine, task_queue, **options)
 
 
 def floor_worker(client: Client, task_queue: str) -> Worker:
@@ -92,7 +81,7 @@ def floor_worker(client: Client, task_queue: str) -> Worker:
 async def main(floor_queue: str) -> None:
     settings = get_settings()
     tuning = Tuning.from_env()
-    client = await service_module.connect(settings)
+    client = await connect(settings)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     engine = tune_engine(make_engine(settings.database_url), tuning)
