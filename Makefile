@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean
+.PHONY: run test test-postgres lint bench demo clean messages translations
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -32,6 +32,18 @@ bench: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Message catalogues (service/locales): extract the ids the code and templates use, add them to both catalogues
+# (new ones untranslated, for you to fill), and compile them as a check. The service compiles them itself at start.
+LOCALES_DIR := service/locales
+messages: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k reason -k gettext:2 -k ngettext:2,3 --no-location --sort-output \
+	  --omit-header -o $(LOCALES_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) --no-fuzzy-matching --ignore-obsolete
+	sed -i '/^"POT-Creation-Date/d' $(LOCALES_DIR)/*/LC_MESSAGES/messages.po  # no churn: the date is in git
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)
 
 demo: $(BIN)/.installed
 	$(BIN)/p2ham demo

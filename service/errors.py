@@ -1,4 +1,8 @@
-"""The API's one error shape: {"error": code, "message": human text, "why": [...]}."""
+"""The API's one error shape: {"error": code, "message": text, "why": [texts], "why_codes": [{"code", "params"}]}.
+
+`message` and `why` are reasons (message ids with parameters, `workflows/reasons.py`), rendered in the caller's
+language when the answer is written; `why_codes` carries the same reasons machine-readably, equal in every language.
+"""
 
 from typing import Any
 
@@ -8,33 +12,52 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
+from service.i18n import render, request_locale
+from workflows.reasons import Reason
+
+Words = Reason | str  # a plain string: a sentence from before reasons were data (old refusal rows)
+
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, error: str, message: str, why: list[str] | None = None, headers: dict | None = None
+        self, status: int, error: str, message: Words, why: list[Words] | None = None, headers: dict | None = None
     ) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.why, self.headers = status, error, message, why or [], headers
 
 
-def error_response(status: int, error: str, message: str, why: list[str], headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message, "why": why}, status_code=status, headers=headers)
+def codes(why: list[Words]) -> list[dict]:
+    return [r.model_dump() if isinstance(r, Reason) else {"code": None, "params": {"text": r}} for r in why]
 
 
-async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
+def error_response(
+    request: Request, status: int, error: str, message: Words, why: list[Words], headers: dict | None = None
+) -> JSONResponse:
+    locale = request_locale(request)
+    body = {
+        "error": error,
+        "message": render(message, locale),
+        "why": [render(r, locale) for r in why],
+        "why_codes": codes(why),
+    }
+    return JSONResponse(body, status_code=status, headers={**(headers or {}), "Content-Language": locale})
+
+
+async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.error, exc.message, exc.why, exc.headers)
+    return error_response(request, exc.status, exc.error, exc.message, exc.why, exc.headers)
 
 
-async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    why = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-    return error_response(422, "invalid_payload", "The request is not valid; nothing was changed.", why)
+    why: list[Words] = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+    return error_response(request, 422, "invalid_payload", "The request is not valid; nothing was changed.", why)
 
 
-async def http_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, "http_error", str(exc.detail), [], getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    return error_response(request, exc.status_code, "http_error", str(exc.detail), [], headers)
 
 
 def payload_or_422(model: type[BaseModel], payload: dict[str, Any], event: str) -> BaseModel:

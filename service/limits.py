@@ -50,7 +50,12 @@ class BodyLimit:
     @staticmethod
     async def refuse(send: Send, limit: int) -> None:
         body = json.dumps(
-            {"error": "too_large", "message": f"The request is larger than {limit} bytes; nothing was kept.", "why": []}
+            {
+                "error": "too_large",
+                "message": f"The request is larger than {limit} bytes; nothing was kept.",
+                "why": [],
+                "why_codes": [],
+            }
         ).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -154,7 +154,7 @@ async def test_every_role_event_and_scope_gets_the_designed_status(
 
     for response in (r for key, r in got.items() if requests[key] != 200):
         body = response.json()
-        assert set(body) == {"error", "message", "why"} and body["why"], body
+        assert set(body) == {"error", "message", "why", "why_codes"} and body["why"], body
         assert body["error"] == ("forbidden" if response.status_code == 403 else "refused"), body
     for ((role, _), event), d, response, (_, history) in zip(wins, cases, done, histories, strict=True):
         assert response.json()["stage"] == target(event, stage), response.json()

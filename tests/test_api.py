@@ -118,7 +118,7 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, setti
     assert unknown_event.status_code == 404
     no_token = await api.get(d.case_path)
     assert no_token.status_code == 401
-    assert set(no_token.json()) == {"error", "message", "why"}
+    assert set(no_token.json()) == {"error", "message", "why", "why_codes"}
 
 
 @pytest.mark.parametrize("concurrent", [False, True])

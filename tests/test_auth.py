@@ -71,7 +71,7 @@ def tampered(token: str) -> str:
 def assert_unauthorized(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     body = response.json()
-    assert set(body) == {"error", "message", "why"}, body
+    assert set(body) == {"error", "message", "why", "why_codes"}, body
     assert body["error"] in ("invalid_token", "no_token") and isinstance(body["why"], list), body
     assert isinstance(body["message"], str) and len(body["message"].split()) >= 3, body
     if body["error"] == "invalid_token":

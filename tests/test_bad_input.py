@@ -30,7 +30,7 @@ from tests.test_faults import postgres_database, tell
 
 Token = Callable[..., dict[str, str]]
 MiB = 1024 * 1024
-SHAPE = {"error", "message", "why"}
+SHAPE = {"error", "message", "why", "why_codes"}
 NAME_MAX, TEXT_MAX = 200, 2000  # models/contracts.py: Name and Text, the documented limits
 
 

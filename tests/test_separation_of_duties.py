@@ -140,7 +140,7 @@ async def test_an_idempotency_key_belongs_to_one_request(
         reused = await desk.post("setujui_permohonan", headers, other, key)
         assert reused.status_code == 422, reused.text
         assert reused.json()["error"] == "idempotency_key_reused"
-        assert set(reused.json()) == {"error", "message", "why"} and reused.json()["why"]
+        assert set(reused.json()) == {"error", "message", "why", "why_codes"} and reused.json()["why"]
         assert await snapshot(api, desk.reader, d) == after_first
     desk.tried += [(sub, "ditjen_ham", "setujui_permohonan", 422, key) for sub in ("ditjen-1", "ditjen-1", "ditjen-2")]
     desk.assert_logged(engine)

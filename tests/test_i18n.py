@@ -1,0 +1,36 @@
+"""Language choice and the formats a reader sees (the catalogues' content is tested where the words are used)."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from service.i18n import moment, negotiate, render
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "expected"),
+    [
+        (None, None, "id"),
+        ("en", None, "en"),
+        ("en-US,en;q=0.9", None, "en"),
+        ("fr, en;q=0.5", None, "en"),
+        ("fr, de", None, "id"),
+        ("en;q=0.2, id;q=0.8", None, "id"),
+        ("en", "id", "id"),
+        (None, "en", "en"),
+        ("en", "xx", "en"),
+    ],
+)
+def test_language_from_lang_then_accept_language_then_bahasa_indonesia(accept, lang, expected):
+    assert negotiate(accept, lang) == expected
+
+
+def test_dates_and_moments_in_the_readers_language_and_the_zone_they_carry():
+    wita = timezone(timedelta(hours=8))
+    assert moment("id", date(2026, 12, 10)) == "10 Desember 2026"
+    assert moment("en", date(2026, 12, 10)) == "December 10, 2026"
+    assert moment("id", datetime(2026, 12, 10, 9, 0, tzinfo=wita)) == "10 Desember 2026 09.00 WITA"
+
+
+def test_a_sentence_stored_before_reasons_were_data_is_shown_as_written():
+    assert render("pencanangan needs a Forkopimda witness", "id") == "pencanangan needs a Forkopimda witness"
