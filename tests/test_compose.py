@@ -33,7 +33,7 @@ APP_SERVICES = ("api", "worker")
 OPERATOR_ENV = {
     "POSTGRES_PASSWORD": "db-password",
     "P2HAM_DB_PASSWORD": "read-model-password",
-    "P2HAM_JWT_SECRET": "a-production-secret",
+    "P2HAM_JWT_SECRET": "a-production-secret-of-32-bytes-or-more",
     "P2HAM_JWT_ISSUER": "https://sso.kemenkumham.go.id",
     "P2HAM_JWT_AUDIENCE": "p2ham",
     "P2HAM_DOMAIN": "p2ham.example.go.id",
