@@ -398,3 +398,24 @@ def test_every_service_has_a_healthcheck_or_is_one_shot(services: dict[str, dict
                 "service_completed_successfully" if services[target].get("restart") == "no" else "service_healthy"
             )
             assert condition == expected, f"{name} -> {target}: {condition}, expected {expected}"
+
+
+def test_the_certificate_script_makes_what_the_services_mount(tmp_path: Path) -> None:
+    import subprocess
+
+    from worker import tls_config
+
+    done = subprocess.run(["sh", str(ROOT / "deploy" / "make-certs.sh"), str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    client = tmp_path / "client"
+    settings = Settings(
+        temporal_tls_ca_file=client / "ca.pem",
+        temporal_tls_cert_file=client / "client.pem",
+        temporal_tls_key_file=client / "client.key",
+        temporal_tls_server_name="temporal",
+    )
+    tls = tls_config(settings)
+    assert tls is not None and tls.domain == "temporal"
+    assert tls.client_cert == (client / "client.pem").read_bytes() and tls.server_root_ca_cert.startswith(b"-----")
+    assert tls_config(Settings()) is None  # the dev stack: no TLS
+    assert {p.name for p in (tmp_path / "server").iterdir()} == {"ca.pem", "temporal.pem", "temporal.key"}
