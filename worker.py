@@ -3,23 +3,29 @@
 import asyncio
 import logging
 import os
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import TLSConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.archive import Archiver
 from activities.ceremony import CeremonyActivities
 from activities.notifications import Mailer, Notifications
 from activities.projection import Projection
 from models.db import make_engine
+from service.archive import HistoryStore, store_for
 from service.observability import configure_logging
 from service.settings import CACHED_CASES, Settings, get_settings
+from workflows.archive import ArchiveWorkflow
 from workflows.ceremony import CeremonyWorkflow
 from workflows.unit import CaseWorkflow
 
@@ -30,12 +36,27 @@ PASSTHROUGH = ("statemachine", "pydantic", "models", "workflows.lifecycle", "wor
 SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """mTLS to the Temporal frontend when a client certificate is configured (deploy/make-certs.sh makes them)."""
+    if settings.temporal_tls_cert_file is None:
+        return None
+    assert settings.temporal_tls_key_file, "P2HAM_TEMPORAL_TLS_CERT_FILE needs P2HAM_TEMPORAL_TLS_KEY_FILE"
+    ca = settings.temporal_tls_ca_file
+    return TLSConfig(
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+        client_cert=settings.temporal_tls_cert_file.read_bytes(),
+        client_private_key=settings.temporal_tls_key_file.read_bytes(),
+        domain=settings.temporal_tls_server_name,
+    )
+
+
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
+        tls=tls_config(settings) or False,
     )
 
 
@@ -66,6 +87,7 @@ def build_worker(
     mail: Mailer | None = None,
     ditjen_email: str | None = None,
     cached_cases: int = CACHED_CASES,
+    archive: HistoryStore | None = None,
     **options: Any,
 ) -> Worker:
     """The service's worker. `options`: temporalio Worker arguments that replace the defaults below (the benchmark's
@@ -75,13 +97,17 @@ def build_worker(
         "workflow_runner": SANDBOX,
         # Bounds the worker's memory however many cases are open: an evicted case is replayed when it next wakes.
         "max_cached_workflows": cached_cases,
+        # On SIGTERM, running activities (a projection, a mail) get this long to finish before they are cancelled;
+        # compose's stop_grace_period for the worker is longer.
+        "graceful_shutdown_timeout": timedelta(seconds=get_settings().worker_graceful_shutdown_seconds),
     }
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, CeremonyWorkflow],
+        workflows=[CaseWorkflow, CeremonyWorkflow, ArchiveWorkflow],
         activities=[
             Projection(engine).project_transition,
+            Archiver(client, engine, archive or store_for(get_settings())).arsipkan_riwayat,
             *CeremonyActivities(client, engine).activities(),
             Notifications(engine, mail, ditjen_email).kirim_notifikasi,
         ],
@@ -94,10 +120,22 @@ async def main() -> None:
     client = await connect(settings, metrics_runtime(settings))
     engine = make_engine(settings.database_url)
     worker = build_worker(
-        client, engine, settings.task_queue, mailer(settings), settings.ditjen_email, settings.worker_cached_cases
+        client,
+        engine,
+        settings.task_queue,
+        mailer(settings),
+        settings.ditjen_email,
+        settings.worker_cached_cases,
+        archive=store_for(settings),
     )
     logging.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
-    await worker.run()
+    # SIGTERM (docker stop, a deploy) stops polling and lets running activities finish; then the process ends.
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    async with worker:
+        await stop.wait()
+        logging.info("worker stopping: no new tasks, running activities may finish")
 
 
 def run() -> None:

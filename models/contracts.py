@@ -165,6 +165,16 @@ class EvidenceInfo(BaseModel):
 
 
 PROJECT_TRANSITION = "project_transition"  # the activity's name: workflows may not import the database code
+ARSIPKAN_RIWAYAT = "arsipkan_riwayat"  # exports a closed case's history to the archive (activities/archive.py)
+
+
+class ClosedRun(BaseModel):
+    """A case run that has ended (or is about to): its history, and the runs it continued, go to the archive."""
+
+    workflow_id: str
+    run_id: str
+    year: int
+    unit: str
 
 
 class Transition(BaseModel):

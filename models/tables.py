@@ -176,3 +176,20 @@ class DraftRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     saved_by: str = Field(max_length=200)
     saved_at: datetime
+
+
+class ArchivedRunRow(SQLModel, table=True):
+    """One closed case run's Temporal history, exported to the archive (service/archive.py): where it is, and the
+    sha256 of its bytes, so the audit can replay it after Temporal's retention and notice if it was changed."""
+
+    __tablename__ = "archived_run"
+    workflow_id: str = Field(primary_key=True, max_length=128)
+    run_id: str = Field(primary_key=True, max_length=64)
+    run_number: int  # 1 for the case's first run; a case that continued as new has more
+    year: int
+    unit: str = Field(max_length=64)
+    location: str = Field(max_length=512)  # file:///... or s3://bucket/key
+    sha256: str = Field(max_length=64)
+    size: int
+    events: int
+    archived_at: datetime

@@ -39,6 +39,7 @@ from temporalio.worker import Replayer
 
 from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, EvidenceInfo, Transition
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
+from service.archive import archived_histories, run_histories
 from service.routers.evidence import resolve, stored_path
 from worker import SANDBOX
 from workflows import lifecycle
@@ -128,14 +129,6 @@ def case_facts(histories: list[WorkflowHistory]) -> TemporalFacts:
         anchors=[a for run in runs for a in run.anchors],
         result=runs[-1].result,
     )
-
-
-async def run_histories(client: Client, workflow_id: str) -> list[WorkflowHistory]:
-    """Every run's history, oldest first: each run that continued a case names the run before it."""
-    histories = [await client.get_workflow_handle(workflow_id).fetch_history()]
-    while before := histories[0].events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
-        histories.insert(0, await client.get_workflow_handle(workflow_id, run_id=before).fetch_history())
-    return histories
 
 
 def temporal_facts(history: WorkflowHistory) -> TemporalFacts:
@@ -542,6 +535,11 @@ async def audit_case(
         except Exception as e:  # no worker, or a timeout: say so, the rest of the audit still stands
             differences.append(f"the running case could not be asked for its state (is a worker running?): {e!r}")
     histories = await run_histories(client, handle.id) if description is not None else []
+    source = "temporal"
+    if description is None:  # deleted from Temporal, or past its retention: the archive's copy (service/archive.py)
+        archived = archived_histories(session, handle.id)
+        histories, source = archived.histories, "archive"
+        differences += archived.differences
     history = histories[-1] if histories else None
     rows = load_rows(session, year, unit)
     case_row = session.get(CaseRow, (year, unit))
@@ -552,8 +550,8 @@ async def audit_case(
     facts = None
     if history is None:
         differences.append(
-            f"Temporal holds no history for this case (workflow {handle.id}): it was deleted or its retention "
-            "period passed, so it cannot be replayed and the audit log cannot be compared with it"
+            f"Temporal holds no history for this case (workflow {handle.id}), nor does the archive: it was deleted "
+            "or its retention period passed, so it cannot be replayed and the audit log cannot be compared with it"
         )
     else:
         replayed_runs = [await replay_history(run, with_replayer) for run in histories]  # every run, today's code
@@ -564,10 +562,14 @@ async def audit_case(
             "ok": all(r.ok for r in replayed_runs),
             "run_id": history.run_id,
             "runs": len(histories),
-            "status": description.status.name.lower(),
+            "status": description.status.name.lower() if description else "archived",
+            "history_from": source,
         }
         facts = case_facts(histories)
-        if description.status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED):
+        if description and description.status not in (
+            WorkflowExecutionStatus.RUNNING,
+            WorkflowExecutionStatus.COMPLETED,
+        ):
             differences.append(
                 f"the workflow of this case is {description.status.name.lower()}: it stopped outside the lifecycle "
                 "(someone ended it in Temporal, or its code failed), so the case is frozen at its last stage"
@@ -808,7 +810,8 @@ def describe_verdict(verdict: AuditVerdict) -> list[str]:
     lines = [
         f"Audit of unit {verdict.unit}, cycle {verdict.year}: {'OK' if verdict.ok else 'FAILED'}",
         f"  replay      {mark(replay.get('failure') is None and 'history_events' in replay)} "
-        f"{replay.get('history_events', 0)} Temporal history events through today's workflow code",
+        f"{replay.get('history_events', 0)} Temporal history events (from {replay.get('history_from', 'nowhere')}) "
+        "through today's workflow code",
         f"  lifecycle   {mark(rerun_info.get('ok'))} {rerun_info.get('entries', 0)} entries re-run through the "
         f"state machine, ending at {rerun_info.get('stage')}",
         f"  chain       {mark(chain.get('ok'))} {chain.get('entries', 0)} entries, last hash {chain.get('last_hash')}",

@@ -29,6 +29,8 @@ from workflows.unit import SEARCH_ATTRIBUTES
 # The worker and the API run from the project root, so `worker.py` and `service.api` import as they do in development.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+# The production server's dynamic config (docker-compose.yml mounts it); the dev server gets the same values.
+DYNAMIC_CONFIG = PROJECT_ROOT / "deploy" / "temporal" / "dynamicconfig.yaml"
 START_TIMEOUT = 90.0  # seconds for each part of the stack to come up; the first Temporal start creates its database
 STOP_TIMEOUT = 10.0  # seconds each child gets to stop after SIGTERM before it is killed
 POLL = 0.2
@@ -186,6 +188,30 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
+def dynamic_config_flags(path: Path = DYNAMIC_CONFIG) -> list[str]:
+    """`--dynamic-config-value KEY=JSON` for each value of Temporal's dynamic config file (none has constraints)."""
+    import json
+
+    import yaml
+
+    flags: list[str] = []
+    for key, entries in (yaml.safe_load(path.read_text()) or {}).items():
+        [entry] = entries  # one value, for every namespace and task queue
+        assert not entry.get("constraints"), f"{path}: {key} has constraints, which the dev server cannot take"
+        flags += ["--dynamic-config-value", f"{key}={json.dumps(entry['value'])}"]
+    return flags
+
+
+async def keep_histories(address: str) -> None:
+    """Give the dev server's namespace the production retention (P2HAM_HISTORY_RETENTION), as the setup script does."""
+    from service.archive import ensure_namespace
+    from worker import connect
+
+    settings = get_settings().model_copy(update={"temporal_address": address})
+    client = await connect(settings)
+    await ensure_namespace(client, settings.temporal_namespace, settings.history_retention)
+
+
 @app.command()
 def dev(
     data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite databases live.")] = Path(".data"),
@@ -211,7 +237,7 @@ def dev(
     env = {**os.environ, "P2HAM_TEMPORAL_ADDRESS": f"{HOST}:{temporal_port}", "P2HAM_DATABASE_URL": database_url}
     temporal = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db")]
     temporal += ["--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port), "--log-level", "warn"]
-    temporal += search_attribute_flags()
+    temporal += search_attribute_flags() + dynamic_config_flags()
     uvicorn = [sys.executable, "-m", "uvicorn", "service.api:app", "--host", HOST, "--port", str(api_port)]
 
     stack = Stack()
@@ -222,6 +248,7 @@ def dev(
         typer.echo(f"p2ham dev: starting the Temporal dev server on {HOST}:{temporal_port} (data in {data_dir})")
         stack.start("Temporal dev server", temporal)
         stack.wait_for("the Temporal dev server", lambda: port_open(temporal_port))
+        asyncio.run(keep_histories(env["P2HAM_TEMPORAL_ADDRESS"]))
         typer.echo("p2ham dev: starting the worker and the API")
         stack.start("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")], env)
         stack.start("API", uvicorn, env)

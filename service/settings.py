@@ -1,13 +1,18 @@
 """Configuration from the environment (prefix `P2HAM_`), with the embedded dev stack as the default."""
 
+import re
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "p2ham-dev-secret-not-for-production"
 CACHED_CASES = 1000  # temporalio's own default for max_cached_workflows
+HISTORY_RETENTION = timedelta(days=3653)  # ten years: an award is valid a year, audits come years later
+_DAYS = re.compile(r"^\s*(\d+)\s*d\s*$")
 
 
 class Settings(BaseSettings):
@@ -17,6 +22,22 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "p2ham"
+    # mTLS to the Temporal frontend (production): the CA that signed the frontend's certificate, and this client's own.
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_server_name: str | None = None  # the name in the frontend's certificate, if not the address's host
+    # How long Temporal keeps a closed case's history (namespace retention), e.g. `3653d`; set by `p2ham dev` and
+    # deploy/temporal-setup.sh when they create the namespace. The archive keeps it beyond that.
+    history_retention: timedelta = HISTORY_RETENTION
+    # Where every closed case's history is exported: a directory, or an S3-compatible bucket when a bucket is set.
+    archive_dir: Path = Path(".data/archive")
+    archive_s3_bucket: str | None = None
+    archive_s3_endpoint: str = "s3.amazonaws.com"
+    archive_s3_access_key: str | None = None
+    archive_s3_secret_key: str | None = None
+    archive_s3_secure: bool = True
+    archive_s3_prefix: str = "p2ham-histories/"
     # HS256 with a shared secret for the embedded default; RS256 with the ministry SSO's public key (PEM) or JWKS file.
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: str = DEV_SECRET
@@ -36,10 +57,19 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     ditjen_email: str | None = None  # the Ditjen HAM supervisors' address, for escalations
     worker_cached_cases: int = CACHED_CASES  # case runs a worker keeps in memory; the others replay when they next wake
+    worker_graceful_shutdown_seconds: float = 20  # on SIGTERM, how long running activities may take to finish
     worker_metrics_address: str | None = None  # e.g. 0.0.0.0:9464: temporalio's own worker metrics for Prometheus
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    @field_validator("history_retention", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        """`3653d`, as the Temporal CLI's --retention takes it; ISO 8601 (`P3653D`) and seconds work too."""
+        if isinstance(value, str) and (days := _DAYS.match(value)):
+            return timedelta(days=int(days.group(1)))
+        return value
 
 
 @lru_cache

@@ -4,6 +4,7 @@ import itertools
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from worker import build_worker
 from workflows.unit import SEARCH_ATTRIBUTES
 
 TASK_QUEUE = "p2ham-test"
+# Every worker the tests start (in this process or as a subprocess) archives closed cases here, not under .data/.
+os.environ.setdefault("P2HAM_ARCHIVE_DIR", tempfile.mkdtemp(prefix="p2ham-archive-"))
 
 
 def temporal_binary() -> str:

@@ -30,7 +30,14 @@ POSTGRESQL = "postgresql"
 TEMPORAL = "temporal"
 APP_SERVICES = ("api", "worker")
 # What an operator exports before `docker compose up`; every required variable of the compose file.
-OPERATOR_ENV = {"POSTGRES_PASSWORD": "db-password", "P2HAM_JWT_SECRET": "a-production-secret"}
+OPERATOR_ENV = {
+    "POSTGRES_PASSWORD": "db-password",
+    "P2HAM_DB_PASSWORD": "read-model-password",
+    "P2HAM_JWT_SECRET": "a-production-secret-of-32-bytes-or-more",
+    "P2HAM_JWT_ISSUER": "https://sso.kemenkumham.go.id",
+    "P2HAM_JWT_AUDIENCE": "p2ham",
+    "P2HAM_DOMAIN": "p2ham.example.go.id",
+}
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 _VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<bare>\w+))")
@@ -122,11 +129,22 @@ def services() -> dict[str, dict[str, Any]]:
     return compose["services"]
 
 
+SETUP_SCRIPT = ROOT / "deploy" / "temporal-setup.sh"
+# P2HAM_MODE is a Settings field of the production-mode branch (issue of the JWT checks): drop it here once merged.
+PENDING_FIELDS = {"P2HAM_MODE"}
+
+
+def entrypoint_text(service: dict[str, Any]) -> str:
+    entry = service.get("entrypoint") or ""
+    return entry if isinstance(entry, str) else " ".join(str(part) for part in entry)
+
+
 @pytest.fixture(scope="module")
 def setup_service(services: dict[str, dict[str, Any]]) -> str:
-    """The one-shot service that registers the search attributes."""
-    found = [name for name, service in services.items() if "search-attribute create" in command_text(service)]
-    assert len(found) == 1, f"expected one service running `temporal operator search-attribute create`, got {found}"
+    """The one-shot service that runs deploy/temporal-setup.sh's namespace step (namespace, search attributes)."""
+    found = [name for name, service in services.items() if entrypoint_text(service).endswith("setup.sh namespace")]
+    assert len(found) == 1, f"expected one service running `temporal-setup.sh namespace`, got {found}"
+    assert any(v.startswith("./deploy/temporal-setup.sh:") for v in services[found[0]].get("volumes", []))
     return found[0]
 
 
@@ -172,9 +190,12 @@ def test_api_and_worker_use_the_postgresql_service(services: dict[str, dict[str,
         assert url.get_backend_name() == "postgresql", f"{name}: {url.drivername} is not PostgreSQL"
         assert url.host == POSTGRESQL, f"{name}: database host {url.host} is not the {POSTGRESQL} service"
         assert (url.port or 5432) == 5432
-        assert url.username == postgres_env["POSTGRES_USER"]
-        assert url.password == postgres_env["POSTGRES_PASSWORD"]
-        assert url.database == postgres_env.get("POSTGRES_DB", postgres_env["POSTGRES_USER"])
+        # The read model's own role (deploy/postgres-init.sh), not the superuser that Temporal's setup uses.
+        assert url.username == "p2ham" != postgres_env["POSTGRES_USER"]
+        assert url.password == postgres_env["P2HAM_DB_PASSWORD"] != postgres_env["POSTGRES_PASSWORD"]
+        assert url.database == "p2ham"
+        init = (ROOT / "deploy" / "postgres-init.sh").read_text()
+        assert "CREATE ROLE p2ham" in init and "CREATE DATABASE p2ham OWNER p2ham" in init
         assert depends_on(services[name]).get(POSTGRESQL) == "service_healthy"
         if url.get_driver_name() == "psycopg":
             dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -190,13 +211,18 @@ def test_api_and_worker_use_the_temporal_service(services: dict[str, dict[str, A
 def test_temporal_runs_on_the_postgresql_service(services: dict[str, dict[str, Any]]) -> None:
     temporal = {key: interpolate(value, OPERATOR_ENV) for key, value in environment(services[TEMPORAL]).items()}
     postgres = {key: interpolate(value, OPERATOR_ENV) for key, value in environment(services[POSTGRESQL]).items()}
-    assert services[TEMPORAL]["image"].startswith("temporalio/auto-setup:")
+    assert services[TEMPORAL]["image"].startswith("temporalio/server:")
+    # server and admin-tools at one pinned version
+    version = services[TEMPORAL]["image"].split(":")[1]
+    assert all(s["image"].startswith(f"temporalio/admin-tools:{version}-") for s in services.values()
+               if s.get("image", "").startswith("temporalio/admin-tools"))  # fmt: skip
+    assert int(temporal["NUM_HISTORY_SHARDS"]) >= 1
     assert temporal["DB"] == "postgres12"
     assert temporal["POSTGRES_SEEDS"] == POSTGRESQL
     assert temporal["DB_PORT"] == "5432"
     assert temporal["POSTGRES_USER"] == postgres["POSTGRES_USER"]
     assert temporal["POSTGRES_PWD"] == postgres["POSTGRES_PASSWORD"]
-    assert depends_on(services[TEMPORAL]).get(POSTGRESQL) == "service_healthy"
+    assert depends_on(services[TEMPORAL]).get("temporal-schema") == "service_completed_successfully"
     assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == f"{TEMPORAL}:7233"
 
 
@@ -210,7 +236,8 @@ def test_app_environment_names_are_settings_fields(
         assert env, f"{name} has no environment"
         for key in env:
             assert key.startswith(prefix), f"{name}: {key} is not a P2HAM_ setting"
-            assert key.removeprefix(prefix).lower() in Settings.model_fields, f"{name}: {key} is no Settings field"
+            known = key.removeprefix(prefix).lower() in Settings.model_fields or key in PENDING_FIELDS
+            assert known, f"{name}: {key} is no Settings field"
         # The values validate, and reach the settings the process will use.
         for key in list(Settings.model_fields):
             monkeypatch.delenv(prefix + key.upper(), raising=False)
@@ -232,9 +259,8 @@ def test_worker_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:
 def test_setup_service_registers_exactly_the_workflow_search_attributes(
     services: dict[str, dict[str, Any]], setup_service: str
 ) -> None:
-    setup = services[setup_service]
     created = [
-        (m["name"].strip("'\""), m["type"].strip("'\"")) for m in _SEARCH_ATTRIBUTE.finditer(command_text(setup))
+        (m["name"].strip("'\""), m["type"].strip("'\"")) for m in _SEARCH_ATTRIBUTE.finditer(SETUP_SCRIPT.read_text())
     ]
     assert [name for name, _ in created] == [key.name for key in SEARCH_ATTRIBUTES]
     for (name, cli_type), key in zip(created, SEARCH_ATTRIBUTES, strict=True):
@@ -254,7 +280,8 @@ def test_setup_service_targets_the_app_namespace_and_gates_the_app(
     for name in APP_SERVICES:
         app_env = environment(services[name])
         assert setup_env["TEMPORAL_ADDRESS"] == app_env["P2HAM_TEMPORAL_ADDRESS"]
-        assert setup_env["TEMPORAL_NAMESPACE"] == app_env["P2HAM_TEMPORAL_NAMESPACE"]
+        assert setup_env["P2HAM_TEMPORAL_NAMESPACE"] == app_env["P2HAM_TEMPORAL_NAMESPACE"]
+        assert setup_env["P2HAM_HISTORY_RETENTION"] == app_env["P2HAM_HISTORY_RETENTION"]
         assert depends_on(services[name]).get(setup_service) == "service_completed_successfully"
 
 
@@ -310,10 +337,11 @@ def test_commands_refer_to_modules_that_exist(
     api_argv = command_argv(services["api"]) or dockerfile_cmd()
     worker_argv = command_argv(services["worker"])
     assert api_argv[0] == "uvicorn" and worker_argv[:2] == ["python", "worker.py"]
-    # The published port is the one uvicorn listens on.
+    # The API is reached through Caddy (TLS) on the port uvicorn listens on; it publishes none itself.
     port = api_argv[api_argv.index("--port") + 1]
-    published = [str(mapping).rsplit(":", 1)[-1] for mapping in services["api"].get("ports", [])]
-    assert port in published, f"api listens on {port}, publishes {published}"
+    assert not services["api"].get("ports"), "the API is published only through the TLS proxy"
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert f"reverse_proxy api:{port}" in caddyfile and "/metrics" in caddyfile
 
     # uvicorn resolves `service.api:app` with getattr: the module-level __getattr__ must build the app.
     monkeypatch.setattr(api_module, "get_settings", lambda: Settings(database_url="sqlite:///:memory:"))
@@ -322,3 +350,72 @@ def test_commands_refer_to_modules_that_exist(
         assert isinstance(app, FastAPI)
     finally:
         app.state.p2ham.engine.dispose()
+
+
+# Settings whose default is only right for `make run` on one machine: production must set each of them.
+NO_SAFE_DEFAULT = {
+    "database_url",
+    "temporal_address",
+    "temporal_namespace",
+    "temporal_tls_ca_file",
+    "temporal_tls_cert_file",
+    "temporal_tls_key_file",
+    "jwt_secret",
+    "jwt_issuer",
+    "jwt_audience",
+    "evidence_dir",
+    "archive_dir",
+}
+
+
+def test_every_setting_without_a_safe_default_is_set_in_compose(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_SERVICES:
+        env = environment(services[name])
+        missing = sorted(f"P2HAM_{field.upper()}" for field in NO_SAFE_DEFAULT if f"P2HAM_{field.upper()}" not in env)
+        assert not missing, f"{name} does not set {missing}"
+        assert env["P2HAM_MODE"] == "production"
+    # Each is a real setting; a field added to Settings must be classed here or given a safe default.
+    assert Settings.model_fields.keys() >= NO_SAFE_DEFAULT
+    worker = environment(services["worker"])
+    assert worker["P2HAM_WORKER_METRICS_ADDRESS"].endswith(":9464")
+    grace = int(worker["P2HAM_WORKER_GRACEFUL_SHUTDOWN_SECONDS"])
+    assert int(str(services["worker"]["stop_grace_period"]).removesuffix("s")) > grace
+
+
+def test_evidence_and_archive_live_on_volumes(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_SERVICES:
+        env, mounts = environment(services[name]), services[name].get("volumes", [])
+        for key in ("P2HAM_EVIDENCE_DIR", "P2HAM_ARCHIVE_DIR"):
+            assert any(m.split(":")[1] == env[key] and not m.startswith(".") for m in mounts), f"{name}: {key}"
+
+
+def test_every_service_has_a_healthcheck_or_is_one_shot(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        one_shot = service.get("restart") == "no"
+        assert one_shot or "healthcheck" in service, f"{name} has no healthcheck"
+        for target, condition in depends_on(service).items():
+            expected = (
+                "service_completed_successfully" if services[target].get("restart") == "no" else "service_healthy"
+            )
+            assert condition == expected, f"{name} -> {target}: {condition}, expected {expected}"
+
+
+def test_the_certificate_script_makes_what_the_services_mount(tmp_path: Path) -> None:
+    import subprocess
+
+    from worker import tls_config
+
+    done = subprocess.run(["sh", str(ROOT / "deploy" / "make-certs.sh"), str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    client = tmp_path / "client"
+    settings = Settings(
+        temporal_tls_ca_file=client / "ca.pem",
+        temporal_tls_cert_file=client / "client.pem",
+        temporal_tls_key_file=client / "client.key",
+        temporal_tls_server_name="temporal",
+    )
+    tls = tls_config(settings)
+    assert tls is not None and tls.domain == "temporal"
+    assert tls.client_cert == (client / "client.pem").read_bytes() and tls.server_root_ca_cert.startswith(b"-----")
+    assert tls_config(Settings()) is None  # the dev stack: no TLS
+    assert {p.name for p in (tmp_path / "server").iterdir()} == {"ca.pem", "temporal.pem", "temporal.key"}

@@ -14,7 +14,7 @@ from typing import IO
 
 import httpx
 
-from service.cli import port_open
+from service.cli import port_open, temporal_binary
 
 P2HAM = Path(sys.executable).with_name("p2ham")
 HOST = "127.0.0.1"
@@ -73,6 +73,14 @@ def test_dev_stack_runs_the_demo_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert "p2ham demo" in printed
         health = httpx.get(f"{api}/health", timeout=5).json()
         assert health["temporal"] is True and health["database"] is True, health
+        # Closed cases' histories are kept for the production retention (ten years), not the dev server's day.
+        namespace = subprocess.run(
+            [temporal_binary(), "operator", "namespace", "describe", "--address", f"{HOST}:{temporal_port}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "87672h" in namespace.stdout, namespace.stdout + namespace.stderr
 
         demo = subprocess.run(
             [str(P2HAM), "demo", "--api", api, "--step-seconds", "1"],

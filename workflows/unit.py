@@ -5,6 +5,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import (
@@ -14,12 +15,14 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CaseData,
         CaseStart,
+        ClosedRun,
         EventRequest,
         EvidenceInfo,
         Notice,
         Transition,
     )
     from workflows import lifecycle, reminders
+    from workflows.archive import ArchiveWorkflow, archive_workflow_id
 
 STAGE = SearchAttributeKey.for_keyword("P2hamStage")
 YEAR = SearchAttributeKey.for_int("P2hamYear")
@@ -63,7 +66,19 @@ class CaseWorkflow:
                 await self._settle()
                 workflow.continue_as_new(CaseStart(case=self.case, applicant=SYSTEM))
         await self._settle()
+        # Cases that ended before the archive existed replay as they ran: their history starts no archive workflow.
+        if workflow.patched("archive-on-close"):
+            await self._archive_after_close()
         return self.case
+
+    async def _archive_after_close(self) -> None:
+        """The case's last act: a workflow of its own that exports this history once it is complete, i.e. after this
+        run has closed (ABANDON: it outlives the case). service/archive.py explains why this way."""
+        info = workflow.info()
+        run = ClosedRun(workflow_id=info.workflow_id, run_id=info.run_id, year=self.case.year, unit=self.case.unit.code)
+        await workflow.start_child_workflow(
+            ArchiveWorkflow.run, run, id=archive_workflow_id(run), parent_close_policy=ParentClosePolicy.ABANDON
+        )
 
     async def _settle(self) -> None:
         """Let officials' updates finish, and the last reminders go out (a failed one does not fail the case)."""
