@@ -176,3 +176,12 @@ class DraftRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     saved_by: str = Field(max_length=200)
     saved_at: datetime
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A web page session (/ui/): the cookie carries only a signed random id; its sha256 is the key here."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)

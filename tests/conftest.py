@@ -53,6 +53,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
+        mode="dev",
         database_url=database_url,
         task_queue=TASK_QUEUE,
         jwt_secret="test-secret-" + uuid.uuid4().hex,
