@@ -5,6 +5,7 @@ changes something, gzip for the pages, and the page errors. The dev login exists
 """
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,7 +45,7 @@ async def csrf_checked(request: Request) -> None:
 
 def login_redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    return RedirectResponse(f"{LOGIN}?lanjut={exc.back_to}", status_code=303)
+    return RedirectResponse(f"{LOGIN}?{urlencode({'lanjut': exc.back_to})}", status_code=303)
 
 
 def page_error(request: Request, exc: Exception) -> HTMLResponse:
