@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean messages translations
+.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -19,8 +19,16 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/p2ham dev
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive the system Chromium (Debian package); Playwright's own browser download is not used.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq chromium; } || \
+	  { echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; }
+	@test -x $(CHROMIUM) || { echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; }
 
 test-postgres: $(BIN)/.installed
 	P2HAM_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest $(DB_TESTS)
@@ -41,6 +49,10 @@ messages: $(BIN)/.installed
 	  --omit-header -o $(LOCALES_DIR)/messages.pot .
 	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) --no-fuzzy-matching --ignore-obsolete
 	sed -i '/^"POT-Creation-Date/d' $(LOCALES_DIR)/*/LC_MESSAGES/messages.po  # no churn: the date is in git
+
+# The lifecycle diagram of the web pages, drawn from workflows/lifecycle.py (a test keeps the committed files current).
+diagram: $(BIN)/.installed
+	$(BIN)/python -m service.pages.diagram
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)

@@ -193,3 +193,12 @@ class ArchivedRunRow(SQLModel, table=True):
     size: int
     events: int
     archived_at: datetime
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A web page session (/ui/): the cookie carries only a signed random id; its sha256 is the key here."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)

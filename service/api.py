@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from models.db import make_engine
+from service import pages
 from service.auth import TokenVerifier
 from service.deps import AppState, year_in_range
 from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.include_router(dashboard.router)
     app.include_router(notifications.router)
     app.include_router(drafts.router)
+    pages.mount(app, settings, app.state.p2ham.engine)
     return app
 
 

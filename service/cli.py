@@ -234,7 +234,12 @@ def dev(
     # Create the tables once here: the worker and the API both create them at start, and could race on SQLite.
     make_engine(database_url).dispose()
 
-    env = {**os.environ, "P2HAM_TEMPORAL_ADDRESS": f"{HOST}:{temporal_port}", "P2HAM_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "P2HAM_MODE": "dev",
+        "P2HAM_TEMPORAL_ADDRESS": f"{HOST}:{temporal_port}",
+        "P2HAM_DATABASE_URL": database_url,
+    }
     temporal = [temporal_binary(), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db")]
     temporal += ["--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port), "--log-level", "warn"]
     temporal += search_attribute_flags() + dynamic_config_flags()
@@ -256,6 +261,7 @@ def dev(
         demo_hint = "p2ham demo" if api_port == 8000 else f"p2ham demo --api {api}"
         typer.echo(
             "\nP2HAM dev stack is up:\n"
+            f"  Web pages     {api}/ui/\n"
             f"  API docs      {api}/docs\n"
             f"  Temporal UI   http://{HOST}:{ui_port}\n"
             f"  Run a case    {demo_hint}   (in another terminal)\n"

@@ -18,6 +18,8 @@ _DAYS = re.compile(r"^\s*(\d+)\s*d\s*$")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="P2HAM_")
 
+    # `dev` (make run, the tests): the dev login page exists; `production` (the default): it does not.
+    mode: Literal["dev", "production"] = "production"
     database_url: str = "sqlite:///.data/p2ham.db"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The web pages (/ui/): the session cookie is signed with this key (default: one derived from jwt_secret); the
+    # session itself is kept in the database. Login by OpenID Connect against the ministry SSO when an issuer's
+    # discovery URL is set; the claims that carry sub, name, role, unit and region are named here.
+    session_secret: str | None = None
+    session_hours: int = 8
+    oidc_discovery_url: str | None = None  # e.g. https://sso.example.go.id/.well-known/openid-configuration
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid profile"
+    oidc_claim_sub: str = "sub"
+    oidc_claim_name: str = "name"
+    oidc_claim_role: str = "role"
+    oidc_claim_unit: str = "unit"
+    oidc_claim_region: str = "region"
 
     @field_validator("history_retention", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import Engine, create_engine, make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -21,6 +22,7 @@ from models.db import make_engine
 from service.api import create_app
 from service.auth import mint
 from service.settings import Settings
+from tests.browser import FLAGS, chromium_path, serving
 from worker import build_worker
 from workflows.unit import SEARCH_ATTRIBUTES
 
@@ -56,6 +58,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
+        mode="dev",
         database_url=database_url,
         task_queue=TASK_QUEUE,
         jwt_secret="test-secret-" + uuid.uuid4().hex,
@@ -98,6 +101,29 @@ async def api(settings: Settings, client: Client, worker: Worker) -> AsyncIterat
     app = create_app(settings, client=client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+async def live_url(settings: Settings, client: Client, worker: Worker) -> AsyncIterator[str]:
+    """The real app (dev mode, the test Temporal server and worker) on a loopback port, for the browser."""
+    async with serving(create_app(settings, client=client)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=chromium_path(), args=FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, live_url: str) -> AsyncIterator[Page]:
+    """A fresh browser context (no cookies) per test, speaking Indonesian."""
+    context = await browser.new_context(base_url=live_url, locale="id-ID")
+    yield await context.new_page()
+    await context.close()
 
 
 _years = itertools.count(3000)

@@ -130,8 +130,6 @@ def services() -> dict[str, dict[str, Any]]:
 
 
 SETUP_SCRIPT = ROOT / "deploy" / "temporal-setup.sh"
-# P2HAM_MODE is a Settings field of the production-mode branch (issue of the JWT checks): drop it here once merged.
-PENDING_FIELDS = {"P2HAM_MODE"}
 
 
 def entrypoint_text(service: dict[str, Any]) -> str:
@@ -236,7 +234,7 @@ def test_app_environment_names_are_settings_fields(
         assert env, f"{name} has no environment"
         for key in env:
             assert key.startswith(prefix), f"{name}: {key} is not a P2HAM_ setting"
-            known = key.removeprefix(prefix).lower() in Settings.model_fields or key in PENDING_FIELDS
+            known = key.removeprefix(prefix).lower() in Settings.model_fields
             assert known, f"{name}: {key} is no Settings field"
         # The values validate, and reach the settings the process will use.
         for key in list(Settings.model_fields):

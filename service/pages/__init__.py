@@ -1,0 +1,65 @@
+"""The web pages under /ui/: server-rendered HTML over the same service layer as the JSON API.
+
+`mount` adds them to the app: the routers, the static files, the server-side sessions, CSRF on every form that
+changes something, gzip for the pages, and the page errors. The dev login exists only in dev mode.
+"""
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.pages import home, login
+from service.pages.render import LOGIN, LoginRequired, PageError, error_page
+from service.pages.session import ServerSessions, csrf_valid
+from service.settings import Settings
+from workflows.reasons import reason
+
+STATIC = Path(__file__).with_name("static")
+
+
+class PagesGZip:
+    """gzip for /ui only (pages, stylesheet, script): the JSON API's answers stay as they were."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=500)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/ui"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+async def csrf_checked(request: Request) -> None:
+    """Every POST under /ui carries this session's CSRF token, or it is refused before it changes anything."""
+    if request.method == "POST" and not await csrf_valid(request):
+        raise PageError(403, reason("web.csrf_title"), reason("web.csrf_refused"))
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"{LOGIN}?{urlencode({'lanjut': exc.back_to})}", status_code=303)
+
+
+def page_error(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, PageError)
+    return error_page(request, exc)
+
+
+def mount(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    app.state.pages_sso = login.sso_client(settings)
+    routers = [login.router, home.router] + ([login.dev_router] if settings.mode == "dev" else [])
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(csrf_checked)], include_in_schema=False)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(ServerSessions, engine=engine, settings=settings)
+    app.add_middleware(PagesGZip)
+    app.add_exception_handler(LoginRequired, login_redirect)
+    app.add_exception_handler(PageError, page_error)

@@ -1,0 +1,142 @@
+"""The web pages in the real Chromium: the dev login and Beranda by keyboard only, axe, page weight, CSRF, the
+language switch; the dev login's absence in production; the lifecycle diagram kept equal to the machine."""
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+from fastapi.routing import APIRoute
+from playwright.async_api import Page
+
+from service.api import create_app
+from service.pages import diagram
+from service.settings import Settings
+from tests.browser import assert_accessible, assert_light, choose_radio, press, type_into
+from tests.stages import OPENS_LATE, calendar, case_at
+
+
+async def dev_login(page: Page, role: str, sub: str, name: str, unit: str = "", region: str = "") -> None:
+    """The dev login page filled and sent with the keyboard alone."""
+    await choose_radio(page, "role", role)
+    await type_into(page, "#sub", sub)
+    await type_into(page, "#name", name)
+    if unit:
+        await type_into(page, "#unit", unit)
+    if region:
+        await type_into(page, "#region", region)
+    await press(page, "form[action='/ui/masuk/dev'] button[type=submit]")
+
+
+async def test_dev_login_then_beranda_lists_only_the_callers_cases(
+    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
+):
+    cal = calendar(datetime.now(UTC), OPENS_LATE)
+    await case_at(api, settings, year, f"WEB-A-{year}", "permohonan", cal)
+    await case_at(api, settings, year, f"WEB-B-{year}", "permohonan", cal)
+
+    # Not logged in: Beranda sends the browser to the login page, which is light and accessible.
+    await assert_light(page, f"/ui/?tahun={year}")
+    assert page.url.startswith(f"{live_url}/ui/masuk")
+    assert await page.locator("html").get_attribute("lang") == "id"
+    await assert_accessible(page)
+
+    await dev_login(page, "operator_unit", "op-web-a", "Operator Unit A", unit=f"WEB-A-{year}")
+    await page.wait_for_url(f"{live_url}/ui/?tahun={year}")  # back where it was going
+    assert await page.get_by_test_id("siapa").inner_text() == "Operator Unit A"
+    assert await page.get_by_role("heading", level=1).inner_text() == "Beranda"
+    table = page.locator("table")
+    assert f"WEB-A-{year}" in await table.inner_text()
+    assert f"WEB-B-{year}" not in await page.content()  # another unit's case is not listed
+    await assert_accessible(page)
+    await assert_light(page, f"/ui/?tahun={year}")
+
+    # Ditjen HAM sees both; logging out (a POST with the CSRF token) ends the session.
+    await press(page, "form[action='/ui/keluar'] button")
+    await page.wait_for_url(f"{live_url}/ui/masuk")
+    await dev_login(page, "ditjen_ham", "dj-web", "Petugas Ditjen")
+    await page.wait_for_url(f"{live_url}/ui/")
+    await page.goto(f"/ui/?tahun={year}")
+    text = await page.locator("table").inner_text()
+    assert f"WEB-A-{year}" in text and f"WEB-B-{year}" in text
+
+
+async def test_a_wrong_dev_login_shows_each_problem_at_the_top_and_at_its_field(page: Page, live_url: str):
+    await page.goto("/ui/masuk")
+    await press(page, "form[action='/ui/masuk/dev'] button[type=submit]")
+    summary = page.locator(".ringkasan-galat")
+    await summary.wait_for()
+    assert await summary.locator("h2").inner_text() == "Ada masalah"
+    links = summary.locator("a")
+    assert [await a.get_attribute("href") for a in await links.all()] == ["#role", "#sub"]
+    assert await summary.evaluate("e => e === document.activeElement")  # the script moved the focus here
+    for field, words in [("role", "Pilih peran Anda"), ("sub", "Isi kode pengguna")]:
+        assert words in await page.locator(f"#{field}-galat").inner_text()  # the same words at the field
+    await assert_accessible(page)
+    await press(page, ".ringkasan-galat a[href='#sub']")
+    assert await page.evaluate("document.activeElement.id") == "sub"
+
+
+async def test_the_language_switch_is_kept_for_the_session(page: Page, live_url: str):
+    await page.goto("/ui/masuk?lang=en")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert await page.get_by_role("heading", level=1).inner_text() == "Log in to P2HAM"
+    await page.goto("/ui/masuk")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    await page.goto("/ui/masuk?lang=id")
+    assert await page.get_by_role("heading", level=1).inner_text() == "Masuk ke P2HAM"
+
+
+async def test_a_post_without_the_csrf_token_is_refused_with_a_page(live_url: str):
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        login = await http.get("/ui/masuk")
+        assert login.status_code == 200 and "p2ham_sesi" in http.cookies
+        forged = {"role": "admin", "sub": "intruder"}
+        for data in (forged, {**forged, "csrf_token": "not-the-token"}):
+            r = await http.post("/ui/masuk/dev", data=data)
+            assert r.status_code == 403
+            assert "Formulir tidak dapat diproses" in r.text and "Tidak ada yang diubah" in r.text
+        home = await http.get("/ui/")
+        assert home.status_code == 303 and home.headers["location"].startswith("/ui/masuk")  # not logged in
+
+
+async def test_production_has_no_dev_login_and_a_secure_cookie(settings: Settings):
+    app = create_app(settings.model_copy(update={"mode": "production"}))
+    assert "/ui/masuk/dev" not in {r.path for r in app.routes if isinstance(r, APIRoute)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://p2ham.test") as http:
+        login = await http.get("/ui/masuk")
+        assert 'action="/ui/masuk/dev"' not in login.text
+        cookie = login.headers["set-cookie"]
+        assert all(flag in cookie for flag in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/ui"))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        data = {"role": "admin", "sub": "x", "csrf_token": token.group(1) if token else ""}
+        assert (await http.post("/ui/masuk/dev", data=data)).status_code == 404
+
+
+def test_the_committed_diagrams_are_drawn_from_the_machine():
+    for locale in ("id", "en"):
+        assert diagram.path_of(locale).read_text() == diagram.svg(locale), "run `make diagram` and commit"
+    marked = diagram.svg("id", "pelaporan")
+    assert re.search(r'<g id="tahap-pelaporan" class="tahap kini">', marked)
+    assert marked.count(" kini") == 1
+    assert diagram.steps("perbaikan").index("perbaikan") == diagram.steps("perbaikan").index("verifikasi") + 1
+
+
+async def test_the_lifecycle_macro_marks_the_current_stage_for_screen_readers(page: Page, live_url: str):
+    from markupsafe import Markup
+
+    from service.i18n import display, gettext
+    from service.pages.render import ENV
+
+    html = ENV.from_string('{% import "macros.html" as m with context %}{{ m.lifecycle("verifikasi") }}').render(
+        _=lambda msgid, **p: gettext("id", msgid, **p),
+        stage_name=lambda s: display("id", "stage", s),
+        lifecycle_svg=lambda s: Markup(diagram.svg("id", s)),
+        lifecycle_steps=diagram.steps,
+    )
+    await page.set_content(
+        f'<html lang="id"><head><title>t</title></head><body><main><h1>x</h1>{html}</main></body></html>'
+    )
+    current = page.locator("[aria-current=step]")
+    assert await current.count() == 1
+    assert await current.inner_text() == display("id", "stage", "verifikasi")
+    await assert_accessible(page)
