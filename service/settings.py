@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="P2HAM_")
 
     database_url: str = "sqlite:///.data/p2ham.db"
+    language: Literal["id", "en"] = "id"  # of emails and the command line's words (the API follows each request)
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "p2ham"
