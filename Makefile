@@ -41,12 +41,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Message catalogues (service/locales): extract the ids the code and templates use, add them to both catalogues
+# Message catalogues (service/locales): extract the ids the code and templates use (and the display names derived
+# from the lifecycle and the registry: service/messages.py), add them to both catalogues
 # (new ones untranslated, for you to fill), and compile them as a check. The service compiles them itself at start.
 LOCALES_DIR := service/locales
 messages: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k reason -k gettext:2 -k ngettext:2,3 --no-location --sort-output \
-	  --omit-header -o $(LOCALES_DIR)/messages.pot .
+	$(BIN)/python -m service.messages $(LOCALES_DIR)/messages.pot  # extracted as babel.cfg says, and derived ids
 	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) --no-fuzzy-matching --ignore-obsolete
 	sed -i '/^"POT-Creation-Date/d' $(LOCALES_DIR)/*/LC_MESSAGES/messages.po  # no churn: the date is in git
 

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.contracts import EventRequest
 from models.tables import CeremonyRow, CeremonyUnitRow
 from workflows.ceremony import PROJECT_CEREMONY, SEND_UNIT_EVENT, CeremonyState, UnitEvent, UnitResult
+from workflows.reasons import Reason, reason, received
 from workflows.unit import CaseWorkflow, case_workflow_id
 
 
@@ -41,12 +42,12 @@ class CeremonyActivities:
         except WorkflowUpdateFailedError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError) and cause.type == "Refused":
-                why = list(cause.details[0]) if cause.details else [cause.message]
+                why = received(cause.details[0]) if cause.details else [cause.message]
                 return UnitResult(unit=request.unit, outcome="refused", why=why)
             raise
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND:  # the case workflow has ended (or never started)
-                why = [f"the {request.year} case of {request.unit} has ended; nothing more can be done on it"]
+                why = [reason("kasus_berakhir", unit=request.unit, tahun=request.year)]
                 return UnitResult(unit=request.unit, outcome="refused", why=why)
             raise
         return UnitResult(unit=request.unit, outcome="applied", stage=case.stage, seq=case.seq)
@@ -109,6 +110,6 @@ def unit_row(state: CeremonyState, position: int, unit: str) -> CeremonyUnitRow:
         event=step.event if step else None,
         outcome=result.outcome if result else None,
         stage=result.stage if result else None,
-        why=result.why if result else [],
+        why=[r.model_dump() if isinstance(r, Reason) else r for r in result.why] if result else [],
         results=results,
     )

@@ -4,14 +4,16 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from models.policy import CyclePolicy
+from workflows.reasons import Reason
 
 
 def _printable(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and no official types one: refuse it instead of storing it in SQLite alone.
     if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
+        raise PydanticCustomError("isian.karakter_nul", "text must not contain NUL characters")
     return value
 
 
@@ -240,7 +242,8 @@ class CaseView(BaseModel):
     seq: int
     deadline: datetime | None
     allowed: list[str]
-    refused: dict[str, list[str]]
+    refused: dict[str, list[str]] = {}  # the reasons in the reader's words, filled where the view is answered
+    refused_codes: dict[str, list[Reason]]  # the same reasons as data: message ids and parameters
 
 
 class Recipient(BaseModel):

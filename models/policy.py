@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from models.criteria import Criterion, catalogue, criterion_codes
 
@@ -41,14 +42,18 @@ class Calendar(BaseModel):
     @model_validator(mode="after")
     def _in_order(self) -> "Calendar":
         if not self.reporting_opens < self.reporting_closes:
-            raise ValueError("reporting_opens must be before reporting_closes")
+            raise PydanticCustomError(
+                "isian.pelaporan_dibuka_sebelum_ditutup", "reporting_opens before reporting_closes"
+            )
         if not self.reporting_closes <= self.cycle_ends:
-            raise ValueError("reporting_closes must not be after cycle_ends")
+            raise PydanticCustomError(
+                "isian.pelaporan_ditutup_sebelum_siklus_berakhir", "reporting_closes after cycle_ends"
+            )
         if not self.cycle_ends <= self.award_valid_until:
-            raise ValueError("award_valid_until must not be before cycle_ends")
+            raise PydanticCustomError("isian.masa_berlaku_setelah_siklus", "award_valid_until before cycle_ends")
         periods = [self.revision_period, self.verification_sla, self.evaluation_sla, *self.reminders_before]
         if min(periods) <= timedelta(0):
-            raise ValueError("revision_period, service levels and reminder offsets must be positive")
+            raise PydanticCustomError("isian.jangka_waktu_positif", "periods must be positive")
         return self
 
 
@@ -73,9 +78,13 @@ class CyclePolicy(BaseModel):
         unknown = sorted(set(self.weights) - set(codes))
         missing = sorted(set(codes) - set(self.weights))
         if unknown or missing:
-            raise ValueError(f"weights must name exactly the criteria {codes}; unknown {unknown}, missing {missing}")
+            raise PydanticCustomError(
+                "isian.bobot_kriteria",
+                "weights must name exactly the criteria {kriteria}; unknown {tidak_dikenal}, missing {kurang}",
+                {"kriteria": codes, "tidak_dikenal": unknown, "kurang": missing},
+            )
         if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+            raise PydanticCustomError("isian.bobot_nol", "weights must be non-negative and not all zero")
         return self
 
     @property

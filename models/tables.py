@@ -86,7 +86,8 @@ class RefusalRow(SQLModel, table=True):
     actor_name: str = Field(max_length=200)
     actor_role: str = Field(max_length=32)
     status: int
-    why: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # {"code", "params"} per reason; rows written before reasons were data hold English sentences
+    why: list[dict[str, Any] | str] = Field(sa_column=Column(JSON, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -163,7 +164,7 @@ class CeremonyUnitRow(SQLModel, table=True):
     event: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=16)
     stage: str | None = Field(default=None, max_length=32)
-    why: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    why: list[dict[str, Any] | str] = Field(sa_column=Column(JSON, nullable=False))  # as RefusalRow.why
     results: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 

@@ -40,6 +40,7 @@ from temporalio.worker import Replayer
 from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, EvidenceInfo, Transition
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
 from service.archive import archived_histories, run_histories
+from service.i18n import render
 from service.routers.evidence import resolve, stored_path
 from worker import SANDBOX
 from workflows import lifecycle
@@ -404,9 +405,10 @@ def rerun(
         try:
             made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence_for(session, row))
         except lifecycle.Refused as e:
+            why = "; ".join(render(r, "en") for r in e.why)
             found.differences.append(
                 f"{name(row.seq, row.event)}: the lifecycle refuses this step as logged (by {row.actor_sub}, "
-                f"{row.actor_role}, at {logged.at.isoformat()}): {'; '.join(e.why)}. The re-run stops here."
+                f"{row.actor_role}, at {logged.at.isoformat()}): {why}. The re-run stops here."
             )
             break
         found.differences += compare_step(made, logged, row.seq in altered)
@@ -769,7 +771,7 @@ async def audit_pack(
                 r.actor_name,
                 r.actor_role,
                 r.status,
-                " | ".join(r.why),
+                " | ".join(render(w, "en") for w in r.why),
                 json.dumps(r.payload, ensure_ascii=False, sort_keys=True),
             ]
             for r in audit.refusals

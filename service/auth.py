@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from models.contracts import ROLES, Actor
 from service.errors import ApiError
 from service.settings import Settings
+from workflows.reasons import Reason, reason
 
 UNIT_ROLES = {"operator_unit", "kepala_unit"}
 
@@ -40,7 +41,7 @@ def mint(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def unauthorized(message: str) -> ApiError:
+def unauthorized(message: Reason) -> ApiError:
     return ApiError(401, "invalid_token", message, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -67,7 +68,7 @@ class TokenVerifier:
         for key in self.jwks.keys:
             if key.key_id == kid:
                 return key.key
-        raise unauthorized(f"The token was signed with an unknown key (kid {kid!r}).")
+        raise unauthorized(reason("error.token_kunci_tidak_dikenal", kid=str(kid)))
 
     def actor(self, token: str) -> Actor:
         s = self.settings
@@ -81,20 +82,20 @@ class TokenVerifier:
                 options={"require": ["sub", "exp", "role"], "verify_aud": s.jwt_audience is not None},
             )
         except jwt.ExpiredSignatureError:
-            raise unauthorized("Your session has expired; sign in again.") from None
-        except jwt.InvalidTokenError as e:
-            raise unauthorized(f"The token is not valid: {e}.") from None
+            raise unauthorized(reason("error.sesi_berakhir")) from None
+        except jwt.InvalidTokenError:
+            raise unauthorized(reason("error.token_tidak_valid")) from None
         return actor_from_claims(claims)
 
 
 def actor_from_claims(claims: dict[str, Any]) -> Actor:
     role = claims.get("role")
     if role not in ROLES:
-        raise unauthorized(f"The token carries no known role (got {role!r}).")
+        raise unauthorized(reason("error.token_tanpa_peran"))
     if role in UNIT_ROLES and not claims.get("unit"):
-        raise unauthorized(f"A {role} token must name its unit.")
+        raise unauthorized(reason("error.token_tanpa_unit", role=role))
     if role == "kanwil" and not claims.get("region"):
-        raise unauthorized("A kanwil token must name its region.")
+        raise unauthorized(reason("error.token_tanpa_wilayah"))
     try:
         return Actor(
             sub=claims["sub"],
@@ -104,4 +105,4 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
             region=claims.get("region"),
         )
     except (ValidationError, TypeError):
-        raise unauthorized("The token's claims are malformed.") from None
+        raise unauthorized(reason("error.token_rusak")) from None

@@ -338,6 +338,7 @@ async def run_cohort(
     from models.contracts import Actor
     from service.cohort import READ_MODEL_TIMEOUT, Outcome, await_read_model, open_cohort, read_units_csv
     from service.errors import ApiError
+    from service.i18n import gettext, render
     from worker import connect
 
     try:
@@ -375,7 +376,7 @@ async def run_cohort(
                 progress=started,
             )
         except ApiError as e:
-            fail(" ".join([e.message, *e.why]))
+            fail(" ".join(render(r, settings.language) for r in [e.message, *e.why]))
         # The starts return before the worker has recorded the applications: wait until the read model shows them.
         recorded = bar.add_task("read model", total=len(opened))
         missing = await await_read_model(
@@ -384,20 +385,18 @@ async def run_cohort(
     result.requested += len(invalid)
     for bad in invalid:
         result.fail(bad.unit, bad.error, bad.why)
-    typer.echo(
-        f"cohort {year}: {result.requested} units: started {result.started}, already there {result.already}, "
-        f"failed {result.failed}"
-    )
+    language = settings.language
+    counts = {"tahun": year, "jumlah": result.requested, "dimulai": result.started, "sudah_ada": result.already}
+    typer.echo(gettext(language, "cli.kohort_hasil", **counts, gagal=result.failed))
     for failure in result.failures:
-        typer.echo(f"  {failure.unit}: {failure.error}: {'; '.join(failure.why)}", err=True)
+        typer.echo(f"  {failure.unit}: {'; '.join(render(r, language) for r in failure.why)}", err=True)
     if result.failed:
-        typer.echo("Run the same command again to retry the failed units; started ones are skipped.", err=True)
+        typer.echo(gettext(language, "cli.kohort_ulangi"), err=True)
     if missing:
+        queue = settings.task_queue
+        waited = round(wait)
         typer.echo(
-            f"p2ham: {missing} of {len(opened)} cases are still not in the read model after {wait:.0f}s without a "
-            f"new one. Their workflows are started; a worker must be polling task queue {settings.task_queue} "
-            "(with this read model's database) to record them. Start one, then run the same command again to wait "
-            "for them: nothing is started twice.",
+            gettext(language, "cli.kohort_belum_tercatat", n=missing, jumlah=len(opened), detik=waited, antrean=queue),
             err=True,
         )
     return 1 if result.failed or missing else 0

@@ -32,6 +32,7 @@ from service.errors import ApiError
 from service.routers.admin import load_policy
 from service.routers.cases import begin_case, case_start
 from workflows import lifecycle
+from workflows.reasons import Reason, payload_reasons, reason
 
 DEFAULT_CONCURRENCY = 32
 START_TIMEOUT = 30.0  # seconds one start call may take; Temporal answers it without waiting for a worker
@@ -48,7 +49,7 @@ Progress = Callable[[str, Outcome], None]
 class CohortFailure(BaseModel):
     unit: str
     error: str
-    why: list[str]
+    why: list[Reason | str]
 
 
 class CohortResult(BaseModel):
@@ -69,7 +70,7 @@ class CohortResult(BaseModel):
     failed: int = 0
     failures: list[CohortFailure] = Field(default_factory=list)
 
-    def fail(self, unit: str, error: str, why: list[str]) -> None:
+    def fail(self, unit: str, error: str, why: list[Reason | str]) -> None:
         self.failed += 1
         self.failures.append(CohortFailure(unit=unit, error=error, why=why))
 
@@ -89,7 +90,7 @@ def read_units_csv(path: Path) -> tuple[list[UnitInfo], list[CohortFailure]]:
             try:
                 units.append(UnitInfo.model_validate(fields))
             except ValidationError as e:
-                why = [f"line {line}: {reason}" for reason in lifecycle.payload_errors(e)]
+                why = [reason("pada_baris", baris=line, alasan=r) for r in payload_reasons(e.errors())]
                 bad.append(CohortFailure(unit=fields.get("code") or f"line {line}", error="invalid_unit", why=why))
     return units, bad
 
@@ -187,9 +188,9 @@ async def open_cohort(
     policy = await asyncio.to_thread(cycle_policy, engine, year)
     forbidden, why = lifecycle.cohort_refused(policy, actor, datetime.now(UTC))
     if forbidden:
-        raise ApiError(403, "forbidden", "You may not open a cohort.", forbidden)
+        raise ApiError(403, "forbidden", reason("error.kohort_dilarang"), forbidden)
     if why:
-        raise ApiError(409, "refused", "The cohort cannot be opened; nothing was changed.", why)
+        raise ApiError(409, "refused", reason("error.kohort_tidak_dapat_dibuka"), why)
 
     result = CohortResult(year=year, requested=len(units))
 
@@ -200,7 +201,7 @@ async def open_cohort(
     unique: dict[str, UnitInfo] = {}
     for unit in units:
         if unit.code in unique:
-            result.fail(unit.code, "duplicate", [f"unit {unit.code} is listed more than once; the first entry counts"])
+            result.fail(unit.code, "duplicate", [reason("unit_tercantum_berulang", unit=unit.code)])
             done(unit.code, "failed")
         else:
             unique[unit.code] = unit
@@ -214,13 +215,13 @@ async def open_cohort(
     queue = iter([u for u in unique.values() if u.code not in there])
     # Temporal down: every start would fail or wait its full timeout; stop after a wave of such failures.
     stalled = 0
-    stall_reason: list[str] = []
+    stall_reason: list[Reason | str] = []
 
     async def starter() -> None:
         nonlocal stalled, stall_reason
         for unit in queue:  # one shared iterator: `concurrency` starters, each start taken once
             if stalled >= concurrency:
-                result.fail(unit.code, "not_attempted", ["stopped after repeated failures:", *stall_reason])
+                result.fail(unit.code, "not_attempted", [reason("dihentikan_setelah_gagal_berulang"), *stall_reason])
                 done(unit.code, "failed")
                 continue
             try:
@@ -228,7 +229,7 @@ async def open_cohort(
                     begin_case(client, *case_start(task_queue, year, unit, policy, actor, catatan)), start_timeout
                 )
             except TimeoutError:
-                why = [f"the workflow service did not answer the start within {start_timeout:.0f}s"]
+                why = [reason("alur_kerja_tidak_menjawab", detik=round(start_timeout))]
                 stalled, stall_reason = stalled + 1, why
                 result.fail(unit.code, "timeout", why)
                 done(unit.code, "failed")
@@ -238,7 +239,7 @@ async def open_cohort(
                 result.fail(unit.code, e.error, e.why or [e.message])
                 done(unit.code, "failed")
             except Exception as e:  # one unit's failure must not stop the others; the reason is reported
-                result.fail(unit.code, "error", [f"{type(e).__name__}: {e}"])
+                result.fail(unit.code, "error", [reason("kesalahan_tak_terduga", jenis=type(e).__name__)])
                 done(unit.code, "failed")
             else:
                 stalled = 0

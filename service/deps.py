@@ -17,6 +17,7 @@ from models.contracts import Actor
 from service.auth import TokenVerifier
 from service.errors import ApiError
 from service.settings import Settings
+from workflows.reasons import reason, received
 
 RETRY_AFTER = {"Retry-After": "5"}
 
@@ -47,9 +48,8 @@ def year_in_range(request: Request) -> None:
     except ValueError:
         return  # not a number at all: the route's own validation answers 422
     if year is not None and year not in CYCLE_YEARS:
-        raise ApiError(
-            422, "invalid_year", f"{year} is not a cycle year ({CYCLE_YEARS.start} to {CYCLE_YEARS.stop - 1})."
-        )
+        first, last = CYCLE_YEARS.start, CYCLE_YEARS.stop - 1
+        raise ApiError(422, "invalid_year", reason("error.tahun_tidak_valid", tahun=str(year), awal=first, akhir=last))
 
 
 def get_session(state: State) -> Iterator[Session]:
@@ -67,7 +67,7 @@ def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials 
         raise ApiError(
             401,
             "no_token",
-            "Sign in first: send 'Authorization: Bearer <token>'.",
+            reason("error.belum_masuk"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return state.verifier.actor(credentials.credentials)
@@ -78,7 +78,7 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
-        raise ApiError(403, "forbidden", f"Only {' or '.join(roles)} may do this; you are {actor.role}.")
+        raise ApiError(403, "forbidden", reason("error.peran_salah", roles=list(roles), role=actor.role))
 
 
 async def get_client(state: State) -> Client:
@@ -93,9 +93,7 @@ async def get_client(state: State) -> Client:
 
 
 def temporal_unavailable() -> ApiError:
-    return ApiError(
-        503, "temporal_unavailable", "The workflow service is not reachable; try again shortly.", headers=RETRY_AFTER
-    )
+    return ApiError(503, "temporal_unavailable", reason("error.layanan_alur_kerja_tidak_tersedia"), headers=RETRY_AFTER)
 
 
 ClientDep = Annotated[Client, Depends(get_client)]
@@ -109,14 +107,12 @@ async def temporal_errors() -> AsyncIterator[None]:
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type == "Refused":
-            why = list(cause.details[0]) if cause.details else [cause.message]
-            raise ApiError(409, "refused", "This cannot be done now; nothing was changed.", why) from None
+            why = received(cause.details[0]) if cause.details else [cause.message]
+            raise ApiError(409, "refused", reason("error.ditolak"), why) from None
         raise
     except RPCError as e:
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise temporal_unavailable() from None
         if e.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(
-                409, "case_closed", "This case has ended; nothing more can be done on it.", [e.message]
-            ) from None
+            raise ApiError(409, "case_closed", reason("error.kasus_berakhir")) from None
         raise

@@ -4,6 +4,7 @@
 language when the answer is written; `why_codes` carries the same reasons machine-readably, equal in every language.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -13,25 +14,31 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from service.i18n import render, request_locale
-from workflows.reasons import Reason
-
-Words = Reason | str  # a plain string: a sentence from before reasons were data (old refusal rows)
+from workflows.reasons import Reason, payload_reasons, reason
 
 
 class ApiError(Exception):
+    """An answer other than success: `message` says what happened, `why` every reason, both as reasons (data)."""
+
     def __init__(
-        self, status: int, error: str, message: Words, why: list[Words] | None = None, headers: dict | None = None
+        self, status: int, error: str, message: Reason, why: Sequence[Reason | str] = (), headers: dict | None = None
     ) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message, self.why, self.headers = status, error, message, why or [], headers
+        super().__init__(message.code)
+        self.status, self.error, self.message, self.why, self.headers = status, error, message, list(why), headers
 
 
-def codes(why: list[Words]) -> list[dict]:
+def codes(why: Sequence[Reason | str]) -> list[dict]:
+    """The reasons as data. A plain string (a sentence stored before reasons were data) has no code: its text."""
     return [r.model_dump() if isinstance(r, Reason) else {"code": None, "params": {"text": r}} for r in why]
 
 
 def error_response(
-    request: Request, status: int, error: str, message: Words, why: list[Words], headers: dict | None = None
+    request: Request,
+    status: int,
+    error: str,
+    message: Reason,
+    why: Sequence[Reason | str],
+    headers: dict | None = None,
 ) -> JSONResponse:
     locale = request_locale(request)
     body = {
@@ -50,22 +57,27 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    why: list[Words] = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-    return error_response(request, 422, "invalid_payload", "The request is not valid; nothing was changed.", why)
+    # A body field is named by its path in the body; a query, path or header parameter keeps its place.
+    errors = [{**err, "loc": err["loc"][1:] if err["loc"][:1] == ("body",) else err["loc"]} for err in exc.errors()]
+    return error_response(
+        request, 422, "invalid_payload", reason("error.permintaan_tidak_valid"), payload_reasons(errors)
+    )
+
+
+HTTP_MESSAGES = {404: "error.alamat_tidak_ditemukan", 405: "error.metode_tidak_diizinkan"}
 
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     headers = getattr(exc, "headers", None)
-    return error_response(request, exc.status_code, "http_error", str(exc.detail), [], headers)
+    message = reason(HTTP_MESSAGES.get(exc.status_code, "error.http"), status=exc.status_code)
+    return error_response(request, exc.status_code, "http_error", message, [], headers)
 
 
 def payload_or_422(model: type[BaseModel], payload: dict[str, Any], event: str) -> BaseModel:
     """The event's payload parsed, or a 422 saying what is wrong with it."""
-    from workflows.lifecycle import payload_errors
-
     try:
         return model.model_validate(payload)
     except ValidationError as e:
-        message = f"The {event} payload is not valid; nothing was changed."
-        raise ApiError(422, "invalid_payload", message, payload_errors(e)) from None
+        message = reason("error.isian_tidak_valid", event=event)
+        raise ApiError(422, "invalid_payload", message, payload_reasons(e.errors())) from None

@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from fastapi import Depends, Request
 
-from models.contracts import UTC_OFFSET_HOURS
+from models.contracts import UTC_OFFSET_HOURS, CaseView
 from workflows.reasons import Reason
 
 LOCALES = ("id", "en")
@@ -40,7 +40,10 @@ DISPLAYED = {
     "roles": "role",
     "unsur": "unsur",
     "kind": "kind",
+    "kriteria": "criterion",
 }
+# Lists of these are alternatives ("Ditjen HAM atau Kanwil"); other lists are joined with "dan" / "and".
+ALTERNATIVES = {"stages", "events", "roles"}
 ZONE_NAMES = {timedelta(hours=h): name for name, h in UTC_OFFSET_HOURS.items()}
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z))?$")
 
@@ -112,6 +115,12 @@ def render(r: Reason | Mapping[str, Any] | str, locale: str) -> str:
     return gettext(locale, r.code, **r.params)
 
 
+def in_words(view: CaseView, locale: str) -> CaseView:
+    """The case view with its refusals in the reader's words beside the codes (`refused` and `refused_codes`)."""
+    words = {event: [render(r, locale) for r in why] for event, why in view.refused_codes.items()}
+    return view.model_copy(update={"refused": words})
+
+
 def display(locale: str, kind: str, identifier: str) -> str:
     """The display name of a stage, event, role, witness kind or unit kind (`stage.pencanangan_terjadwal`)."""
     msgid = f"{kind}.{identifier}"
@@ -125,10 +134,14 @@ def join(locale: str, items: Iterable[str], style: str = "standard") -> str:
 
 
 def param(locale: str, name: str, value: Any) -> str:
-    """One parameter as a reader sees it: identifiers by their display names, moments as dates, lists joined."""
+    """One parameter as a reader sees it: identifiers by their display names, moments as dates, lists joined,
+    reasons in words."""
     kind = DISPLAYED.get(name)
+    if isinstance(value, Reason) or (isinstance(value, Mapping) and "code" in value):
+        return render(value, locale)  # a reason inside a reason: "Unit A, B: <the reason>"
     if isinstance(value, list | tuple):
-        return join(locale, [param(locale, name, v) for v in value])
+        style = "or" if name in ALTERNATIVES else "standard"
+        return join(locale, [param(locale, name, v) for v in value], style)
     if kind is not None and isinstance(value, str):
         return display(locale, kind, value)
     if isinstance(value, datetime | date):

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from models.contracts import Actor
 from models.tables import IdempotencyKeyRow, RefusalRow
 from service.errors import ApiError
+from workflows.reasons import Reason, reason
 
 REFUSALS = (403, 409, 422)
 LOGGED_PAYLOAD_BYTES = 64 * 1024  # a refused 5 MB body is logged by its size, not kept
@@ -43,7 +44,8 @@ def refusals_logged(
                     actor_name=actor.name,
                     actor_role=actor.role,
                     status=e.status,
-                    why=e.why or [e.message],
+                    # {"code", "params"} each; rows written before reasons were data hold sentences
+                    why=[r.model_dump() if isinstance(r, Reason) else r for r in e.why or [e.message]],
                     payload=bounded(payload),
                 )
             )
@@ -74,6 +76,6 @@ def claim_idempotency_key(
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "This Idempotency-Key was already used for a different request; send a new key for a new request.",
-            [f"key {key!r} belongs to an earlier request on this case"],
+            reason("error.kunci_idempotensi_dipakai"),
+            [reason("kunci_milik_permintaan_lain", kunci=key)],
         )

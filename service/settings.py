@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     # `dev` (make run, the tests): the dev login page exists; `production` (the default): it does not.
     mode: Literal["dev", "production"] = "production"
     database_url: str = "sqlite:///.data/p2ham.db"
+    language: Literal["id", "en"] = "id"  # of emails and the command line's words (the API follows each request)
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "p2ham"

@@ -68,6 +68,28 @@ async def test_rejected_application_resubmitted_and_approved(api: httpx.AsyncCli
     assert await history_events(d) == ["ajukan", "tolak_permohonan", "ajukan_ulang", "setujui_permohonan"]
 
 
+ENGLISH_WORDS = {"the", "is", "not", "you", "must", "a", "an", "be", "has", "no", "only", "by", "this", "case"}
+
+
+def words(response: httpx.Response) -> list[str]:
+    body = response.json()
+    return [body["message"], *body["why"]]
+
+
+def assert_in_both_languages(indonesian: httpx.Response, english: httpx.Response) -> None:
+    """The same answer, in Bahasa Indonesia (no English sentence, no identifier) and in English; the codes equal."""
+    assert indonesian.status_code == english.status_code
+    assert indonesian.headers["content-language"] == "id" and english.headers["content-language"] == "en"
+    assert indonesian.json()["why_codes"] == english.json()["why_codes"]
+    for text in words(indonesian):
+        found = set(text.lower().replace(".", " ").replace(";", " ").split())
+        assert not found & ENGLISH_WORDS, text
+        assert not [w for w in text.split() if "_" in w], text  # setujui_permohonan, ditjen_ham...
+    for id_text, en_text in zip(words(indonesian), words(english), strict=True):
+        assert id_text != en_text
+        assert set(en_text.lower().replace(".", " ").split()) & ENGLISH_WORDS, en_text
+
+
 async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, settings: Settings, year: int, token):
     d = await open_case(api, settings, year, "KANIM-REFUSE", calendar_from_now(), say=print)
     path = f"{d.case_path}/events"
@@ -75,26 +97,42 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, setti
     jadwal = (datetime.now(UTC) + 5 * STEP).isoformat()
     ceremony = {"jadwal": jadwal, "tempat": "Aula", "saksi": WITNESSES}
 
-    async def post(event: str, who: str, body: object) -> httpx.Response:
-        headers = {**d.officials[who], "Idempotency-Key": str(uuid.uuid4())}
-        return await api.post(f"{path}/{event}", json=body, headers=headers)
+    async def post(event: str, who: str, body: object, language: dict | None = None) -> httpx.Response:
+        headers = {**d.officials[who], "Idempotency-Key": str(uuid.uuid4()), **(language or {})}
+        response = await api.post(f"{path}/{event}", json=body, headers=headers)
+        if language is None:  # Bahasa Indonesia by default; the same refusal in English on request
+            english = await post(event, who, body, {"Accept-Language": "en"})
+            assert_in_both_languages(response, english)
+        return response
 
     wrong_role = await post("setujui_permohonan", "operator", ceremony)
     assert wrong_role.status_code == 403
-    assert "ditjen_ham" in " ".join(wrong_role.json()["why"])
+    assert wrong_role.json()["why_codes"] == [
+        {
+            "code": "peran_salah",
+            "params": {"event": "setujui_permohonan", "roles": ["ditjen_ham"], "role": "operator_unit"},
+        }
+    ]
+    assert wrong_role.json()["why"] == [
+        "Langkah “Setujui permohonan” dilakukan oleh Ditjen HAM; Anda masuk sebagai Operator unit."
+    ]
 
     not_now = await post("kirim_laporan", "operator", {"indikator": []})
     assert not_now.status_code == 409
-    assert "pelaporan" in " ".join(not_now.json()["why"])
+    assert [w["code"] for w in not_now.json()["why_codes"]] == ["tahap_salah"]
+    assert "tahap Pelaporan" in " ".join(not_now.json()["why"])
 
     no_forkopimda = await post("setujui_permohonan", "ditjen", {**ceremony, "saksi": WITNESSES[:1]})
     assert no_forkopimda.status_code == 409
-    assert "Forkopimda" in " ".join(no_forkopimda.json()["why"])
+    assert no_forkopimda.json()["why"] == [
+        "Pencanangan memerlukan saksi dari unsur Forkopimda. Tambahkan saksi Forkopimda lalu ajukan kembali."
+    ]
 
     bad_payload = await post("setujui_permohonan", "ditjen", {**ceremony, "jadwal": "besok pagi"})
     assert bad_payload.status_code == 422
     assert bad_payload.json()["error"] == "invalid_payload"
-    assert any("jadwal" in why for why in bad_payload.json()["why"])
+    assert bad_payload.json()["why_codes"] == [{"code": "isian.waktu_salah", "params": {"isian": "jadwal"}}]
+    assert bad_payload.json()["why"][0].startswith("Isian jadwal harus berupa waktu ISO 8601 dengan zona waktu")
 
     empty_reason = await post("tolak_permohonan", "ditjen", {"alasan": "   "})
     assert empty_reason.status_code == 422
@@ -105,6 +143,7 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, setti
         headers={**token("operator_unit", unit="KANIM-LAIN"), "Idempotency-Key": str(uuid.uuid4())},
     )
     assert other_unit.status_code == 403
+    assert other_unit.json()["why_codes"][0]["code"] == "bukan_unit_anda"
     assert "KANIM-LAIN" in " ".join(other_unit.json()["why"])
 
     assert (await d.call("GET", d.case_path, "ditjen"), await d.call("GET", f"{d.case_path}/history", "ditjen")) == (
@@ -114,7 +153,10 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient, setti
     unknown_case = await api.get(f"/cycles/{year}/cases/TIDAK-ADA", headers=d.officials["ditjen"])
     assert unknown_case.status_code == 404
     assert unknown_case.json()["error"] == "unknown_case"
-    unknown_event = await post("setujui_semua", "ditjen", {})
+    assert unknown_case.json()["message"] == f"Unit TIDAK-ADA tidak memiliki kasus pada siklus {year}."
+    english = await api.get(f"/cycles/{year}/cases/TIDAK-ADA?lang=en", headers=d.officials["ditjen"])
+    assert_in_both_languages(unknown_case, english)
+    unknown_event = await post("setujui_semua", "ditjen", {}, {})  # its text names what was sent: not compared
     assert unknown_event.status_code == 404
     no_token = await api.get(d.case_path)
     assert no_token.status_code == 401

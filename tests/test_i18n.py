@@ -34,3 +34,28 @@ def test_dates_and_moments_in_the_readers_language_and_the_zone_they_carry():
 
 def test_a_sentence_stored_before_reasons_were_data_is_shown_as_written():
     assert render("pencanangan needs a Forkopimda witness", "id") == "pencanangan needs a Forkopimda witness"
+
+
+def test_every_message_id_has_an_indonesian_and_an_english_text_and_every_text_is_used():
+    from babel.messages.pofile import read_po
+
+    from service.i18n import catalogue_path
+    from service.messages import message_ids
+
+    used = message_ids()
+    for locale in ("id", "en"):
+        with catalogue_path(locale).open("rb") as po:
+            catalog = read_po(po, locale=locale)
+        texts = {m.id: m.string for m in catalog if m.id}
+        assert not used - set(texts), f"{locale}: ids without a text: {sorted(used - set(texts))}"
+        assert not set(texts) - used, f"{locale}: ids no code uses: {sorted(set(texts) - used)}"
+        assert all(texts.values()), f"{locale}: untranslated: {sorted(k for k, v in texts.items() if not v)}"
+
+
+def test_display_names_in_both_languages():
+    from service.i18n import display
+
+    assert display("id", "stage", "pencanangan_terjadwal") == "Pencanangan terjadwal"
+    assert display("en", "stage", "pencanangan_terjadwal") == "Pencanangan scheduled"
+    assert display("id", "role", "ketua_penilai") == "Ketua tim penilai"
+    assert display("en", "role", "ketua_penilai") == "Head of the assessment team"

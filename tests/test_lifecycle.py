@@ -5,6 +5,7 @@ machine or to the role table that contradicts the design makes a test fail.
 """
 
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from models.contracts import ROLES, SYSTEM, Actor, CaseData, EvidenceInfo, Transition, UnitInfo
 from models.policy import Calendar, CyclePolicy, compressed_calendar
+from service.i18n import render
 from workflows.lifecycle import (
     EVENTS,
     FINAL_STAGES,
@@ -29,6 +31,7 @@ from workflows.lifecycle import (
     start,
     view,
 )
+from workflows.reasons import Reason, reason
 
 # --- The calendar of one cycle, in order -------------------------------------------------------------------------
 
@@ -305,11 +308,30 @@ def assert_refused(t: Try, *words: str) -> list[str]:
     why = caught.value.why
     assert caught.value.event == t.event
     assert why == refused(case, t.event, actor, now, payload, EVIDENCE)
-    assert why and all(len(reason.split()) >= 3 for reason in why), why
-    text = " ".join(why).lower()
+    assert why
+    text = " ".join(f"{r.code} {json.dumps(r.params)} {utc(r)} {in_both_languages(r)[1]}" for r in why).lower()
     for word in words:
         assert word.lower() in text, f"{word!r} not in {why}"
     return why
+
+
+def utc(r: Reason) -> str:
+    """The moments a reason names (in the unit's zone), as the tests write them (UTC)."""
+    moments = [v for v in r.params.values() if isinstance(v, str) and v[:4].isdigit() and "T" in v]
+    return " ".join(datetime.fromisoformat(v).astimezone(UTC).isoformat() for v in moments)
+
+
+def in_both_languages(r: Reason) -> tuple[str, str]:
+    """The reason in Bahasa Indonesia and in English: whole sentences from the catalogue, no placeholder left, no
+    stage, event or role identifier where its display name belongs."""
+    words = render(r, "id"), render(r, "en")
+    for text in words:
+        assert text != r.code and len(text.split()) >= 3 and "{" not in text, (r, text)
+        for name in ("stage", "event", "role"):
+            value = r.params.get(name)
+            assert not isinstance(value, str) or "_" not in value or value not in text, (r, text)
+    assert words[0] != words[1], r
+    return words
 
 
 def allowed_events(case: CaseData, actor: Actor, now: datetime) -> set[str]:
@@ -490,7 +512,7 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "kirim_laporan with an unknown indicator",
         Try("kirim_laporan", "pelaporan", payload={"indikator": [*REPORT, {"kode": "sarana.99", "nilai": "Ada"}]}),
-        ("sarana.99", "not in the catalogue"),
+        ("sarana.99", "not in the criteria catalogue"),
     ),
     (
         "kirim_laporan with a value off the scale",
@@ -505,14 +527,14 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "kirim_laporan with too few photos for a criterion",
         Try("kirim_laporan", "pelaporan", payload={"indikator": [{**a, "bukti": a["bukti"][:2]} for a in REPORT]}),
-        ("Inovasi pelayanan publik", "2 photos", "at least 3"),
+        ("public service innovation", "2 photos", "at least 3"),
     ),
     (
         "kirim_laporan with a file that was never uploaded",
         Try(
             "kirim_laporan", "pelaporan", payload={"indikator": [{**REPORT[0], "bukti": ["foto-hilang"]}, *REPORT[1:]]}
         ),
-        ("foto-hilang", "not uploaded"),
+        ("foto-hilang", "has not been uploaded"),
     ),
     (
         "kirim_laporan counting a PDF as a photo",
@@ -522,7 +544,7 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "tandatangani with a statement that was never uploaded",
         Try("tandatangani_pernyataan", "dicanangkan", payload={"dokumen": "pernyataan-lain"}),
-        ("pernyataan-lain", "not uploaded"),
+        ("pernyataan-lain", "has not been uploaded"),
     ),
     (
         "kirim_laporan answering an indicator twice",
@@ -532,7 +554,7 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "kirim_laporan with another unit kind's catalogue",
         Try("kirim_laporan", "pelaporan", who=person("operator_unit", unit=PRISON.code), unit=PRISON),
-        ("sarana.12", "not in the catalogue"),
+        ("sarana.12", "not in the criteria catalogue"),
     ),
     (
         "kirim_laporan at the reporting deadline",
@@ -590,7 +612,11 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
         Try("lolos_verifikasi", "verifikasi", who=person("verifikator", **MEMBER)),
         ("conflict of interest",),
     ),
-    ("lolos_verifikasi with unknown fields", Try("lolos_verifikasi", "verifikasi", payload={"x": 1}), ("x", "extra")),
+    (
+        "lolos_verifikasi with unknown fields",
+        Try("lolos_verifikasi", "verifikasi", payload={"x": 1}),
+        ("x", "isian.tidak_dikenal"),
+    ),
     ("tidak_lolos_verifikasi without a reason", Try("tidak_lolos_verifikasi", "verifikasi", payload={}), ("alasan",)),
     (
         "tidak_lolos_verifikasi by a verifikator of the unit",
@@ -606,7 +632,7 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "nilai with a criterion missing",
         Try("nilai", "evaluasi", payload={"skor": {k: 80 for k in SHEET_A if k != "integritas"}}),
-        ("missing", "integritas"),
+        ("skor_kriteria_kurang", "integritas"),
     ),
     (
         "nilai with an unknown criterion",
@@ -672,9 +698,10 @@ def test_every_guarded_event_has_a_refusal_case() -> None:
 def test_a_role_not_in_the_table_is_refused(event: str, role: str) -> None:
     source = expected_sources(event)[0]
     if ROLE_TABLE[event] == ("system",):
-        assert_refused(Try(event, source, who=person(role)), event, "calendar", "not by a person")
+        assert assert_refused(Try(event, source, who=person(role))) == [reason("dikirim_kalender", event=event)]
     else:
-        assert_refused(Try(event, source, who=person(role)), "done by", *ROLE_TABLE[event], f"you are {role}")
+        expected = reason("peran_salah", event=event, roles=list(ROLE_TABLE[event]), role=role)
+        assert assert_refused(Try(event, source, who=person(role))) == [expected]
 
 
 @pytest.mark.parametrize("event", sorted(ROLE_TABLE))
@@ -682,11 +709,14 @@ def test_the_wrong_stage_names_the_stages_where_the_event_is_possible(event: str
     sources = expected_sources(event)
     for stage in STAGES:
         if stage not in sources:
-            assert_refused(Try(event, stage), "possible only at stage", *sources, f"this case is at {stage}")
+            expected = reason("tahap_salah", event=event, stages=sources, stage=stage)
+            assert assert_refused(Try(event, stage)) == [expected]
 
 
 def test_an_unknown_event_is_refused() -> None:
-    assert forbidden(case_at("permohonan"), "setujui", person("ditjen_ham")) == ["there is no event 'setujui'"]
+    assert forbidden(case_at("permohonan"), "setujui", person("ditjen_ham")) == [
+        reason("peristiwa_tidak_dikenal", nama="setujui")
+    ]
     with pytest.raises(Refused):
         Lifecycle(case_at("permohonan")).fire("setujui", person("ditjen_ham"), {}, EARLY)
 
@@ -706,8 +736,8 @@ def test_a_final_stage_allows_nothing(stage: str) -> None:
     case = case_at(stage)
     for role in ALL_ROLES:
         shown = view(case, person(role), FAR_FUTURE)
-        assert shown.final and shown.allowed == [] and set(shown.refused) == set(EVENTS), role
-    assert_refused(Try("batalkan", stage), "possible only at stage")
+        assert shown.final and shown.allowed == [] and set(shown.refused_codes) == set(EVENTS), role
+    assert_refused(Try("batalkan", stage), "tahap_salah")
 
 
 # --- The calendar's events ---------------------------------------------------------------------------------------
@@ -732,7 +762,10 @@ def test_the_calendar_sends_its_event_at_its_moment_and_not_before(
 ) -> None:
     case = case_at(stage, policy, **data)
     assert next_timer(case) == Timer(event, moment)
-    assert refused(case, event, SYSTEM, moment - SECOND, {}) == [f"the calendar sends {event} on {moment.isoformat()}"]
+    local = moment.astimezone(UNIT.tz).isoformat()
+    assert refused(case, event, SYSTEM, moment - SECOND, {}) == [
+        reason("kalender_belum_waktunya", event=event, pada=local)
+    ]
     assert refused(case, event, SYSTEM, moment, {}) == []
     assert refused(case, event, SYSTEM, moment + timedelta(days=1), {}) == []
     target = expected_targets(event)[0]
@@ -751,7 +784,7 @@ def test_a_transition_year_never_opens_reporting_and_ends_at_cycle_end(now: date
 @pytest.mark.parametrize("now", [CAL.cycle_ends, FAR_FUTURE])
 def test_a_cycle_with_reporting_never_ends_as_a_transition_year(now: datetime) -> None:
     case = case_at("pembangunan")
-    assert "this cycle has a reporting stage" in refused(case, "akhiri_transisi", SYSTEM, now)
+    assert reason("siklus_dengan_pelaporan") in refused(case, "akhiri_transisi", SYSTEM, now)
     assert allowed_events(case, SYSTEM, now) == {"buka_pelaporan"}
 
 
@@ -914,9 +947,9 @@ def test_a_refused_event_writes_no_record() -> None:
     machine, _ = start(case, person("operator_unit"), None, T0)
     before = case.model_dump()
     approval = {"jadwal": JADWAL.isoformat(), "tempat": "Aula", "saksi": DITJEN_WITNESS}
-    with pytest.raises(Refused, match="Forkopimda"):
+    with pytest.raises(Refused, match="saksi_kurang"):
         machine.fire("setujui_permohonan", person("ditjen_ham"), approval, EARLY)
-    with pytest.raises(Refused, match="is possible only at stage pencanangan_terjadwal"):
+    with pytest.raises(Refused, match="tahap_salah"):
         machine.fire("deklarasikan", person("kanwil"), {"saksi_hadir": WITNESSES}, JADWAL)
     assert case.model_dump() == before
     assert machine.fire("tolak_permohonan", person("ditjen_ham"), {"alasan": "belum lengkap"}, EARLY).seq == 2
@@ -929,18 +962,18 @@ def test_a_refused_event_writes_no_record() -> None:
     ("actor", "now", "forbidden_words", "refused_words"),
     [
         (person("operator_unit"), EARLY, None, None),
-        (person("operator_unit"), CAL.applications_close, None, "closed"),
-        (person("operator_unit", unit="KANIM-B"), EARLY, "KANIM-B", None),
-        (person("kepala_unit"), EARLY, "operator_unit", None),
-        (person("admin"), EARLY, "you are admin", None),
+        (person("operator_unit"), CAL.applications_close, None, "permohonan_ditutup"),
+        (person("operator_unit", unit="KANIM-B"), EARLY, "bukan_unit_anda", None),
+        (person("kepala_unit"), EARLY, "peran_salah", None),
+        (person("admin"), EARLY, "peran_salah", None),
     ],
 )
 def test_application_refused(
     actor: Actor, now: datetime, forbidden_words: str | None, refused_words: str | None
 ) -> None:
     no, not_now = application_refused(POLICY, UNIT.code, actor, now)
-    assert bool(no) == bool(forbidden_words) and all(forbidden_words in w for w in no)
-    assert bool(not_now) == bool(refused_words) and all(refused_words in w for w in not_now)
+    assert [r.code for r in no] == ([forbidden_words] if forbidden_words else [])
+    assert [r.code for r in not_now] == ([refused_words] if refused_words else [])
 
 
 # --- What may I do now? --------------------------------------------------------------------------------------------
@@ -987,22 +1020,63 @@ def test_view_lists_exactly_the_allowed_events_and_why_not_the_others(
     shown = view(case, actor, now)
     assert case.model_dump() == before
     assert set(shown.allowed) == expected
-    assert set(shown.refused) == set(EVENTS) - expected
-    for event, why in shown.refused.items():
-        assert why and all(len(reason.split()) >= 3 and "not allowed" not in reason for reason in why), (event, why)
+    assert set(shown.refused_codes) == set(EVENTS) - expected
+    for event, why in shown.refused_codes.items():
+        assert why and all(in_both_languages(r) for r in why), (event, why)
     assert (shown.stage, shown.unit, shown.year, shown.final) == (stage, UNIT.code, 2024, False)
 
 
 def test_view_explains_a_guard_to_the_official() -> None:
     shown = view(case_at("pencanangan_terjadwal"), person("kanwil"), JADWAL - SECOND)
-    assert shown.refused["deklarasikan"] == [
-        f"the pencanangan is scheduled for {JADWAL.isoformat()}; it can be declared from then"
+    assert shown.refused_codes["deklarasikan"] == [
+        reason("pencanangan_belum_waktunya", jadwal=JADWAL.astimezone(UNIT.tz).isoformat())
     ]
-    assert "you are kanwil" in shown.refused["setujui_permohonan"][0]
+    assert shown.refused_codes["setujui_permohonan"] == [
+        reason("peran_salah", event="setujui_permohonan", roles=["ditjen_ham"], role="kanwil")
+    ]
     too_late = view(case_at("dicanangkan"), person("kanwil"), JADWAL)
-    assert too_late.refused["deklarasikan"] == [
-        "deklarasikan is possible only at stage pencanangan_terjadwal; this case is at dicanangkan"
+    assert too_late.refused_codes["deklarasikan"] == [
+        reason("tahap_salah", event="deklarasikan", stages=["pencanangan_terjadwal"], stage="dicanangkan")
     ]
+
+
+# A sample of the refusals above, word for word in both languages, so a reviewer reads what an official reads.
+WORD_FOR_WORD = [
+    (
+        Try(
+            "setujui_permohonan",
+            "permohonan",
+            payload={"jadwal": JADWAL.isoformat(), "tempat": "Aula", "saksi": DITJEN_WITNESS},
+        ),
+        "Pencanangan memerlukan saksi dari unsur Forkopimda. Tambahkan saksi Forkopimda lalu ajukan kembali.",
+        "The pencanangan needs a witness from Forkopimda. Add a Forkopimda witness and send it again.",
+    ),
+    (
+        Try("setujui_permohonan", "permohonan", who=person("kepala_unit")),
+        "Langkah “Setujui permohonan” dilakukan oleh Ditjen HAM; Anda masuk sebagai Kepala unit.",
+        "The step “Approve the application” is taken by Ditjen HAM (Directorate General of Human Rights); "
+        "you are signed in as Head of unit.",
+    ),
+    (
+        Try("tetapkan_penghargaan", "permohonan"),
+        "Langkah “Tetapkan predikat” hanya dapat dilakukan pada tahap Lolos evaluasi; kasus ini berada pada tahap "
+        "Permohonan.",
+        "The step “Grant the award” can be taken only at the stage Passed evaluation; this case is at the stage "
+        "Application.",
+    ),
+    (
+        Try("tetapkan_hasil_evaluasi", "evaluasi", data={"score_sheets": {"penilai-a": SHEET_A}}),
+        "Paling sedikit dua penilai harus memberi nilai terlebih dahulu (prinsip empat mata); sejauh ini 1 penilai "
+        "sudah memberi nilai.",
+        "At least two assessors must score first (four eyes); 1 have scored so far.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("t", "indonesian", "english"), WORD_FOR_WORD)
+def test_a_refusal_word_for_word_in_bahasa_indonesia_and_english(t: Try, indonesian: str, english: str) -> None:
+    [why] = assert_refused(t)
+    assert in_both_languages(why) == (indonesian, english)
 
 
 # --- The machine as data -----------------------------------------------------------------------------------------

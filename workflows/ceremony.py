@@ -22,6 +22,7 @@ from workflows.unit import refusal
 
 with workflow.unsafe.imports_passed_through():
     from models.contracts import Actor, JadwalUlang, Saksi
+    from workflows.reasons import Reason, reason
 
 # Activity names: the workflow may not import the activity module (it holds a client and a database engine).
 SEND_UNIT_EVENT = "ceremony_send_unit_event"
@@ -82,7 +83,7 @@ class UnitResult(BaseModel):
     outcome: Outcome
     stage: str | None = None  # the case's stage right after the event (applied only)
     seq: int | None = None
-    why: list[str] = Field(default_factory=list)
+    why: list[Reason | str] = Field(default_factory=list)  # a plain string: a sentence from an older run
 
 
 class CeremonyStep(BaseModel):
@@ -174,14 +175,14 @@ class CeremonyWorkflow:
     def laporan(self) -> CeremonyState:
         return self.state
 
-    def refused(self, command: CeremonyCommand) -> list[str]:
+    def refused(self, command: CeremonyCommand) -> list[Reason]:
         """Ceremony-level reasons only; each unit's case answers for itself through the lifecycle."""
         if self.state.closed:
-            return ["this ceremony is closed: every unit was declared, or the cycle ended"]
+            return [reason("upacara_ditutup")]
         if command.event not in CASE_EVENTS:
-            return [f"a ceremony has no event '{command.event}'; events: {', '.join(CASE_EVENTS)}"]
+            return [reason("upacara_peristiwa_tidak_dikenal", nama=command.event, events=list(CASE_EVENTS.values()))]
         if not self.state.targets(command.event):
-            return [f"this ceremony already applied {command.event} to every unit"]
+            return [reason("upacara_sudah_diterapkan", event=CASE_EVENTS[command.event])]
         return []
 
     async def _send(self, command: CeremonyCommand) -> CeremonyStep:
@@ -211,8 +212,8 @@ class CeremonyWorkflow:
                     )
                 except ActivityError as e:
                     # Reported for this unit, never silently dropped; sending the event again retries it.
-                    cause = e.cause or e
-                    why = f"the case could not be reached ({cause}); send {command.event} again to retry this unit"
+                    workflow.logger.warning("unit %s could not be reached: %s", unit, e.cause or e)
+                    why = reason("kasus_tidak_terjangkau", event=case_event)
                     return UnitResult(unit=unit, outcome="failed", why=[why])
 
         results = await asyncio.gather(*(one(unit) for unit in self.state.targets(command.event)))

@@ -39,6 +39,7 @@ from models.contracts import (
 )
 from models.policy import CyclePolicy
 from models.workdays import add_working_days
+from workflows.reasons import Reason, payload_reasons, reason
 
 
 class Lifecycle(StateMachine):
@@ -159,10 +160,10 @@ def targets(event: str) -> list[str]:
 
 
 class Refused(Exception):
-    """An event that may not happen now; `why` is for the official who tried it."""
+    """An event that may not happen now; `why` says so for the official who tried it (rendered at the edge)."""
 
-    def __init__(self, event: str, why: list[str]) -> None:
-        super().__init__(f"{event} refused: " + "; ".join(why))
+    def __init__(self, event: str, why: list[Reason]) -> None:
+        super().__init__(f"{event} refused: " + "; ".join(r.code for r in why))
         self.event = event
         self.why = why
 
@@ -177,9 +178,13 @@ class Attempt:
     now: datetime
     evidence: Mapping[str, EvidenceInfo] | None = None  # None: a case from before evidence was checked
 
+    def local(self, when: datetime) -> str:
+        """A moment as a reason's parameter: in the unit's zone, so the reader sees WIB, WITA or WIT."""
+        return when.astimezone(self.case.unit.tz).isoformat()
 
-Check = Callable[[Attempt], str | None]
-PayloadCheck = Callable[[Attempt, Any], str | None]
+
+Check = Callable[[Attempt], list[Reason]]  # empty: nothing stands in the way
+PayloadCheck = Callable[[Attempt, Any], list[Reason]]
 
 
 @dataclass(frozen=True)
@@ -194,107 +199,107 @@ class Rule:
 UNIT_ROLES = ("operator_unit", "kepala_unit")
 
 
-def _own_unit(a: Attempt) -> str | None:
+def _own_unit(a: Attempt) -> list[Reason]:
     if a.actor.role in UNIT_ROLES and a.actor.unit != a.case.unit.code:
-        return f"you act for unit {a.actor.unit}, not for {a.case.unit.code}"
+        return [reason("bukan_unit_anda", unit=a.case.unit.code, unit_anda=a.actor.unit)]
     if a.actor.role == "kanwil" and a.actor.region != a.case.unit.region:
-        return f"unit {a.case.unit.code} belongs to region {a.case.unit.region}, not to your region {a.actor.region}"
-    return None
+        return [
+            reason("bukan_wilayah_anda", unit=a.case.unit.code, wilayah=a.case.unit.region, wilayah_anda=a.actor.region)
+        ]
+    return []
 
 
-def _not_a_member(a: Attempt) -> str | None:
+def _not_a_member(a: Attempt) -> list[Reason]:
     if a.actor.unit == a.case.unit.code:
-        return f"you belong to unit {a.case.unit.code} and cannot judge it (conflict of interest)"
-    return None
+        return [reason("menilai_unit_sendiri", unit=a.case.unit.code)]
+    return []
 
 
-def _not_an_assessor(a: Attempt) -> str | None:
-    if a.actor.sub in a.case.score_sheets:
-        return "you scored this case yourself; another head of the assessment team must fix the result"
-    return None
+def _not_an_assessor(a: Attempt) -> list[Reason]:
+    return [reason("ketua_sudah_menilai")] if a.actor.sub in a.case.score_sheets else []
 
 
-def _before_deadline(a: Attempt) -> str | None:
+def _before_deadline(a: Attempt) -> list[Reason]:
     timer = next_timer(a.case)
     if timer is not None and a.now >= timer.at:
-        return f"the deadline passed on {timer.at.isoformat()}"
-    return None
+        return [reason("batas_waktu_lewat", batas=a.local(timer.at))]
+    return []
 
 
-def _first_sheet(a: Attempt) -> str | None:
-    if a.actor.sub in a.case.score_sheets:
-        return "you have already sent your score sheet for this case (one sheet per assessor)"
-    return None
+def _first_sheet(a: Attempt) -> list[Reason]:
+    return [reason("lembar_nilai_sudah_dikirim")] if a.actor.sub in a.case.score_sheets else []
 
 
-def _two_assessors(a: Attempt) -> str | None:
+def _two_assessors(a: Attempt) -> list[Reason]:
     n = len(a.case.score_sheets)
-    return None if n >= 2 else f"at least two assessors must score first (four eyes); {n} have scored"
+    return [] if n >= 2 else [reason("penilai_kurang", n=n)]
 
 
-def _ceremony_time_reached(a: Attempt) -> str | None:
+def _ceremony_time_reached(a: Attempt) -> list[Reason]:
     jadwal = a.case.jadwal
     if jadwal is not None and a.now < jadwal:
-        return f"the pencanangan is scheduled for {jadwal.isoformat()}; it can be declared from then"
-    return None
+        return [reason("pencanangan_belum_waktunya", jadwal=a.local(jadwal))]
+    return []
 
 
-def _operator_before_reporting(a: Attempt) -> str | None:
+def _operator_before_reporting(a: Attempt) -> list[Reason]:
     if a.actor.role == "operator_unit" and a.case.stage in REPORTING_AND_AFTER:
-        return "a unit operator can cancel only before reporting opens; ask an admin"
-    return None
+        return [reason("batal_hanya_sebelum_pelaporan")]
+    return []
 
 
 def _calendar_sends(event: str) -> Check:
-    def due(a: Attempt) -> str | None:
+    def due(a: Attempt) -> list[Reason]:
         timer = next_timer(a.case)
         if timer is None or timer.event != event:
-            return f"the calendar sends no {event} at this stage"
+            return [reason("kalender_tidak_mengirim", event=event, stage=a.case.stage)]
         if a.now < timer.at:
-            return f"the calendar sends {event} on {timer.at.isoformat()}"
-        return None
+            return [reason("kalender_belum_waktunya", event=event, pada=a.local(timer.at))]
+        return []
 
     return due
 
 
-def _witnesses(saksi: list[Saksi]) -> str | None:
+def _witnesses(saksi: list[Saksi]) -> list[Reason]:
     kinds = {s.unsur for s in saksi}
-    missing = [label for kind, label in WITNESS_KINDS.items() if kind not in kinds]
-    return f"pencanangan needs a {' and a '.join(missing)} witness" if missing else None
+    missing = [kind for kind in WITNESS_KINDS if kind not in kinds]
+    return [reason("saksi_kurang", unsur=missing)] if missing else []
 
 
-WITNESS_KINDS = {"ditjen_ham": "Ditjen HAM", "forkopimda": "Forkopimda"}
+WITNESS_KINDS = ("ditjen_ham", "forkopimda")  # a pencanangan needs a witness of each
 
 
-def _in_cycle(a: Attempt, when: datetime) -> str | None:
+def _in_cycle(a: Attempt, when: datetime) -> list[Reason]:
     if when <= a.now:
-        return f"the date {when.isoformat()} is not in the future"
+        return [reason("tanggal_sudah_lewat", tanggal=a.local(when))]
     ends = a.case.policy.calendar.cycle_ends
-    return f"the date {when.isoformat()} is after the cycle ends ({ends.isoformat()})" if when > ends else None
+    return [reason("tanggal_setelah_siklus", tanggal=a.local(when), akhir=a.local(ends))] if when > ends else []
 
 
-def _report_complete(a: Attempt, p: Laporan) -> str | None:
+def _report_complete(a: Attempt, p: Laporan) -> list[Reason]:
     criteria = a.case.policy.criteria_for(a.case.unit.kind)
     scale = {i.code: (c.scale, i.name) for c in criteria for i in c.indicators}
     answers = {ans.kode: ans.nilai for ans in p.indikator}
     problems = [
-        f"indicator {code} ({name}) is not answered" for code, (_, name) in scale.items() if code not in answers
+        reason("indikator_belum_dijawab", indikator=code, nama=name)
+        for code, (_, name) in scale.items()
+        if code not in answers
     ]
-    problems += [f"indicator {code} is not in the catalogue" for code in answers if code not in scale]
+    problems += [reason("indikator_tidak_dikenal", indikator=code) for code in answers if code not in scale]
     problems += [
-        f"indicator {code}: '{value}' is not on the scale {' / '.join(scale[code][0])}"
+        reason("nilai_di_luar_skala", indikator=code, nilai=value, skala=" / ".join(scale[code][0]))
         for code, value in answers.items()
         if code in scale and value not in scale[code][0]
     ]
     if len(answers) != len(p.indikator):
-        problems.append("an indicator is answered more than once")
-    return "; ".join(problems) or None
+        problems.append(reason("indikator_dijawab_berulang"))
+    return problems
 
 
-def _evidence_rules(a: Attempt, p: Laporan) -> str | None:
+def _evidence_rules(a: Attempt, p: Laporan) -> list[Reason]:
     """The reasons units failed in past years: too few photos, one photo reused across criteria, foreign files."""
     if a.evidence is None:
-        return None
+        return []
     rules = a.case.policy.evidence
     criteria = a.case.policy.criteria_for(a.case.unit.kind)
     criterion_of = {i.code: c.code for c in criteria for i in c.indicators}
@@ -302,14 +307,16 @@ def _evidence_rules(a: Attempt, p: Laporan) -> str | None:
     for answer in p.indikator:
         for bukti in answer.bukti:
             used.setdefault(bukti, set()).add(criterion_of.get(answer.kode, answer.kode))
-    problems = [_evidence_problem(a, bukti) for bukti in used]
+    problems = [problem for bukti in used for problem in _evidence_problem(a, bukti)]
     for c in criteria:
         photos = {b for b, where in used.items() if c.code in where and _is_photo(a, b)}
         if len(photos) < rules.min_photos:
-            problems.append(f"criterion {c.code} ({c.name}) has {len(photos)} photos; at least {rules.min_photos}")
+            problems.append(reason("foto_kurang", kriteria=c.code, jumlah=len(photos), minimum=rules.min_photos))
     if rules.unique_across_criteria:
-        problems += [f"evidence {b} is used for criteria {', '.join(sorted(w))}" for b, w in used.items() if len(w) > 1]
-    return "; ".join(p for p in problems if p) or None
+        problems += [
+            reason("bukti_dipakai_berulang", bukti=b, kriteria=sorted(w)) for b, w in used.items() if len(w) > 1
+        ]
+    return problems
 
 
 def _is_photo(a: Attempt, bukti: str) -> bool:
@@ -317,49 +324,48 @@ def _is_photo(a: Attempt, bukti: str) -> bool:
     return info is not None and info.media_type in PHOTO_TYPES
 
 
-def _evidence_problem(a: Attempt, bukti: str) -> str | None:
+def _evidence_problem(a: Attempt, bukti: str) -> list[Reason]:
     if a.evidence is None:
-        return None
+        return []
     info = a.evidence.get(bukti)
     if info is None:
-        return f"evidence {bukti} was not uploaded"
+        return [reason("bukti_belum_diunggah", bukti=bukti)]
     if info.unit != a.case.unit.code:
-        return f"evidence {bukti} was uploaded by another unit ({info.unit})"
-    return None
+        return [reason("bukti_unit_lain", bukti=bukti, unit=info.unit)]
+    return []
 
 
-def _signed_statement(a: Attempt, p: Tandatangani) -> str | None:
+def _signed_statement(a: Attempt, p: Tandatangani) -> list[Reason]:
     return _evidence_problem(a, p.dokumen)
 
 
-def _notes_name_indicators(a: Attempt, p: Kembalikan) -> str | None:
+def _notes_name_indicators(a: Attempt, p: Kembalikan) -> list[Reason]:
     codes = {i.code for c in a.case.policy.criteria_for(a.case.unit.kind) for i in c.indicators}
     unknown = sorted(set(p.indikator) - codes)
-    return f"notes name indicators not in the catalogue: {', '.join(unknown)}" if unknown else None
+    return [reason("catatan_indikator_tidak_dikenal", indikator=unknown)] if unknown else []
 
 
-def _score_sheet_complete(a: Attempt, p: Nilai) -> str | None:
+def _score_sheet_complete(a: Attempt, p: Nilai) -> list[Reason]:
     codes = list(a.case.policy.weights)
     missing = [c for c in codes if c not in p.skor]
     unknown = [c for c in p.skor if c not in codes]
-    if missing or unknown:
-        return f"a score sheet scores exactly the criteria {codes}; missing {missing}, unknown {unknown}"
-    return None
+    problems = [reason("skor_kriteria_kurang", kriteria=missing)] if missing else []
+    return problems + ([reason("skor_kriteria_tidak_dikenal", kriteria=unknown)] if unknown else [])
 
 
-def _later_deadline(a: Attempt, p: Perpanjang) -> str | None:
+def _later_deadline(a: Attempt, p: Perpanjang) -> list[Reason]:
     current = a.case.reporting_deadline
     if current is not None and p.batas_baru <= current:
-        return f"the new deadline must be later than the current one ({current.isoformat()})"
+        return [reason("batas_baru_tidak_lebih_lambat", batas=a.local(current))]
     return _in_cycle(a, p.batas_baru)
 
 
-def _has_reporting(a: Attempt) -> str | None:
-    return None if a.case.policy.has_reporting else "this cycle (a transition year) has no reporting stage"
+def _has_reporting(a: Attempt) -> list[Reason]:
+    return [] if a.case.policy.has_reporting else [reason("siklus_tanpa_pelaporan")]
 
 
-def _transition_year(a: Attempt) -> str | None:
-    return "this cycle has a reporting stage" if a.case.policy.has_reporting else None
+def _transition_year(a: Attempt) -> list[Reason]:
+    return [reason("siklus_dengan_pelaporan")] if a.case.policy.has_reporting else []
 
 
 def _timer(event: str, *guards: Check) -> Rule:
@@ -453,41 +459,43 @@ APPLICANT_ROLES = ("operator_unit",)
 COHORT_ROLES = ("admin",)  # an admin opens many units' cases at once, on their behalf
 
 
-def applications_closed(policy: CyclePolicy, now: datetime) -> list[str]:
+def applications_closed(policy: CyclePolicy, now: datetime) -> list[Reason]:
     closes = policy.calendar.applications_close
-    return [] if now < closes else [f"applications for this cycle closed on {closes.isoformat()}"]
+    return [] if now < closes else [reason("permohonan_ditutup", tanggal=closes.isoformat())]
 
 
-def application_refused(policy: CyclePolicy, unit: str, actor: Actor, now: datetime) -> tuple[list[str], list[str]]:
+def application_refused(
+    policy: CyclePolicy, unit: str, actor: Actor, now: datetime
+) -> tuple[list[Reason], list[Reason]]:
     """(forbidden, refused) for a unit's application: who may apply, and whether the cycle is open."""
     if actor.role not in APPLICANT_ROLES:
-        return [f"ajukan is done by {' or '.join(APPLICANT_ROLES)}; you are {actor.role}"], []
+        return [reason("peran_salah", event="ajukan", roles=list(APPLICANT_ROLES), role=actor.role)], []
     if actor.unit != unit:
-        return [f"you act for unit {actor.unit}, not for {unit}"], []
+        return [reason("bukan_unit_anda", unit=unit, unit_anda=actor.unit)], []
     return [], applications_closed(policy, now)
 
 
-def cohort_refused(policy: CyclePolicy, actor: Actor, now: datetime) -> tuple[list[str], list[str]]:
+def cohort_refused(policy: CyclePolicy, actor: Actor, now: datetime) -> tuple[list[Reason], list[Reason]]:
     """(forbidden, refused) for opening a cohort: the same calendar rule as a unit's own application."""
     if actor.role not in COHORT_ROLES:
-        return [f"a cohort is opened by {' or '.join(COHORT_ROLES)}; you are {actor.role}"], []
+        return [reason("kohort_peran_salah", roles=list(COHORT_ROLES), role=actor.role)], []
     return [], applications_closed(policy, now)
 
 
 # --- Explanations -----------------------------------------------------------------------------------------------
 
 
-def forbidden(case: CaseData, event: str, actor: Actor) -> list[str]:
+def forbidden(case: CaseData, event: str, actor: Actor) -> list[Reason]:
     """Why this actor may not send this event to this case at all (role, scope, conflict of interest)."""
     rule = RULES.get(event)
     if rule is None:
-        return [f"there is no event '{event}'"]
+        return [reason("peristiwa_tidak_dikenal", nama=event)]
     if actor.role not in rule.roles:
         if rule.roles == ("system",):
-            return [f"{event} is sent by the calendar, not by a person"]
-        return [f"{event} is done by {' or '.join(rule.roles)}; you are {actor.role}"]
+            return [reason("dikirim_kalender", event=event)]
+        return [reason("peran_salah", event=event, roles=list(rule.roles), role=actor.role)]
     attempt = Attempt(case, actor, datetime.min)
-    return [why for check in rule.who if (why := check(attempt))]
+    return [why for check in rule.who for why in check(attempt)]
 
 
 def refused(
@@ -497,7 +505,7 @@ def refused(
     now: datetime,
     payload: dict[str, Any] | None = None,
     evidence: Mapping[str, EvidenceInfo] | None = None,
-) -> list[str]:
+) -> list[Reason]:
     """Every reason why `event` cannot happen now. Empty means it can. Without a payload, only asks "may I?".
 
     `evidence` is what the evidence store knows of the files the payload names (resolved by the API); None only when
@@ -507,21 +515,17 @@ def refused(
     if why:
         return why
     if case.stage not in sources(event):
-        return [f"{event} is possible only at stage {' or '.join(sources(event))}; this case is at {case.stage}"]
+        return [reason("tahap_salah", event=event, stages=sources(event), stage=case.stage)]
     rule = RULES[event]
     attempt = Attempt(case, actor, now, evidence)
-    why = [reason for guard in rule.guards if (reason := guard(attempt))]
+    why = [r for guard in rule.guards for r in guard(attempt)]
     if payload is None:
         return why
     try:
         parsed = rule.payload.model_validate(payload)
     except ValidationError as e:
-        return why + payload_errors(e)
-    return why + [reason for check in rule.checks if (reason := check(attempt, parsed))]
-
-
-def payload_errors(e: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors()]
+        return why + payload_reasons(e.errors())
+    return why + [r for check in rule.checks for r in check(attempt, parsed)]
 
 
 def view(case: CaseData, actor: Actor, now: datetime) -> CaseView:
@@ -542,7 +546,7 @@ def view(case: CaseData, actor: Actor, now: datetime) -> CaseView:
         seq=case.seq,
         deadline=timer.at if timer else None,
         allowed=allowed,
-        refused=refusals,
+        refused_codes=refusals,
     )
 
 

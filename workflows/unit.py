@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import lifecycle, reminders
     from workflows.archive import ArchiveWorkflow, archive_workflow_id
+    from workflows.reasons import Reason
 
 STAGE = SearchAttributeKey.for_keyword("P2hamStage")
 YEAR = SearchAttributeKey.for_int("P2hamYear")
@@ -183,5 +184,9 @@ class CaseWorkflow:
         return snapshot
 
 
-def refusal(event: str, why: list[str]) -> ApplicationError:
-    return ApplicationError(f"{event} refused: " + "; ".join(why), why, type="Refused", non_retryable=True)
+def refusal(event: str, why: list[Reason]) -> ApplicationError:
+    """A refusal as Temporal carries it: its details are the reasons as data (`{"code", "params"}`), which the API
+    renders in the caller's language. Older refusals carried English sentences; readers accept both."""
+    return ApplicationError(
+        f"{event} refused: " + "; ".join(r.code for r in why), why, type="Refused", non_retryable=True
+    )

@@ -12,6 +12,7 @@ from models.tables import CycleRow, UnitRow
 from models.workdays import indonesian_holidays
 from service.deps import ActorDep, SessionDep, require_role
 from service.errors import ApiError
+from workflows.reasons import reason
 
 router = APIRouter(tags=["cycles and units"])
 
@@ -19,14 +20,14 @@ router = APIRouter(tags=["cycles and units"])
 def load_policy(session: SessionDep, year: int) -> CyclePolicy:
     row = session.get(CycleRow, year)
     if row is None:
-        raise ApiError(404, "unknown_cycle", f"There is no {year} cycle yet; an admin must set it up first.")
+        raise ApiError(404, "unknown_cycle", reason("error.siklus_tidak_ditemukan", tahun=year))
     return CyclePolicy.model_validate(row.policy)
 
 
 def load_unit(session: SessionDep, code: str) -> UnitInfo:
     row = session.get(UnitRow, code)
     if row is None:
-        raise ApiError(404, "unknown_unit", f"Unit {code} is not registered; an admin must register it first.")
+        raise ApiError(404, "unknown_unit", reason("error.unit_tidak_ditemukan", unit=code))
     return UnitInfo.model_validate(row, from_attributes=True)
 
 

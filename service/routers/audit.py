@@ -6,6 +6,7 @@ from models.contracts import Actor
 from service.audit import AuditVerdict, UnknownCase, audit_pack, pack_name, verify_case
 from service.deps import ActorDep, SessionDep, State, get_client, require_role, temporal_errors
 from service.errors import ApiError
+from workflows.reasons import reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/audit", tags=["audit"])
 
@@ -24,8 +25,8 @@ async def audit(year: int, unit: str, actor: ActorDep, session: SessionDep, stat
     async with temporal_errors():
         try:
             return await verify_case(client, session, year, unit)
-        except UnknownCase as e:
-            raise ApiError(404, "unknown_case", str(e)) from None
+        except UnknownCase:
+            raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
 
 
 @router.get("/pack", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
@@ -36,8 +37,8 @@ async def pack(year: int, unit: str, actor: ActorDep, session: SessionDep, state
     async with temporal_errors():
         try:
             verdict, data = await audit_pack(client, session, state.settings.evidence_dir, year, unit, who=actor.sub)
-        except UnknownCase as e:
-            raise ApiError(404, "unknown_case", str(e)) from None
+        except UnknownCase:
+            raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
     headers = {
         "Content-Disposition": f'attachment; filename="{pack_name(year, unit)}"',
         "X-P2HAM-Audit-Ok": "true" if verdict.ok else "false",

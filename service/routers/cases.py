@@ -19,11 +19,13 @@ from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRe
 from models.policy import CyclePolicy
 from models.tables import CaseRow, RefusalRow, TransitionRow
 from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
-from service.errors import ApiError, payload_or_422
+from service.errors import ApiError, codes, payload_or_422
+from service.i18n import LocaleDep, in_words, render
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
 from service.routers.evidence import resolve
 from workflows import lifecycle
+from workflows.reasons import reason, received
 from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
 
 router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
@@ -71,7 +73,8 @@ class RefusedCommand(BaseModel):
     event: str
     actor: dict[str, str]
     status: int
-    why: list[str]
+    why: list[str]  # in the reader's words (a row from before reasons were data: its sentence as written)
+    why_codes: list[dict[str, Any]]
     payload: dict[str, Any]
 
 
@@ -87,7 +90,7 @@ class History(BaseModel):
 def load_case(session: SessionDep, year: int, unit: str) -> CaseRow:
     row = session.get(CaseRow, (year, unit))
     if row is None:
-        raise ApiError(404, "unknown_case", f"Unit {unit} has no case in the {year} cycle.")
+        raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year))
     return row
 
 
@@ -162,27 +165,34 @@ async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions
 
 @router.post("", status_code=201)
 async def ajukan(
-    year: int, body: Ajukan, actor: ActorDep, session: SessionDep, state: State, client: ClientDep, response: Response
+    year: int,
+    body: Ajukan,
+    actor: ActorDep,
+    session: SessionDep,
+    state: State,
+    client: ClientDep,
+    response: Response,
+    locale: LocaleDep,
 ) -> CaseView:
     """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
     policy = load_policy(session, year)
     with refusals_logged(session, year, body.unit, "ajukan", actor, body.model_dump(mode="json")):
         forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
         if forbidden:
-            raise ApiError(403, "forbidden", "You may not apply for this unit.", forbidden)
+            raise ApiError(403, "forbidden", reason("error.tidak_boleh_mengajukan", unit=body.unit), forbidden)
         unit = load_unit(session, body.unit)
         existing = session.get(CaseRow, (year, body.unit))
         if existing is not None and existing.final:
-            ended = [f"the {year} case of {body.unit} ended at stage {existing.stage}"]
-            raise ApiError(409, "case_exists", "One case per unit per year; this unit's case has ended.", ended)
+            ended = [reason("kasus_sudah_berakhir", tahun=year, stage=existing.stage)]
+            raise ApiError(409, "case_exists", reason("error.satu_kasus_per_tahun"), ended)
         if existing is not None:
             response.status_code = 200
-            return lifecycle.view(CaseData.model_validate(existing.data), actor, now())
+            return in_words(lifecycle.view(CaseData.model_validate(existing.data), actor, now()), locale)
         if why:
-            raise ApiError(409, "refused", "The application cannot be accepted; nothing was changed.", why)
+            raise ApiError(409, "refused", reason("error.permohonan_tidak_dapat_diterima"), why)
     session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
     case = await start_case(client, *case_start(state.settings.task_queue, year, unit, policy, actor, body.catatan))
-    return lifecycle.view(case, actor, now())
+    return in_words(lifecycle.view(case, actor, now()), locale)
 
 
 @router.get("")
@@ -211,9 +221,9 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: int, unit: str, actor: ActorDep, session: SessionDep) -> CaseView:
+def get_case(year: int, unit: str, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
-    return lifecycle.view(CaseData.model_validate(load_case(session, year, unit).data), actor, now())
+    return in_words(lifecycle.view(CaseData.model_validate(load_case(session, year, unit).data), actor, now()), locale)
 
 
 @router.post("/{unit}/events/{event}")
@@ -225,23 +235,22 @@ async def send_event(
     session: SessionDep,
     client: ClientDep,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")],
+    locale: LocaleDep,
     payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
 ) -> CaseView:
     """Fire an event. A retried request with the same `Idempotency-Key` is applied once."""
     if event not in lifecycle.RULES:
-        raise ApiError(
-            404, "unknown_event", f"There is no event '{event}'.", [f"events: {', '.join(lifecycle.EVENTS)}"]
-        )
+        why = [reason("peristiwa_tidak_dikenal", nama=event)]
+        raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"), why)
     row = load_case(session, year, unit)
     with refusals_logged(session, year, unit, event, actor, payload):
         case = CaseData.model_validate(row.data)
         if row.final:
-            raise ApiError(
-                409, "case_closed", "This case has ended; nothing more can be done on it.", [f"ended at {row.stage}"]
-            )
+            why = [reason("kasus_sudah_berakhir", tahun=year, stage=row.stage)]
+            raise ApiError(409, "case_closed", reason("error.kasus_berakhir"), why)
         forbidden = lifecycle.forbidden(case, event, actor)
         if forbidden:
-            raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
+            raise ApiError(403, "forbidden", reason("error.peristiwa_dilarang", event=event), forbidden)
         parsed = payload_or_422(lifecycle.RULES[event].payload, payload, event)
         claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
         request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
@@ -250,7 +259,7 @@ async def send_event(
             result = await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
                 CaseWorkflow.kirim, request, id=idempotency_key
             )
-    return lifecycle.view(result, actor, now())
+    return in_words(lifecycle.view(result, actor, now()), locale)
 
 
 @router.get("/{unit}/history")
@@ -259,6 +268,7 @@ def history(
     unit: str,
     actor: ActorDep,
     session: SessionDep,
+    locale: LocaleDep,
     as_of: datetime | date | None = None,
     include_refused: bool = False,
 ) -> History:
@@ -273,7 +283,8 @@ def history(
     rows = list(session.exec(query.order_by(TransitionRow.seq)))
     if not rows:
         load_case(session, year, unit)
-        raise ApiError(404, "not_yet", f"The {year} case of {unit} did not exist yet on {cutoff.isoformat()}.")
+        message = reason("error.kasus_belum_ada", unit=unit, tahun=year, tanggal=cutoff.isoformat())
+        raise ApiError(404, "not_yet", message)
     entries = [
         HistoryEntry(
             seq=r.seq,
@@ -287,11 +298,13 @@ def history(
         )
         for r in rows
     ]
-    refused = refused_commands(session, year, unit, cutoff) if include_refused else None
+    refused = refused_commands(session, year, unit, cutoff, locale) if include_refused else None
     return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries, refused=refused)
 
 
-def refused_commands(session: SessionDep, year: int, unit: str, cutoff: datetime | None) -> list[RefusedCommand]:
+def refused_commands(
+    session: SessionDep, year: int, unit: str, cutoff: datetime | None, locale: str
+) -> list[RefusedCommand]:
     query = select(RefusalRow).where(RefusalRow.year == year, RefusalRow.unit == unit)
     if cutoff is not None:
         query = query.where(RefusalRow.at <= cutoff)
@@ -301,7 +314,8 @@ def refused_commands(session: SessionDep, year: int, unit: str, cutoff: datetime
             event=r.event,
             actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role},
             status=r.status,
-            why=r.why,
+            why=[render(w, locale) for w in r.why],
+            why_codes=codes(received(r.why)),
             payload=r.payload,
         )
         for r in session.exec(query.order_by(RefusalRow.at, RefusalRow.id))
@@ -316,4 +330,4 @@ def as_of_moment(as_of: datetime | date | None) -> datetime | None:
             return as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=WIB).astimezone(UTC)
         return datetime.combine(as_of, time.max, tzinfo=WIB).astimezone(UTC)
     except OverflowError:  # the first or last moment a calendar can name, moved to UTC, falls off the calendar
-        raise ApiError(422, "invalid_as_of", f"as_of {as_of} is outside the calendar.") from None
+        raise ApiError(422, "invalid_as_of", reason("error.tanggal_di_luar_kalender", tanggal=str(as_of))) from None

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -15,7 +16,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
 from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
-from service.errors import ApiError, payload_or_422
+from service.errors import ApiError, codes, payload_or_422
+from service.i18n import LocaleDep, render
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy
 from service.routers.cases import now
@@ -30,6 +32,7 @@ from workflows.ceremony import (
     CeremonyWorkflow,
     ceremony_workflow_id,
 )
+from workflows.reasons import Reason, reason, received
 
 router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
 
@@ -38,13 +41,10 @@ IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, pattern=r"^
 
 # What a unit of a ceremony waits for, by its case's stage (the report says it in words).
 WAITING_FOR = {
-    "permohonan": "waiting for Ditjen HAM to approve the ceremony (setujui)",
-    "pencanangan_terjadwal": "scheduled; waiting for the Kanwil to declare the ceremony (deklarasikan)",
-    "dicanangkan": (
-        "declared, but the unit head has not signed the surat pernyataan pencanangan yet "
-        "(tandatangani_pernyataan): the case stays dicanangkan until then"
-    ),
-    "pembangunan": "declared and signed: the unit is in pembangunan",
+    "permohonan": reason("upacara.menunggu_persetujuan"),
+    "pencanangan_terjadwal": reason("upacara.menunggu_deklarasi"),
+    "dicanangkan": reason("upacara.menunggu_tanda_tangan"),
+    "pembangunan": reason("upacara.sudah_pembangunan"),
 }
 
 
@@ -61,7 +61,7 @@ class CeremonyRequest(BaseModel):
     def _distinct(cls, units: list[str]) -> list[str]:
         twice = sorted(u for u, n in Counter(units).items() if n > 1)
         if twice:
-            raise ValueError(f"units listed more than once: {', '.join(twice)}")
+            raise PydanticCustomError("isian.unit_berulang", "units listed more than once", {"unit": twice})
         return units
 
 
@@ -71,7 +71,8 @@ class UnitReport(BaseModel):
     stage: str | None  # the case's stage now, from the read model
     event: str | None  # the ceremony's latest event that went to this unit
     outcome: str | None  # applied, refused, failed; null: nothing sent to it yet
-    why: list[str]
+    why: list[str]  # in the reader's words
+    why_codes: list[dict[str, Any]]  # the same reasons as data ({"code": null} for a sentence from an older run)
     note: str
     results: dict[str, Any]  # each ceremony event's outcome for this unit (its latest try)
 
@@ -115,7 +116,9 @@ class CeremonyList(BaseModel):
 def load_ceremony(session: Session, year: int, ceremony_id: str) -> CeremonyRow:
     row = session.get(CeremonyRow, (year, ceremony_id))
     if row is None:
-        raise ApiError(404, "unknown_ceremony", f"There is no ceremony {ceremony_id} in the {year} cycle.")
+        raise ApiError(
+            404, "unknown_ceremony", reason("error.upacara_tidak_ditemukan", upacara=ceremony_id, tahun=year)
+        )
     return row
 
 
@@ -123,18 +126,19 @@ def who(actor: Actor) -> dict[str, str]:
     return {"sub": actor.sub, "name": actor.name, "role": actor.role}
 
 
-def grouped(reasons: list[tuple[str, str]]) -> list[str]:
-    """(unit, reason) pairs as one line per reason naming its units, so 60 identical refusals read as one."""
-    units: dict[str, list[str]] = {}
-    for unit, reason in reasons:
-        units.setdefault(reason, []).append(unit)
-    return [f"{', '.join(codes)}: {reason}" for reason, codes in units.items()]
+def grouped(reasons: list[tuple[str, Reason | str]]) -> list[Reason]:
+    """(unit, reason) pairs as one reason per reason naming its units, so 60 identical refusals read as one."""
+    units: dict[str, tuple[Reason | str, list[str]]] = {}
+    for unit, why in reasons:
+        key = why if isinstance(why, str) else why.model_dump_json()
+        units.setdefault(key, (why, []))[1].append(unit)
+    return [reason("untuk_unit", units=listed, alasan=why) for why, listed in units.values()]
 
 
-def report(session: Session, row: CeremonyRow) -> CeremonyReport:
+def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
     """The ceremony from the read model: its events, and per unit its case's stage now and each event's outcome."""
     state = CeremonyState.model_validate(row.data)
-    codes = state.start.units
+    members = state.start.units
     unit_rows = session.exec(
         select(CeremonyUnitRow)
         .where(CeremonyUnitRow.year == row.year, CeremonyUnitRow.ceremony == row.id)
@@ -142,9 +146,9 @@ def report(session: Session, row: CeremonyRow) -> CeremonyReport:
     ).all()
     stages = {
         r.unit: r.stage
-        for r in session.exec(select(CaseRow).where(CaseRow.year == row.year, col(CaseRow.unit).in_(codes)))
+        for r in session.exec(select(CaseRow).where(CaseRow.year == row.year, col(CaseRow.unit).in_(members)))
     }
-    names = {r.code: r.name for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(codes)))}
+    names = {r.code: r.name for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(members)))}
     units = [
         UnitReport(
             unit=u.unit,
@@ -152,8 +156,12 @@ def report(session: Session, row: CeremonyRow) -> CeremonyReport:
             stage=stages.get(u.unit),
             event=u.event,
             outcome=u.outcome,
-            why=u.why,
-            note=WAITING_FOR.get(stages.get(u.unit) or "", f"the case is at stage {stages.get(u.unit)}"),
+            why=[render(r, locale) for r in u.why],
+            why_codes=codes(received(u.why)),
+            note=render(
+                WAITING_FOR.get(stages.get(u.unit) or "", reason("upacara.tahap_kasus", stage=stages.get(u.unit))),
+                locale,
+            ),
             results=u.results,
         )
         for u in unit_rows
@@ -206,6 +214,7 @@ async def create_ceremony(
     client: ClientDep,
     response: Response,
     idempotency_key: IdempotencyKey,
+    locale: LocaleDep,
 ) -> CeremonyReport:
     """Set up one pencanangan for many units (all of one region). Ditjen HAM approves it next (`setujui`)."""
     payload = body.model_dump(mode="json")
@@ -218,7 +227,7 @@ async def create_ceremony(
         if existing is not None:  # a retry: the same request gets the same ceremony, another request a 422
             claim_idempotency_key(session, year, log, idempotency_key, "buat_pencanangan", actor, payload)
             response.status_code = 200
-            return report(session, existing)
+            return report(session, existing, locale)
         cases, region = check_ceremony(session, year, body, actor)
         claim_idempotency_key(session, year, log, idempotency_key, "buat_pencanangan", actor, payload)
     start = CeremonyStart(
@@ -245,7 +254,7 @@ async def create_ceremony(
             ),
         )
     session.expire_all()
-    return report(session, load_ceremony(session, year, ceremony_id))
+    return report(session, load_ceremony(session, year, ceremony_id), locale)
 
 
 def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Actor) -> tuple[list[CaseData], str]:
@@ -253,46 +262,44 @@ def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Ac
     units = {r.code: r for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(body.units)))}
     if actor.role == "kanwil":
         outside = [
-            (u.code, f"belongs to region {u.region}, not to your region {actor.region}")
+            (u.code, reason("unit_wilayah_lain", wilayah=u.region, wilayah_anda=actor.region))
             for u in units.values()
             if u.region != actor.region
         ]
         if outside:
-            raise ApiError(
-                403, "forbidden", "A Kanwil holds ceremonies only for units of its region.", grouped(outside)
-            )
+            raise ApiError(403, "forbidden", reason("error.upacara_wilayah_sendiri"), grouped(outside))
     rows = {
         r.unit: r for r in session.exec(select(CaseRow).where(CaseRow.year == year, col(CaseRow.unit).in_(body.units)))
     }
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Reason | str]] = []
     for code in body.units:
         if code not in units:
-            problems.append((code, "not registered; an admin must register the unit first"))
+            problems.append((code, reason("unit_belum_terdaftar")))
         elif code not in rows:
-            problems.append((code, f"no case in the {year} cycle; the unit's operator must apply first"))
+            problems.append((code, reason("unit_belum_mengajukan", tahun=year)))
         elif rows[code].final:
-            problems.append((code, f"its {year} case has ended at stage {rows[code].stage}"))
+            problems.append((code, reason("kasus_sudah_berakhir", tahun=year, stage=rows[code].stage)))
     why = grouped(problems)
     regions: dict[str, list[str]] = {}
     for u in units.values():
         regions.setdefault(u.region, []).append(u.code)
     if len(regions) > 1:
-        found = "; ".join(f"{region} ({', '.join(sorted(codes))})" for region, codes in sorted(regions.items()))
-        why.append(f"a ceremony is held by one Kanwil, so its units must belong to one region; found {found}")
+        found = [reason("wilayah_dan_unit", wilayah=r, units=sorted(c)) for r, c in sorted(regions.items())]
+        why.append(reason("upacara_satu_wilayah", wilayah=found))
     cases = [CaseData.model_validate(rows[code].data) for code in body.units if code in rows]
     # The approval's own checks (date in the future and inside the cycle, Ditjen HAM and Forkopimda witnesses),
     # asked of each case's lifecycle now, so a ceremony that could never be approved is not set up.
     approval = lifecycle.RULES["setujui_permohonan"]
     parsed = approval.payload.model_validate(body.model_dump(exclude={"units"}))
     checked = [
-        (case.unit.code, reason)
+        (case.unit.code, why)
         for case in cases
         for check in approval.checks
-        if (reason := check(lifecycle.Attempt(case, actor, now()), parsed))
+        for why in check(lifecycle.Attempt(case, actor, now()), parsed)
     ]
     why += grouped(checked)
     if why:
-        raise ApiError(409, "refused", "The ceremony cannot be set up; nothing was changed.", why)
+        raise ApiError(409, "refused", reason("error.upacara_tidak_dapat_dibuat"), why)
     return cases, next(iter(regions))
 
 
@@ -318,9 +325,9 @@ def list_ceremonies(year: int, _: ActorDep, session: SessionDep, region: str | N
 
 
 @router.get("/{ceremony_id}")
-def get_ceremony(year: int, ceremony_id: str, _: ActorDep, session: SessionDep) -> CeremonyReport:
+def get_ceremony(year: int, ceremony_id: str, _: ActorDep, session: SessionDep, locale: LocaleDep) -> CeremonyReport:
     """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
-    return report(session, load_ceremony(session, year, ceremony_id))
+    return report(session, load_ceremony(session, year, ceremony_id), locale)
 
 
 @router.post("/{ceremony_id}/events/{event}")
@@ -332,14 +339,14 @@ async def send_ceremony_event(
     session: SessionDep,
     client: ClientDep,
     idempotency_key: IdempotencyKey,
+    locale: LocaleDep,
     payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
 ) -> CeremonyReport:
     """Send `setujui` (Ditjen HAM), `jadwal_ulang` or `deklarasikan` (the Kanwil of the units' region) to every unit
     of the ceremony in one request. A retried request with the same `Idempotency-Key` is applied once."""
     if event not in CASE_EVENTS:
-        raise ApiError(
-            404, "unknown_event", f"A ceremony has no event '{event}'.", [f"events: {', '.join(CASE_EVENTS)}"]
-        )
+        why = [reason("upacara_peristiwa_tidak_dikenal", nama=event, events=list(CASE_EVENTS.values()))]
+        raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"), why)
     row = load_ceremony(session, year, ceremony_id)
     log = f"ceremony:{ceremony_id}"
     with refusals_logged(session, year, log, event, actor, payload):
@@ -349,14 +356,17 @@ async def send_ceremony_event(
         cases = session.exec(select(CaseRow).where(CaseRow.year == year, col(CaseRow.unit).in_(codes))).all()
         # Who may send it to each unit: the lifecycle's own role and scope rules (a Kanwil only in its region).
         forbidden = {
-            why for c in cases for why in lifecycle.forbidden(CaseData.model_validate(c.data), case_event, actor)
+            why.model_dump_json(): why
+            for c in cases
+            for why in lifecycle.forbidden(CaseData.model_validate(c.data), case_event, actor)
         }
         if forbidden:
-            raise ApiError(403, "forbidden", f"You may not send {event} for this ceremony.", sorted(forbidden))
+            message = reason("error.upacara_peristiwa_dilarang", event=case_event)
+            raise ApiError(403, "forbidden", message, [forbidden[k] for k in sorted(forbidden)])
         # `setujui` takes nothing: it sends the ceremony's own date, place and witnesses.
         payload_or_422(rule.payload if event != "setujui" else Kosong, payload, event)
         if row.closed:
-            raise ApiError(409, "ceremony_closed", "This ceremony is closed; nothing was changed.", [closed_why(row)])
+            raise ApiError(409, "ceremony_closed", reason("error.upacara_ditutup"), [closed_why(row)])
         claim_idempotency_key(session, year, log, idempotency_key, event, actor, payload)
         handle = client.get_workflow_handle(ceremony_workflow_id(year, ceremony_id))
         try:
@@ -369,20 +379,21 @@ async def send_ceremony_event(
         except ApiError as e:
             if e.error != "case_closed":
                 raise
-            raise ApiError(409, "ceremony_closed", "This ceremony is closed; nothing was changed.", e.why) from None
+            raise ApiError(409, "ceremony_closed", reason("error.upacara_ditutup"), e.why) from None
         if not step.count("applied"):
             # Not one case moved: a refusal, though the ceremony's report keeps the attempt and every reason.
-            raise ApiError(409, "refused", f"No unit's case accepted {event}; nothing was changed.", refusals(step))
+            message = reason("error.upacara_tidak_diterima", event=case_event)
+            raise ApiError(409, "refused", message, refusals(step))
     session.expire_all()
-    return report(session, load_ceremony(session, year, ceremony_id))
+    return report(session, load_ceremony(session, year, ceremony_id), locale)
 
 
-def refusals(step: CeremonyStep) -> list[str]:
+def refusals(step: CeremonyStep) -> list[Reason]:
     return grouped([(r.unit, why) for r in step.results if r.outcome != "applied" for why in r.why])
 
 
-def closed_why(row: CeremonyRow) -> str:
+def closed_why(row: CeremonyRow) -> Reason:
     state = CeremonyState.model_validate(row.data)
     if state.declared_all:
-        return "every unit of this ceremony has been declared"
-    return f"the cycle ended on {state.start.closes_at.isoformat()}"
+        return reason("upacara_semua_dideklarasikan")
+    return reason("siklus_berakhir", tanggal=state.start.closes_at.isoformat())

@@ -12,6 +12,7 @@ from service import documents
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
 from service.routers.cases import load_case
+from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])
 
@@ -29,18 +30,13 @@ def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HT
         raise ApiError(
             404,
             "no_evaluation_result",
-            f"The {year} case of {unit} has no evaluation result yet.",
+            reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year),
             [not_yet(row.stage, history)],
         )
     return HTMLResponse(document.html, headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
 
 
-def not_yet(stage: str, history: Sequence[TransitionRow]) -> str:
+def not_yet(stage: str, history: Sequence[TransitionRow]) -> Reason:
     if any(e.event == "tidak_lolos_verifikasi" for e in history):
-        return (
-            "the case ended at verification (tidak_lolos_verifikasi), before evaluation; the reason is in its history"
-        )
-    return (
-        f"the case is at stage {stage}; the document exists once the head of the assessment team has fixed the "
-        "evaluation result (tetapkan_hasil_evaluasi)"
-    )
+        return reason("berakhir_di_verifikasi")
+    return reason("hasil_evaluasi_belum_ditetapkan", stage=stage)

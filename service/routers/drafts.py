@@ -10,9 +10,11 @@ from models.contracts import Actor, CaseData, Laporan
 from models.tables import DraftRow
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
+from service.i18n import LocaleDep, render
 from service.routers.cases import load_case
 from service.routers.evidence import resolve
 from workflows import lifecycle
+from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/draft", tags=["cases"])
 
@@ -24,10 +26,11 @@ class DraftView(BaseModel):
     saved_at: datetime | None
     laporan: dict[str, Any]
     ready: bool
-    checks: list[str]
+    checks: list[str]  # what still stands in the way of sending, in the reader's words
+    check_codes: list[Reason]  # the same as data
 
 
-def draft_view(session: SessionDep, case: CaseData, actor: Actor, row: DraftRow | None) -> DraftView:
+def draft_view(session: SessionDep, case: CaseData, actor: Actor, row: DraftRow | None, locale: str) -> DraftView:
     """The same checks the submission will meet: the lifecycle's own, with the evidence store's answers."""
     event = "kirim_perbaikan" if case.stage == "perbaikan" else "kirim_laporan"
     payload = row.payload if row else {"indikator": []}
@@ -40,7 +43,8 @@ def draft_view(session: SessionDep, case: CaseData, actor: Actor, row: DraftRow 
         saved_at=row.saved_at if row else None,
         laporan=payload,
         ready=not checks,
-        checks=checks,
+        checks=[render(r, locale) for r in checks],
+        check_codes=checks,
     )
 
 
@@ -48,12 +52,14 @@ def own_case(session: SessionDep, year: int, unit: str, actor: Actor) -> CaseDat
     case = CaseData.model_validate(load_case(session, year, unit).data)
     forbidden = lifecycle.forbidden(case, "kirim_laporan", actor)
     if forbidden:
-        raise ApiError(403, "forbidden", "Only the unit's own operator works on its report.", forbidden)
+        raise ApiError(403, "forbidden", reason("error.laporan_milik_operator_unit"), forbidden)
     return case
 
 
 @router.put("")
-def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep) -> DraftView:
+def save_draft(
+    year: int, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep, locale: LocaleDep
+) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     case = own_case(session, year, unit, actor)
     row = session.get(DraftRow, (year, unit)) or DraftRow(
@@ -62,10 +68,10 @@ def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session:
     row.payload, row.saved_by, row.saved_at = laporan.model_dump(mode="json"), actor.sub, datetime.now(UTC)
     session.add(row)
     session.commit()
-    return draft_view(session, case, actor, row)
+    return draft_view(session, case, actor, row, locale)
 
 
 @router.get("")
-def get_draft(year: int, unit: str, actor: ActorDep, session: SessionDep) -> DraftView:
+def get_draft(year: int, unit: str, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> DraftView:
     case = own_case(session, year, unit, actor)
-    return draft_view(session, case, actor, session.get(DraftRow, (year, unit)))
+    return draft_view(session, case, actor, session.get(DraftRow, (year, unit)), locale)

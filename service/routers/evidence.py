@@ -15,6 +15,7 @@ from models.tables import EvidenceRow
 from service.auth import UNIT_ROLES
 from service.deps import ActorDep, SessionDep, State, require_role
 from service.errors import ApiError
+from workflows.reasons import reason
 
 router = APIRouter(tags=["evidence"])
 
@@ -43,14 +44,14 @@ async def upload(
     limit = state.settings.evidence_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, "too_large", f"The file is larger than {limit // (1024 * 1024)} MiB; nothing was kept.")
+        raise ApiError(413, "too_large", reason("error.berkas_terlalu_besar", batas=limit // (1024 * 1024)))
     media_type = sniff(data)
     if media_type is None:
         raise ApiError(
             415,
             "unsupported_type",
-            "Only JPEG or PNG photos and PDF documents are accepted; nothing was kept.",
-            [f"{file.filename or 'the file'} is not a JPEG, PNG or PDF (judged by its content, not its name)"],
+            reason("error.jenis_berkas_tidak_diterima"),
+            [reason("berkas_bukan_foto_atau_pdf", berkas=file.filename or "")],
         )
     sha256 = hashlib.sha256(data).hexdigest()
     path = stored_path(state.settings.evidence_dir, sha256)
@@ -83,7 +84,7 @@ def download(evidence_id: str, _: ActorDep, session: SessionDep, state: State) -
     row = session.exec(select(EvidenceRow).where(EvidenceRow.id == evidence_id)).first()
     path = stored_path(state.settings.evidence_dir, evidence_id)
     if row is None or not path.exists():
-        raise ApiError(404, "unknown_evidence", f"There is no evidence {evidence_id}.")
+        raise ApiError(404, "unknown_evidence", reason("error.bukti_tidak_ditemukan", bukti=evidence_id))
     return Response(path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"'})
 
 

@@ -11,6 +11,7 @@ from service.deps import RETRY_AFTER, State, get_client
 from service.errors import ApiError
 from service.observability import metrics
 from workflows import lifecycle
+from workflows.reasons import reason
 
 router = APIRouter(tags=["system"])
 
@@ -41,9 +42,9 @@ async def health(state: State) -> dict[str, Any]:
 async def ready(state: State) -> dict[str, Any]:
     """Readiness: 200 only while both Temporal and the database answer, else 503 with what is missing."""
     seen = await dependencies(state)
-    missing = [f"{name} does not answer" for name, ok in seen.items() if not ok]
+    missing = [reason("layanan_tidak_menjawab", layanan=name) for name, ok in seen.items() if not ok]
     if missing:
-        raise ApiError(503, "not_ready", "The service cannot take requests now.", missing, headers=RETRY_AFTER)
+        raise ApiError(503, "not_ready", reason("error.layanan_belum_siap"), missing, headers=RETRY_AFTER)
     return {"status": "ready", **seen}
 
 
