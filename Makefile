@@ -16,10 +16,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# dclint, the linter and Compose-schema check of docker-compose.yml (tests/test_compose.py), at the version pinned in
+# deploy/package-lock.json; needs node >= 20.19 and npm.
+DCLINT := deploy/node_modules/.bin/dclint
+$(DCLINT): deploy/package.json deploy/package-lock.json
+	npm ci --prefix deploy --no-audit --no-fund
+	touch $@
+
 run: $(BIN)/.installed
 	$(BIN)/p2ham dev
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(DCLINT)
 	$(BIN)/python -m pytest
 
 test-postgres: $(BIN)/.installed
