@@ -16,10 +16,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# dclint, the linter and Compose-schema check of docker-compose.yml (tests/test_compose.py), at the version pinned in
+# deploy/package-lock.json; needs node >= 20.19 and npm.
+DCLINT := deploy/node_modules/.bin/dclint
+$(DCLINT): deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm; } || \
+	  { echo "The compose checks need Node.js 20 and npm: sudo apt-get install -y nodejs npm"; exit 1; }
+	npm ci --prefix deploy --no-audit --no-fund
+	touch $@
+
 run: $(BIN)/.installed
 	$(BIN)/p2ham dev
 
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed browser $(DCLINT)
 	$(BIN)/python -m pytest
 
 # The browser tests drive the system Chromium (Debian package); Playwright's own browser download is not used.
