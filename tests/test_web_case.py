@@ -149,8 +149,9 @@ async def happy_path(p: Path) -> None:
             seed += 1
             upload = {"name": f"foto-{seed}.jpg", "mimeType": "image/jpeg", "buffer": photo(seed)}
             await op.locator("input[type=file]").first.set_input_files(upload)
+            before = op.url
             await op.locator("main form button[type=submit]").click()
-            await op.wait_for_load_state()
+            await op.wait_for_url(lambda url, before=before: url != before)
         assert await op.get_by_test_id("siap").count() == 1
         await op.locator(f"form[action='{p.case}/laporan-kirim'] button").click()
         await op.wait_for_url(f"{p.live_url}{p.case}?berhasil=kirim_laporan")
@@ -191,7 +192,7 @@ async def happy_path(p: Path) -> None:
         assert document.status == 200 and "Berita Acara" in await document.text()
 
 
-@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 async def test_a_whole_case_through_the_pages(
     browser: Browser, live_url: str, api: httpx.AsyncClient, token, year: int, js: bool
 ):
