@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser
+.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -63,6 +63,10 @@ messages: $(BIN)/.installed
 # The lifecycle diagram of the web pages, drawn from workflows/lifecycle.py (a test keeps the committed files current).
 diagram: $(BIN)/.installed
 	$(BIN)/python -m service.pages.diagram
+
+# The main pages as PNGs under docs/screenshots, saved by the browser test of a whole case while it runs.
+screenshots: $(BIN)/.installed browser
+	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py -q -k "whole_case and not nojs"
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)

@@ -76,8 +76,8 @@ from service.cli import PROJECT_ROOT, dynamic_config, dynamic_config_flags, temp
 from service.cohort import await_read_model, open_cohort
 from service.demo import WITNESSES, happy_path, sample_photo, sample_statement
 from service.deps import ActorDep, SessionDep
+from service.evidence import resolve
 from service.routers import dashboard
-from service.routers.evidence import resolve
 from service.settings import Settings
 from workflows.unit import SEARCH_ATTRIBUTES, CaseWorkflow, case_workflow_id
 
