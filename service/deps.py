@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -16,7 +16,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.contracts import Actor
 from service.auth import TokenVerifier
 from service.errors import ApiError
+from service.ratelimit import RateLimits
 from service.settings import Settings
+from workflows.reasons import Reason
 
 RETRY_AFTER = {"Retry-After": "5"}
 
@@ -26,6 +28,7 @@ class AppState:
     settings: Settings
     engine: Engine
     verifier: TokenVerifier
+    limits: RateLimits
     client: Client | None = None
 
 
@@ -59,6 +62,13 @@ def get_session(state: State) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+
+def get_limits(state: State) -> RateLimits:
+    return state.limits
+
+
+LimitsDep = Annotated[RateLimits, Depends(get_limits)]
+
 bearer = HTTPBearer(auto_error=False, description="JWT with claims sub, name, role, and unit or region")
 
 
@@ -74,6 +84,15 @@ def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials 
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+# A client's key for a request that must be applied once (retries carry the same key).
+IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+def client_update_id(key: str) -> str:
+    """The Temporal update id of a client's request: namespaced, so no client key can ever equal an update id the
+    service makes itself (a ceremony's, a cohort's or a bulk assignment's, all starting with `p2ham-`)."""
+    return f"client:{key}"
 
 
 def require_role(actor: Actor, *roles: str) -> None:
@@ -101,6 +120,11 @@ def temporal_unavailable() -> ApiError:
 ClientDep = Annotated[Client, Depends(get_client)]
 
 
+def as_reason(why: object) -> Reason | str:
+    """A refusal's reason as it crossed Temporal: a reason (as JSON) or a plain sentence."""
+    return Reason.model_validate(why) if isinstance(why, dict) else str(why)
+
+
 @asynccontextmanager
 async def temporal_errors() -> AsyncIterator[None]:
     """Temporal's failures in the API's words: a refusal is a 409, an outage a 503; nothing is half-applied."""
@@ -109,7 +133,7 @@ async def temporal_errors() -> AsyncIterator[None]:
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type == "Refused":
-            why = list(cause.details[0]) if cause.details else [cause.message]
+            why = [as_reason(w) for w in cause.details[0]] if cause.details else [cause.message]
             raise ApiError(409, "refused", "This cannot be done now; nothing was changed.", why) from None
         raise
     except RPCError as e:

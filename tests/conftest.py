@@ -24,6 +24,8 @@ from worker import build_worker
 from workflows.unit import SEARCH_ATTRIBUTES
 
 TASK_QUEUE = "p2ham-test"
+# The tests run the service in dev mode, and so do the API and worker processes they start (they inherit this).
+os.environ["P2HAM_MODE"] = "dev"
 
 
 def temporal_binary() -> str:
@@ -53,7 +55,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
+        mode="dev",
         database_url=database_url,
+        # The matrices send hundreds of refused commands per official; tests/test_abuse.py sets its own limits.
+        rate_limit_refused="100000/minute",
+        rate_limit_expensive="100000/minute",
         task_queue=TASK_QUEUE,
         jwt_secret="test-secret-" + uuid.uuid4().hex,
         evidence_dir=tmp_path_factory.mktemp("evidence"),

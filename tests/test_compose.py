@@ -30,7 +30,12 @@ POSTGRESQL = "postgresql"
 TEMPORAL = "temporal"
 APP_SERVICES = ("api", "worker")
 # What an operator exports before `docker compose up`; every required variable of the compose file.
-OPERATOR_ENV = {"POSTGRES_PASSWORD": "db-password", "P2HAM_JWT_SECRET": "a-production-secret"}
+OPERATOR_ENV = {
+    "POSTGRES_PASSWORD": "db-password",
+    "P2HAM_JWT_SECRET": "a-production-secret-of-at-least-32-bytes",
+    "P2HAM_JWT_ISSUER": "https://sso.kemenkumham.go.id",
+    "P2HAM_JWT_AUDIENCE": "p2ham",
+}
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 _VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<bare>\w+))")
@@ -220,6 +225,7 @@ def test_app_environment_names_are_settings_fields(
         assert settings.temporal_address == env["P2HAM_TEMPORAL_ADDRESS"]
         assert settings.database_url.startswith("postgresql")
         assert settings.jwt_secret != DEV_SECRET
+        assert settings.mode == "production" and settings.production_problems() == []
 
 
 def test_worker_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:

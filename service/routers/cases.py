@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import func, select
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -18,12 +18,24 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRequest, Text, UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CaseRow, RefusalRow, TransitionRow
-from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
+from service.access import COMMAND, ReadCase, ReadHistory, lineage, log_read, reads, visible_cases
+from service.deps import (
+    ActorDep,
+    ClientDep,
+    IdempotencyKey,
+    LimitsDep,
+    SessionDep,
+    State,
+    client_update_id,
+    require_role,
+    temporal_errors,
+)
 from service.errors import ApiError, payload_or_422
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy, load_unit
 from service.routers.evidence import resolve
-from workflows import lifecycle
+from workflows import access, lifecycle
+from workflows.reasons import Reason
 from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
 
 router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
@@ -71,7 +83,7 @@ class RefusedCommand(BaseModel):
     event: str
     actor: dict[str, str]
     status: int
-    why: list[str]
+    why: list[str | Reason]
     payload: dict[str, Any]
 
 
@@ -160,13 +172,23 @@ async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions
     return True
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def ajukan(
-    year: int, body: Ajukan, actor: ActorDep, session: SessionDep, state: State, client: ClientDep, response: Response
+    year: int,
+    body: Ajukan,
+    actor: ActorDep,
+    session: SessionDep,
+    state: State,
+    client: ClientDep,
+    response: Response,
+    limits: LimitsDep,
 ) -> CaseView:
     """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
     policy = load_policy(session, year)
-    with refusals_logged(session, year, body.unit, "ajukan", actor, body.model_dump(mode="json")):
+    payload = body.model_dump(mode="json")
+    # Only the unit's own officials (and those who see every case) leave a refusal on its record.
+    visible = access.scope(actor, "case") == "all" or actor.unit == body.unit
+    with refusals_logged(session, year, body.unit, "ajukan", actor, payload, limits, visible):
         forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
         if forbidden:
             raise ApiError(403, "forbidden", "You may not apply for this unit.", forbidden)
@@ -185,10 +207,10 @@ async def ajukan(
     return lifecycle.view(case, actor, now())
 
 
-@router.get("")
+@router.get("", dependencies=[reads("case")])
 def list_cases(
     year: int,
-    _: ActorDep,
+    actor: ActorDep,
     session: SessionDep,
     stage: str | None = None,
     region: str | None = None,
@@ -196,8 +218,9 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
-    """Cases of a cycle from the read model; `overdue` = a deadline passed and the case is still open."""
-    where = [CaseRow.year == year]
+    """Cases of a cycle from the read model that you may see; `overdue` = a deadline passed and the case is still
+    open. `total` counts only the cases you may see."""
+    where = [CaseRow.year == year, visible_cases(actor)]
     if stage:
         where.append(CaseRow.stage == stage)
     if region:
@@ -211,12 +234,12 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: int, unit: str, actor: ActorDep, session: SessionDep) -> CaseView:
+def get_case(year: int, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
-    return lifecycle.view(CaseData.model_validate(load_case(session, year, unit).data), actor, now())
+    return lifecycle.view(CaseData.model_validate(row.data), actor, now(), lineage(session, unit))
 
 
-@router.post("/{unit}/events/{event}")
+@router.post("/{unit}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_event(
     year: int,
     unit: str,
@@ -224,7 +247,8 @@ async def send_event(
     actor: ActorDep,
     session: SessionDep,
     client: ClientDep,
-    idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")],
+    idempotency_key: IdempotencyKey,
+    limits: LimitsDep,
     payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
 ) -> CaseView:
     """Fire an event. A retried request with the same `Idempotency-Key` is applied once."""
@@ -233,30 +257,34 @@ async def send_event(
             404, "unknown_event", f"There is no event '{event}'.", [f"events: {', '.join(lifecycle.EVENTS)}"]
         )
     row = load_case(session, year, unit)
-    with refusals_logged(session, year, unit, event, actor, payload):
-        case = CaseData.model_validate(row.data)
+    case = CaseData.model_validate(row.data)
+    visible = access.may_read(case, actor, "case")  # a refusal on a case the caller may not see is not kept
+    with refusals_logged(session, year, unit, event, actor, payload, limits, visible):
         if row.final:
             raise ApiError(
                 409, "case_closed", "This case has ended; nothing more can be done on it.", [f"ended at {row.stage}"]
             )
-        forbidden = lifecycle.forbidden(case, event, actor)
+        parents = lineage(session, unit)
+        forbidden = lifecycle.forbidden(case, event, actor, lineage=parents)
         if forbidden:
             raise ApiError(403, "forbidden", f"You may not send {event} on this case.", forbidden)
         parsed = payload_or_422(lifecycle.RULES[event].payload, payload, event)
         claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
-        request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
+        evidence = resolve(session, parsed, unit)
+        request = EventRequest(event=event, actor=actor, payload=payload, evidence=evidence, lineage=list(parents))
         session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
         async with temporal_errors():
             result = await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
-                CaseWorkflow.kirim, request, id=idempotency_key
+                CaseWorkflow.kirim, request, id=client_update_id(idempotency_key)
             )
-    return lifecycle.view(result, actor, now())
+    return lifecycle.view(result, actor, now(), parents)
 
 
 @router.get("/{unit}/history")
 def history(
     year: int,
     unit: str,
+    row: ReadHistory,
     actor: ActorDep,
     session: SessionDep,
     as_of: datetime | date | None = None,
@@ -266,29 +294,41 @@ def history(
     `include_refused` (auditors only): also the commands that were refused on the case, with who, when and why."""
     if include_refused:
         require_role(actor, "auditor")
+        log_read(session, actor, year, unit, ["refusals"])
     cutoff = as_of_moment(as_of)
     query = select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit)
     if cutoff is not None:
         query = query.where(TransitionRow.at <= cutoff)
     rows = list(session.exec(query.order_by(TransitionRow.seq)))
     if not rows:
-        load_case(session, year, unit)
         raise ApiError(404, "not_yet", f"The {year} case of {unit} did not exist yet on {cutoff.isoformat()}.")
-    entries = [
-        HistoryEntry(
-            seq=r.seq,
-            at=r.at,
-            event=r.event,
-            from_=r.source,
-            to=r.target,
-            actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role},
-            payload=r.payload,
-            hash=r.hash,
-        )
-        for r in rows
-    ]
+    case = CaseData.model_validate(row.data)
+    entries = [history_entry(r, case, actor) for r in rows]
+    confidential = sorted({CONFIDENTIAL[e.event] for e in entries if e.event in CONFIDENTIAL and e.payload})
+    if confidential:
+        log_read(session, actor, year, unit, confidential)
     refused = refused_commands(session, year, unit, cutoff) if include_refused else None
     return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries, refused=refused)
+
+
+def history_entry(r: TransitionRow, case: CaseData, actor: Actor) -> HistoryEntry:
+    """One step as this official may see it: a score sheet in full, without its author, or without its scores
+    (independent assessment, `workflows/access.py`)."""
+    who = {"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role}
+    payload = r.payload
+    if r.event == "nilai":
+        match access.score_sheet_view(case, actor, r.actor_sub):
+            case "anonymous":
+                who = {"sub": "", "name": "", "role": r.actor_role}
+            case "hidden":
+                payload = {}
+    return HistoryEntry(
+        seq=r.seq, at=r.at, event=r.event, from_=r.source, to=r.target, actor=who, payload=payload, hash=r.hash
+    )
+
+
+# Entries whose payload is confidential, and what their reading is logged as (witnesses' names and addresses).
+CONFIDENTIAL = {"setujui_permohonan": "data_saksi", "deklarasikan": "data_saksi", "nilai": "lembar_nilai"}
 
 
 def refused_commands(session: SessionDep, year: int, unit: str, cutoff: datetime | None) -> list[RefusedCommand]:

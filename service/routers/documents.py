@@ -9,22 +9,24 @@ from sqlmodel import select
 from models.contracts import CaseData
 from models.tables import TransitionRow
 from service import documents
+from service.access import ReadDocument
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
-from service.routers.cases import load_case
+from workflows import access
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])
 
 
 @router.get("/hasil-evaluasi", response_class=HTMLResponse)
-def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HTMLResponse:
+def hasil_evaluasi(year: int, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep) -> HTMLResponse:
     """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
     *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
-    row = load_case(session, year, unit)
     history = session.exec(
         select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit).order_by(TransitionRow.seq)
     ).all()
-    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history)
+    case = CaseData.model_validate(row.data)
+    named = all(access.score_sheet_view(case, actor, author) == "full" for author in case.score_sheets)
+    document = documents.hasil_evaluasi(case, history, anonymous=not named)
     if document is None:
         raise ApiError(
             404,

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from models.contracts import Actor, CaseData, Laporan
 from models.tables import DraftRow
+from service.access import COMMAND, ReadDraft, reads
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
 from service.routers.cases import load_case
@@ -32,7 +33,8 @@ def draft_view(session: SessionDep, case: CaseData, actor: Actor, row: DraftRow 
     event = "kirim_perbaikan" if case.stage == "perbaikan" else "kirim_laporan"
     payload = row.payload if row else {"indikator": []}
     evidence = resolve(session, Laporan.model_validate(payload), case.unit.code)
-    checks = lifecycle.refused(case, event, actor, datetime.now(UTC), payload, evidence)
+    operator = Actor(sub=actor.sub, name=actor.name, role="operator_unit", unit=case.unit.code)  # who will send it
+    checks = lifecycle.refused(case, event, operator, datetime.now(UTC), payload, evidence)
     return DraftView(
         year=case.year,
         unit=case.unit.code,
@@ -52,7 +54,7 @@ def own_case(session: SessionDep, year: int, unit: str, actor: Actor) -> CaseDat
     return case
 
 
-@router.put("")
+@router.put("", dependencies=[reads(COMMAND)])
 def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     case = own_case(session, year, unit, actor)
@@ -66,6 +68,7 @@ def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session:
 
 
 @router.get("")
-def get_draft(year: int, unit: str, actor: ActorDep, session: SessionDep) -> DraftView:
-    case = own_case(session, year, unit, actor)
+def get_draft(year: int, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep) -> DraftView:
+    """The saved report and the checks it still fails (as the unit's own submission would meet them)."""
+    case = CaseData.model_validate(row.data)
     return draft_view(session, case, actor, session.get(DraftRow, (year, unit)))

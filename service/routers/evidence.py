@@ -2,19 +2,22 @@
 
 import hashlib
 import os
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Response, UploadFile
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.contracts import EvidenceInfo, Payload
 from models.tables import EvidenceRow
+from service.access import COMMAND, ReadEvidence, log_read, reads
 from service.auth import UNIT_ROLES
 from service.deps import ActorDep, SessionDep, State, require_role
 from service.errors import ApiError
+from workflows.reasons import reason
 
 router = APIRouter(tags=["evidence"])
 
@@ -30,7 +33,10 @@ def stored_path(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
 
 
-@router.post("/evidence", status_code=201)
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@router.post("/evidence", status_code=201, dependencies=[reads(COMMAND)])
 async def upload(
     file: Annotated[UploadFile, File(description="A JPEG or PNG photo, or a PDF")],
     actor: ActorDep,
@@ -53,13 +59,20 @@ async def upload(
             [f"{file.filename or 'the file'} is not a JPEG, PNG or PDF (judged by its content, not its name)"],
         )
     sha256 = hashlib.sha256(data).hexdigest()
+    assert actor.unit is not None
+    if session.get(EvidenceRow, (sha256, actor.unit)) is None:
+        used = session.exec(select(func.coalesce(func.sum(EvidenceRow.size), 0)).where(EvidenceRow.unit == actor.unit))
+        quota = state.settings.evidence_quota_bytes
+        if used.one() + len(data) > quota:
+            raise ApiError(
+                413, "quota_exceeded", reason("bukti.kuota_habis", unit=actor.unit, mib=quota // (1024 * 1024))
+            )
     path = stored_path(state.settings.evidence_dir, sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:  # whole file or nothing
             tmp.write(data)
         os.replace(tmp.name, path)
-    assert actor.unit is not None
     if session.get(EvidenceRow, (sha256, actor.unit)) is None:
         session.add(
             EvidenceRow(
@@ -77,14 +90,28 @@ async def upload(
     return EvidenceInfo(id=sha256, media_type=media_type, size=len(data), unit=actor.unit)
 
 
-@router.get("/evidence/{evidence_id}")
-def download(evidence_id: str, _: ActorDep, session: SessionDep, state: State) -> Response:
-    """The file itself, with its media type."""
-    row = session.exec(select(EvidenceRow).where(EvidenceRow.id == evidence_id)).first()
+@router.get(
+    "/cycles/{year}/cases/{unit}/evidence/{evidence_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+)
+def download(
+    year: int, unit: str, evidence_id: str, case: ReadEvidence, actor: ActorDep, session: SessionDep, state: State
+) -> Response:
+    """A file the case's unit uploaded, with its media type; only through a case you may read. Each download is
+    logged (who, when, which file)."""
+    row = session.get(EvidenceRow, (evidence_id, case.unit)) if SHA256.match(evidence_id) else None
     path = stored_path(state.settings.evidence_dir, evidence_id)
     if row is None or not path.exists():
-        raise ApiError(404, "unknown_evidence", f"There is no evidence {evidence_id}.")
-    return Response(path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"'})
+        raise ApiError(404, "unknown_evidence", reason("akses.bukti_tidak_ditemukan", unit=unit, year=year))
+    log_read(session, actor, year, unit, [f"bukti:{evidence_id}"])
+    headers = {
+        "ETag": f'"{evidence_id}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": "attachment",
+    }
+    return Response(path.read_bytes(), media_type=row.media_type, headers=headers)
 
 
 def resolve(session: Session, payload: Payload, unit: str) -> dict[str, EvidenceInfo]:
