@@ -24,7 +24,7 @@ from activities.projection import Projection
 from models.db import make_engine
 from service.archive import HistoryStore, store_for
 from service.observability import configure_logging
-from service.settings import CACHED_CASES, Settings, get_settings
+from service.settings import CACHED_CASES, Settings, UnsafeSettings, check_production, get_settings
 from workflows.archive import ArchiveWorkflow
 from workflows.ceremony import CeremonyWorkflow
 from workflows.unit import CaseWorkflow
@@ -142,7 +142,11 @@ def run() -> None:
     configure_logging(get_settings().log_level)
     status = 0
     try:
+        check_production(get_settings())
         asyncio.run(main())
+    except UnsafeSettings as e:
+        print(f"p2ham worker: {e}", file=sys.stderr, flush=True)
+        status = 2
     except KeyboardInterrupt:
         pass
     except Exception:

@@ -2,14 +2,14 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
 
 from models.contracts import PROJECT_TRANSITION, CaseData, Transition
-from models.tables import CaseRow, TransitionRow
-from workflows import lifecycle
+from models.tables import AssignmentRow, CaseRow, TransitionRow
+from workflows import access, lifecycle
 
 
 class Projection:
@@ -30,6 +30,23 @@ class Projection:
             session.commit()
         if moved.rowcount == 0:
             self._insert_once(row)
+        if entry.event == "tugaskan":
+            self._assignments(row.year, row.unit)
+
+    def _assignments(self, year: int, unit: str) -> None:
+        """The case's team as rows, from the case row as it stands (it only moves forward, so a late retry of an
+        older `tugaskan` writes the newest team, not its own)."""
+        with Session(self.engine) as session:
+            current = session.get(CaseRow, (year, unit))
+            team = CaseData.model_validate(current.data).penugasan if current else None
+            session.execute(delete(AssignmentRow).where(AssignmentRow.year == year, AssignmentRow.unit == unit))
+            if team is not None:
+                session.add_all(
+                    AssignmentRow(year=year, unit=unit, sub=sub, role=role)
+                    for role in access.JUDGES
+                    for sub in team.members(role)
+                )
+            session.commit()
 
     def _insert_once(self, row: TransitionRow | CaseRow) -> None:
         with Session(self.engine) as session:

@@ -267,6 +267,7 @@ async def start_worker_processes(bench: Bench, n: int) -> list[asyncio.subproces
         "P2HAM_TEMPORAL_ADDRESS": bench.client.service_client.config.target_host,
         "P2HAM_DATABASE_URL": bench.settings.database_url,
         "P2HAM_TASK_QUEUE": TASK_QUEUE,
+        "P2HAM_MODE": "dev",
         TUNING_ENV: bench.tuning.to_env(),
     }
     children = []
@@ -1047,6 +1048,7 @@ def server_config(a: argparse.Namespace, second: bool = False) -> dict[str, str]
 
 async def run_in(a: argparse.Namespace, tmp: Path) -> int:
     settings = Settings(
+        mode="dev",
         database_url=a.database_url or f"sqlite:///{tmp / 'bench.db'}",
         task_queue=TASK_QUEUE,
         jwt_secret="bench-" + secrets.token_hex(16),

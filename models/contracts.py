@@ -132,6 +132,29 @@ class Nilai(Payload):
     skor: dict[Code, Annotated[float, Field(ge=0, le=100)]]
 
 
+Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)]
+
+
+def _distinct(subs: list[str]) -> list[str]:
+    if len(set(subs)) != len(subs):
+        raise ValueError("an official is listed more than once")
+    return subs
+
+
+class Penugasan(Payload):
+    """The team of a case (`tugaskan`): its verifiers, its assessors and the head of the assessment team, by `sub`."""
+
+    verifikator: Annotated[list[Sub], Field(min_length=1, max_length=20), AfterValidator(_distinct)]
+    penilai: Annotated[list[Sub], Field(min_length=2, max_length=20), AfterValidator(_distinct)]
+    ketua_penilai: Sub
+
+    def members(self, role: str) -> list[str]:
+        """The subs the team names in this role."""
+        return {"verifikator": self.verifikator, "penilai": self.penilai, "ketua_penilai": [self.ketua_penilai]}.get(
+            role, []
+        )
+
+
 class TetapkanPenghargaan(Payload):
     nomor_keputusan: Name
     tanggal: date
@@ -140,10 +163,13 @@ class TetapkanPenghargaan(Payload):
 UTC_OFFSET_HOURS = {"WIB": 7, "WITA": 8, "WIT": 9}  # Indonesia keeps no daylight saving time
 
 
+UnitKind = Literal["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd", "lainnya"]
+
+
 class UnitInfo(BaseModel):
     code: Code
     name: Name
-    kind: Literal["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd", "lainnya"]
+    kind: UnitKind
     region: Code
     parent: Code | None = None
     zona_waktu: Literal["WIB", "WITA", "WIT"] = "WIB"
@@ -215,6 +241,7 @@ class CaseData(BaseModel):
     stage_since: datetime | None = None
     saksi: list[Saksi] = Field(default_factory=list)
     reminded: list[str] = Field(default_factory=list)  # keys of the reminders sent in this stage (sent once each)
+    penugasan: Penugasan | None = None  # the assigned team (`tugaskan`); None until Ditjen HAM assigns one
 
 
 class CaseStart(BaseModel):
@@ -232,6 +259,7 @@ class EventRequest(BaseModel):
     actor: Actor
     payload: dict[str, Any] = Field(default_factory=dict)
     evidence: dict[str, EvidenceInfo] = Field(default_factory=dict)  # resolved by the API from the evidence store
+    lineage: list[str] = Field(default_factory=list)  # the case unit's parents in the unit registry (the API's)
 
 
 class CaseView(BaseModel):

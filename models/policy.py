@@ -111,6 +111,17 @@ class CyclePolicyView(CyclePolicy):
     criteria: list[Criterion]
 
 
+class UnitPolicyView(BaseModel):
+    """`GET /cycles/{year}` for the unit roles: the policy without its pass mark and weights."""
+
+    year: int
+    regulation: Regulation
+    ends_after: Literal["penghargaan", "pembangunan"]
+    calendar: Calendar
+    evidence: EvidenceRules
+    criteria: list[Criterion]
+
+
 def compressed_calendar(start: datetime, step: timedelta) -> Calendar:
     """A calendar for demos and tests, measured in `step`s from `start`: the whole year in a few seconds."""
     return Calendar(

@@ -36,6 +36,7 @@ class CaseRow(SQLModel, table=True):
         Index("ix_case_year_region_stage", "year", "region", "stage"),
         Index("ix_case_year_kind_region_stage", "year", "kind", "region", "stage"),
         Index("ix_case_year_final_deadline", "year", "final", "deadline", "unit"),  # overdue, most overdue first
+        Index("ix_case_stage_deadline", "stage", "deadline", "unit"),  # a worklist: the stages a role acts in, by date
     )
     year: int = Field(primary_key=True)
     unit: str = Field(primary_key=True, max_length=64)
@@ -203,3 +204,30 @@ class WebSessionRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     expires_at: datetime = Field(index=True)
+
+
+class AssignmentRow(SQLModel, table=True):
+    """Who is assigned to a case (`tugaskan`), projected from the case: lists of assigned cases filter in SQL by it."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (Index("ix_assignment_sub", "sub", "role", "year"),)
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    sub: str = Field(primary_key=True, max_length=200)
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class ReadLogRow(SQLModel, table=True):
+    """Who read what is confidential of a case (evidence files, score sheets, audit packs, witnesses' personal data),
+    and when (UU 27/2022 on personal data protection). Never updated; auditors read it per case."""
+
+    __tablename__ = "read_log"
+    __table_args__ = (Index("ix_read_log_case", "year", "unit", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    year: int
+    unit: str = Field(max_length=64)
+    what: str = Field(max_length=100)
+    actor_sub: str = Field(max_length=200)
+    actor_name: str = Field(max_length=200)
+    actor_role: str = Field(max_length=32)

@@ -22,7 +22,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -403,7 +405,9 @@ def rerun(
         # Each step from the log's previous entry, so one altered entry does not make every later one differ.
         case.seq, case.last_hash = row.seq - 1, previous.hash
         try:
-            made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence_for(session, row))
+            # A case whose log assigns a team ran with the assignment checks; an older one ran without them.
+            assigned = case.penugasan is not None
+            made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence_for(session, row), assigned)
         except lifecycle.Refused as e:
             why = "; ".join(render(r, "en") for r in e.why)
             found.differences.append(
@@ -685,11 +689,20 @@ ENTRY_COLUMNS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a string starting like a formula (`=HYPERLINK(...)`, `+`, `-`, `@`, a tab)
+    gets a leading apostrophe (OWASP's advice against CSV injection). Numbers stay numbers."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def csv_text(header: list[str], rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue().encode()
 
 
@@ -707,10 +720,22 @@ def evidence_used(entries: list[Transition]) -> dict[str, list[Transition]]:
     return used
 
 
+class PackTooLarge(Exception):
+    """The pack would exceed P2HAM_AUDIT_PACK_MAX_BYTES; `p2ham audit-pack` writes larger ones."""
+
+
 async def audit_pack(
-    client: Client, session: Session, evidence_dir: Path, year: int, unit: str, who: str = "p2ham"
-) -> tuple[AuditVerdict, bytes]:
-    """A zip an auditor can check offline with `verify.py` inside it; see README above."""
+    client: Client,
+    session: Session,
+    evidence_dir: Path,
+    year: int,
+    unit: str,
+    who: str = "p2ham",
+    max_bytes: int | None = None,
+) -> tuple[AuditVerdict, Path]:
+    """A zip an auditor can check offline with `verify.py` inside it; see README above. Written to a temporary file
+    (the caller deletes it) in a worker thread, off the event loop; with `max_bytes`, refused (`PackTooLarge`) before
+    any evidence is read when its files would be larger."""
     audit = await audit_case(client, session, year, unit)
     verdict, entries = audit.verdict, audit.entries
     files: dict[str, bytes] = {}
@@ -741,13 +766,14 @@ async def audit_pack(
         ],
     )
     manifest = []
+    evidence: dict[str, Path] = {}  # streamed into the zip from the store, never held in memory
     for evidence_id, users in sorted(evidence_used(entries).items()):
         stored = session.exec(select(EvidenceRow).where(EvidenceRow.id == evidence_id)).all()
         own = next((r for r in stored if r.unit == unit), stored[0] if stored else None)
         path = stored_path(evidence_dir, evidence_id)
         included = path.is_file()
         if included:
-            files[f"evidence/{evidence_id}"] = path.read_bytes()
+            evidence[f"evidence/{evidence_id}"] = path
         manifest.append(
             [
                 evidence_id,
@@ -787,14 +813,28 @@ async def audit_pack(
         verdict="OK" if verdict.ok else f"FAILED ({len(verdict.differences)} differences, see verdict.json)",
         last_hash=entries[-1].hash if entries else "(no entries)",
     ).encode()
-    files["SHA256SUMS"] = "".join(
-        f"{hashlib.sha256(data).hexdigest()}  {path}\n" for path, data in files.items()
-    ).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as pack:
-        for path, data in files.items():
-            pack.writestr(path, data)
-    return verdict, buffer.getvalue()
+    size = sum(len(data) for data in files.values()) + sum(p.stat().st_size for p in evidence.values())
+    if max_bytes is not None and size > max_bytes:
+        raise PackTooLarge(f"the audit pack of {unit} ({year}) would hold {size} bytes; the limit is {max_bytes}")
+    return verdict, await asyncio.to_thread(write_pack, files, evidence)
+
+
+def write_pack(files: dict[str, bytes], evidence: dict[str, Path]) -> Path:
+    """The zip in a temporary file, evidence streamed from the store, with SHA256SUMS over every file."""
+    sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    for name, path in evidence.items():
+        with path.open("rb") as f:
+            sums[name] = hashlib.file_digest(f, "sha256").hexdigest()
+    files["SHA256SUMS"] = "".join(f"{digest}  {name}\n" for name, digest in sums.items()).encode()
+    fd, name = tempfile.mkstemp(prefix="p2ham-audit-", suffix=".zip")
+    with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as pack:
+        for arcname, data in files.items():
+            if arcname != "SHA256SUMS":
+                pack.writestr(arcname, data)
+        for arcname, path in evidence.items():
+            pack.write(path, arcname)
+        pack.writestr("SHA256SUMS", files["SHA256SUMS"])
+    return Path(name)
 
 
 def pack_name(year: int, unit: str) -> str:

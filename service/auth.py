@@ -16,6 +16,11 @@ from service.settings import Settings
 from workflows.reasons import Reason, reason
 
 UNIT_ROLES = {"operator_unit", "kepala_unit"}
+LEEWAY = timedelta(seconds=60)  # clock skew between the SSO and this service
+
+
+class TooLong(ValueError):
+    """A token asked to live longer than P2HAM_JWT_MAX_HOURS."""
 
 
 def mint(
@@ -28,6 +33,8 @@ def mint(
     ttl: timedelta = timedelta(hours=8),
 ) -> str:
     """A dev token signed with the shared secret (HS256). Production tokens come from the ministry's SSO."""
+    if ttl > timedelta(hours=settings.jwt_max_hours):
+        raise TooLong(f"a token lives at most {settings.jwt_max_hours:g} hours (P2HAM_JWT_MAX_HOURS)")
     now = datetime.now(UTC)
     claims: dict[str, Any] = {"sub": sub, "name": name or sub, "role": role, "iat": now, "exp": now + ttl}
     if unit:
@@ -52,26 +59,39 @@ class TokenVerifier:
         self.settings = settings
         self.algorithm = settings.jwt_algorithm
         self.jwks: jwt.PyJWKSet | None = None
+        self.jwks_version: tuple[int, int] | None = None  # (mtime, size) of the JWKS file as last read
         self.key: Any = settings.jwt_secret
         if self.algorithm == "RS256":
             if settings.jwt_jwks_file:
-                self.jwks = jwt.PyJWKSet.from_dict(json.loads(settings.jwt_jwks_file.read_text()))
+                self._jwks()
             elif settings.jwt_public_key_file:
                 self.key = settings.jwt_public_key_file.read_text()
             else:
                 raise ValueError("RS256 needs P2HAM_JWT_PUBLIC_KEY_FILE or P2HAM_JWT_JWKS_FILE")
 
+    def _jwks(self) -> jwt.PyJWKSet:
+        """The JWKS file's keys, read again whenever the file changed (key rotation without a restart)."""
+        path = self.settings.jwt_jwks_file
+        assert path is not None
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        if self.jwks is None or version != self.jwks_version:
+            self.jwks = jwt.PyJWKSet.from_dict(json.loads(path.read_text()))
+            self.jwks_version = version
+        return self.jwks
+
     def _key_for(self, token: str) -> Any:
-        if self.jwks is None:
+        if self.settings.jwt_jwks_file is None or self.algorithm != "RS256":
             return self.key
         kid = jwt.get_unverified_header(token).get("kid")
-        for key in self.jwks.keys:
+        for key in self._jwks().keys:
             if key.key_id == kid:
                 return key.key
         raise unauthorized(reason("error.token_kunci_tidak_dikenal", kid=str(kid)))
 
     def actor(self, token: str) -> Actor:
         s = self.settings
+        required = ["sub", "exp", "role"] + (["iss"] if s.jwt_issuer else []) + (["aud"] if s.jwt_audience else [])
         try:
             claims = jwt.decode(
                 token,
@@ -79,12 +99,21 @@ class TokenVerifier:
                 algorithms=[self.algorithm],
                 issuer=s.jwt_issuer,
                 audience=s.jwt_audience,
-                options={"require": ["sub", "exp", "role"], "verify_aud": s.jwt_audience is not None},
+                leeway=LEEWAY,
+                options={"require": required, "verify_aud": s.jwt_audience is not None},
             )
         except jwt.ExpiredSignatureError:
             raise unauthorized(reason("error.sesi_berakhir")) from None
         except jwt.InvalidTokenError:
             raise unauthorized(reason("error.token_tidak_valid")) from None
+        lives = datetime.fromtimestamp(claims["exp"], UTC) - datetime.now(UTC)
+        if lives > timedelta(hours=s.jwt_max_hours) + LEEWAY:
+            raise ApiError(
+                401,
+                "invalid_token",
+                reason("token.terlalu_lama", jam=s.jwt_max_hours),
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return actor_from_claims(claims)
 
 

@@ -7,6 +7,7 @@ API answers it as JSON, the pages as an error summary. Writes go to the case wor
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
@@ -20,12 +21,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from models.contracts import Actor, CaseData, CaseStart, EventRequest, UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CaseRow, TransitionRow
-from service.deps import temporal_errors
+from service.access import lineage, log_read
+from service.deps import client_update_id, temporal_errors
 from service.errors import ApiError, payload_or_422
 from service.evidence import resolve
+from service.ratelimit import RateLimits
 from service.records import claim_idempotency_key, refusals_logged
 from service.registry import load_policy, load_unit
-from workflows import lifecycle
+from workflows import access, lifecycle
 from workflows.reasons import reason
 from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
 
@@ -39,6 +42,50 @@ def load_case(session: Session, year: int, unit: str) -> CaseRow:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    seq: int
+    at: datetime
+    event: str
+    from_: str | None = Field(alias="from")
+    to: str
+    actor: dict[str, str]
+    payload: dict[str, Any]
+    hash: str
+
+
+def visible_history(session: Session, actor: Actor, row: CaseRow, steps: list[TransitionRow]) -> list[HistoryEntry]:
+    """The case's steps as this official may see them (`history_entry`); reading what is confidential in them
+    (witnesses' personal data, score sheets) is logged."""
+    case = CaseData.model_validate(row.data)
+    entries = [history_entry(r, case, actor) for r in steps]
+    confidential = sorted({CONFIDENTIAL[e.event] for e in entries if e.event in CONFIDENTIAL and e.payload})
+    if confidential:
+        log_read(session, actor, row.year, row.unit, confidential)
+    return entries
+
+
+def history_entry(r: TransitionRow, case: CaseData, actor: Actor) -> HistoryEntry:
+    """One step as this official may see it: a score sheet in full, without its author, or without its scores
+    (independent assessment, `workflows/access.py`)."""
+    who = {"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role}
+    payload = r.payload
+    if r.event == "nilai":
+        match access.score_sheet_view(case, actor, r.actor_sub):
+            case "anonymous":
+                who = {"sub": "", "name": "", "role": r.actor_role}
+            case "hidden":
+                payload = {}
+    return HistoryEntry(
+        seq=r.seq, at=r.at, event=r.event, from_=r.source, to=r.target, actor=who, payload=payload, hash=r.hash
+    )
+
+
+# Entries whose payload is confidential, and what their reading is logged as (witnesses' names and addresses).
+CONFIDENTIAL = {"setujui_permohonan": "data_saksi", "deklarasikan": "data_saksi", "nilai": "lembar_nilai"}
 
 
 def transitions(session: Session, year: int, unit: str, cutoff: datetime | None = None) -> list[TransitionRow]:
@@ -115,12 +162,22 @@ async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions
 
 
 async def apply(
-    session: Session, client: Client, task_queue: str, year: int, unit_code: str, actor: Actor, catatan: str | None
+    session: Session,
+    client: Client,
+    limits: RateLimits,
+    task_queue: str,
+    year: int,
+    unit_code: str,
+    actor: Actor,
+    catatan: str | None,
 ) -> tuple[CaseData, bool]:
     """A unit applies (`ajukan`): starts its case for the year; (the case, newly started). Applying again returns
     the same case."""
     policy = load_policy(session, year)
-    with refusals_logged(session, year, unit_code, "ajukan", actor, {"unit": unit_code, "catatan": catatan}):
+    payload = {"unit": unit_code, "catatan": catatan}
+    # Only the unit's own officials (and those who see every case) leave a refusal on its record.
+    visible = access.scope(actor, "case") == "all" or actor.unit == unit_code
+    with refusals_logged(session, year, unit_code, "ajukan", actor, payload, limits, visible):
         forbidden, why = lifecycle.application_refused(policy, unit_code, actor, now())
         if forbidden:
             raise ApiError(403, "forbidden", reason("error.tidak_boleh_mengajukan", unit=unit_code), forbidden)
@@ -140,31 +197,37 @@ async def apply(
 async def send_event(
     session: Session,
     client: Client,
+    limits: RateLimits,
     year: int,
     unit: str,
     event: str,
     actor: Actor,
     payload: dict[str, Any],
     idempotency_key: str,
-) -> CaseData:
-    """Fire an event. A retried request with the same `idempotency_key` is applied once."""
+) -> tuple[CaseData, tuple[str, ...]]:
+    """Fire an event; (the case after it, the unit's parents in the registry, which judge the conflicts of interest
+    of the case's view too). A retried request with the same `idempotency_key` is applied once."""
     if event not in lifecycle.RULES:
         why = [reason("peristiwa_tidak_dikenal", nama=event)]
         raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"), why)
     row = load_case(session, year, unit)
-    with refusals_logged(session, year, unit, event, actor, payload):
-        case = CaseData.model_validate(row.data)
+    case = CaseData.model_validate(row.data)
+    visible = access.may_read(case, actor, "case")  # a refusal on a case the caller may not see is not kept
+    with refusals_logged(session, year, unit, event, actor, payload, limits, visible):
         if row.final:
             why = [reason("kasus_sudah_berakhir", tahun=year, stage=row.stage)]
             raise ApiError(409, "case_closed", reason("error.kasus_berakhir"), why)
-        forbidden = lifecycle.forbidden(case, event, actor)
+        parents = lineage(session, unit)
+        forbidden = lifecycle.forbidden(case, event, actor, lineage=parents)
         if forbidden:
             raise ApiError(403, "forbidden", reason("error.peristiwa_dilarang", event=event), forbidden)
         parsed = payload_or_422(lifecycle.RULES[event].payload, payload, event)
         claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
-        request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
+        evidence = resolve(session, parsed, unit)
+        request = EventRequest(event=event, actor=actor, payload=payload, evidence=evidence, lineage=list(parents))
         session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
         async with temporal_errors():
-            return await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
-                CaseWorkflow.kirim, request, id=idempotency_key
+            result = await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
+                CaseWorkflow.kirim, request, id=client_update_id(idempotency_key)
             )
+    return result, parents

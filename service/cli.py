@@ -21,7 +21,7 @@ import typer
 
 from models.contracts import ROLES
 from models.db import make_engine
-from service.auth import UNIT_ROLES, mint
+from service.auth import UNIT_ROLES, TooLong, mint
 from service.demo import happy_path
 from service.settings import get_settings
 from workflows.unit import SEARCH_ATTRIBUTES
@@ -88,7 +88,10 @@ def token(
         fail(f"a {role} token must name its unit: add --unit CODE")
     if role == "kanwil" and not region:
         fail("a kanwil token must name its region: add --region CODE")
-    typer.echo(mint(get_settings(), role, sub, name=name, unit=unit, region=region, ttl=timedelta(hours=hours)))
+    try:
+        typer.echo(mint(get_settings(), role, sub, name=name, unit=unit, region=region, ttl=timedelta(hours=hours)))
+    except TooLong as e:
+        fail(f"{e}; ask for fewer --hours")
 
 
 # --- p2ham dev -----------------------------------------------------------------------------------------------------
@@ -517,15 +520,14 @@ async def run_audit_pack(year: int, unit: str, out: Path) -> int:
     client, engine, settings = await audit_connections()
     with Session(engine) as session:
         try:
-            verdict, data = await audit_pack(client, session, settings.evidence_dir, year, unit, who="p2ham audit-pack")
+            verdict, made = await audit_pack(client, session, settings.evidence_dir, year, unit, who="p2ham audit-pack")
         except UnknownCase as e:
             fail(str(e))
     out.mkdir(parents=True, exist_ok=True)
     path = out / pack_name(year, unit)
-    path.write_bytes(data)
-    typer.echo(
-        f"Audit pack written: {path} ({len(data)} bytes); the service's verdict: {'OK' if verdict.ok else 'FAILED'}"
-    )
+    shutil.move(made, path)
+    size = path.stat().st_size
+    typer.echo(f"Audit pack written: {path} ({size} bytes); the service's verdict: {'OK' if verdict.ok else 'FAILED'}")
     typer.echo(f"Check it offline (Python standard library only): python3 -m service.audit_verify {path}")
     typer.echo("  or, anywhere, with the verifier inside the pack: unzip it, then python3 verify.py .")
     return 0 if verdict.ok else 1

@@ -42,6 +42,9 @@ class Officials:
         return self.headers[who]
 
 
+# The team Ditjen HAM assigns to the case (`tugaskan`): only these officials verify, score and fix the result.
+TEAM = {"verifikator": ["verif-1"], "penilai": ["penilai-a", "penilai-b"], "ketua_penilai": "ketua-1"}
+
 WITNESSES = [
     {"nama": "Dr. Hajerati", "jabatan": "Direktur Jenderal HAM", "unsur": "ditjen_ham"},
     {"nama": "Kombes Pol. Budi", "jabatan": "Anggota Forkopimda", "unsur": "forkopimda"},
@@ -142,6 +145,11 @@ async def declare(d: Driver, jadwal: datetime, timeout: float) -> None:
     await d.send("tandatangani_pernyataan", "kepala", {"dokumen": statement})
 
 
+async def assign(d: Driver) -> None:
+    """Ditjen HAM assigns the case's verifier, assessors and head of the assessment team (`tugaskan`)."""
+    await d.send("tugaskan", "ditjen", TEAM)
+
+
 async def report(d: Driver, event: str = "kirim_laporan") -> None:
     """The operator uploads photos for each criterion and answers every indicator of the unit kind's catalogue."""
     cycle = await d.call("GET", f"/cycles/{d.year}?kind=kantor_imigrasi", "operator")
@@ -167,6 +175,7 @@ async def happy_path(
     await declare(d, now + 2 * step, wait)
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", wait)
     say("  (the calendar opened the reporting window: buka_pelaporan by system)")
+    await assign(d)
     await report(d)
     await d.send("lolos_verifikasi", "verifikator")
     codes = list((await d.call("GET", f"/cycles/{year}", "ketua"))["weights"])

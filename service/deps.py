@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.contracts import Actor
 from service.auth import TokenVerifier
 from service.errors import ApiError
+from service.ratelimit import RateLimits
 from service.settings import Settings
 from workflows.reasons import reason, received
 
@@ -27,6 +28,7 @@ class AppState:
     settings: Settings
     engine: Engine
     verifier: TokenVerifier
+    limits: RateLimits
     client: Client | None = None
 
 
@@ -59,6 +61,13 @@ def get_session(state: State) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+
+def get_limits(state: State) -> RateLimits:
+    return state.limits
+
+
+LimitsDep = Annotated[RateLimits, Depends(get_limits)]
+
 bearer = HTTPBearer(auto_error=False, description="JWT with claims sub, name, role, and unit or region")
 
 
@@ -74,6 +83,15 @@ def get_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials 
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+# A client's key for a request that must be applied once (retries carry the same key).
+IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
+def client_update_id(key: str) -> str:
+    """The Temporal update id of a client's request: namespaced, so no client key can ever equal an update id the
+    service makes itself (a ceremony's, a cohort's or a bulk assignment's, all starting with `p2ham-`)."""
+    return f"client:{key}"
 
 
 def require_role(actor: Actor, *roles: str) -> None:

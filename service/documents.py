@@ -104,14 +104,18 @@ class Document:
 DECISION = "tetapkan_hasil_evaluasi"
 
 
-def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow]) -> Outcome | None:
-    """The evaluation's result as recorded, or None while it has not been fixed."""
+def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False) -> Outcome | None:
+    """The evaluation's result as recorded, or None while it has not been fixed. `anonymous`: the assessors are
+    numbered, not named (for readers who see the scores but not who gave them)."""
     decision = next((e for e in history if e.event == DECISION), None)
     if decision is None:
         return None
     policy = case.policy
     names = {e.actor_sub: e.actor_name or e.actor_sub for e in history if e.event == "nilai"}
     sheets = case.score_sheets
+    if anonymous:
+        sheets = {f"Penilai {n}": sheet for n, sheet in enumerate(sheets.values(), start=1)}
+        names = {}
     assessors = [
         # One sheet alone through the policy's own formula: that assessor's weighted total.
         Assessor(sub=sub, name=names.get(sub, sub), scores=sheet, total=policy.weighted_score({sub: sheet}))
@@ -142,9 +146,9 @@ def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow]) -> Outc
     )
 
 
-def hasil_evaluasi(case: CaseData, history: Sequence[TransitionRow]) -> Document | None:
+def hasil_evaluasi(case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False) -> Document | None:
     """The outcome document for a case whose evaluation result is fixed; None before that."""
-    outcome = evaluation_outcome(case, history)
+    outcome = evaluation_outcome(case, history, anonymous)
     if outcome is None:
         return None
     name = "berita-acara-hasil-evaluasi" if outcome.passed else "surat-keterangan-hasil-evaluasi"

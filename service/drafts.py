@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from models.contracts import Actor, CaseData, Laporan
-from models.tables import DraftRow
+from models.tables import CaseRow, DraftRow
 from service.cases import load_case
 from service.errors import ApiError
 from service.evidence import resolve
@@ -27,12 +27,14 @@ class DraftView(BaseModel):
     check_codes: list[Reason]  # the same as data
 
 
-def draft_view(session: Session, case: CaseData, actor: Actor, row: DraftRow | None, locale: str) -> DraftView:
-    """The same checks the submission will meet: the lifecycle's own, with the evidence store's answers."""
+def draft_view(session: Session, case: CaseData, row: DraftRow | None, locale: str) -> DraftView:
+    """The same checks the submission will meet: the lifecycle's own, with the evidence store's answers, as the
+    unit's operator will meet them (whoever reads the draft)."""
     event = "kirim_perbaikan" if case.stage == "perbaikan" else "kirim_laporan"
     payload = row.payload if row else {"indikator": []}
     evidence = resolve(session, Laporan.model_validate(payload), case.unit.code)
-    checks = lifecycle.refused(case, event, actor, datetime.now(UTC), payload, evidence)
+    operator = Actor(sub="operator", role="operator_unit", unit=case.unit.code)  # who will send it
+    checks = lifecycle.refused(case, event, operator, datetime.now(UTC), payload, evidence)
     return DraftView(
         year=case.year,
         unit=case.unit.code,
@@ -62,9 +64,9 @@ def save_draft(session: Session, year: int, unit: str, laporan: Laporan, actor: 
     row.payload, row.saved_by, row.saved_at = laporan.model_dump(mode="json"), actor.sub, datetime.now(UTC)
     session.add(row)
     session.commit()
-    return draft_view(session, case, actor, row, locale)
+    return draft_view(session, case, row, locale)
 
 
-def get_draft(session: Session, year: int, unit: str, actor: Actor, locale: str) -> DraftView:
-    case = own_case(session, year, unit, actor)
-    return draft_view(session, case, actor, session.get(DraftRow, (year, unit)), locale)
+def get_draft(session: Session, row: CaseRow, locale: str) -> DraftView:
+    """The draft of a case the caller may read (`service.access.readable_case(..., "draft", ...)`)."""
+    return draft_view(session, CaseData.model_validate(row.data), session.get(DraftRow, (row.year, row.unit)), locale)

@@ -7,15 +7,17 @@ payload names, and reading one back.
 import hashlib
 import io
 import os
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.contracts import Actor, EvidenceInfo, Payload
 from models.tables import EvidenceRow
+from service.access import log_read
 from service.errors import ApiError
 from workflows.reasons import reason
 
@@ -32,9 +34,10 @@ def stored_path(root: Path, sha256: str) -> Path:
 
 
 def store(
-    session: Session, root: Path, limit: int, actor: Actor, data: bytes, filename: str
+    session: Session, root: Path, limit: int, quota: int, actor: Actor, data: bytes, filename: str
 ) -> tuple[EvidenceInfo, bool]:
-    """Keep one file of the actor's unit (at most `limit` bytes: pass one more to tell); (its info, newly stored)."""
+    """Keep one file of the actor's unit (at most `limit` bytes: pass one more to tell; the unit's files together at
+    most `quota` bytes); (its info, newly stored)."""
     if len(data) > limit:
         raise ApiError(413, "too_large", reason("error.berkas_terlalu_besar", batas=limit // (1024 * 1024)))
     media_type = sniff(data)
@@ -46,14 +49,20 @@ def store(
             [reason("berkas_bukan_foto_atau_pdf", berkas=filename)],
         )
     sha256 = hashlib.sha256(data).hexdigest()
+    assert actor.unit is not None
+    created = session.get(EvidenceRow, (sha256, actor.unit)) is None
+    if created:
+        used = session.exec(select(func.coalesce(func.sum(EvidenceRow.size), 0)).where(EvidenceRow.unit == actor.unit))
+        if used.one() + len(data) > quota:
+            raise ApiError(
+                413, "quota_exceeded", reason("bukti.kuota_habis", unit=actor.unit, mib=quota // (1024 * 1024))
+            )
     path = stored_path(root, sha256)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:  # whole file or nothing
             tmp.write(data)
         os.replace(tmp.name, path)
-    assert actor.unit is not None
-    created = session.get(EvidenceRow, (sha256, actor.unit)) is None
     if created:
         session.add(
             EvidenceRow(
@@ -69,15 +78,6 @@ def store(
     return EvidenceInfo(id=sha256, media_type=media_type, size=len(data), unit=actor.unit), created
 
 
-def load_file(session: Session, root: Path, evidence_id: str) -> tuple[EvidenceRow, Path]:
-    """The stored file's row and path, or a 404."""
-    row = session.exec(select(EvidenceRow).where(EvidenceRow.id == evidence_id)).first()
-    path = stored_path(root, evidence_id)
-    if row is None or not path.exists():
-        raise ApiError(404, "unknown_evidence", reason("error.bukti_tidak_ditemukan", bukti=evidence_id))
-    return row, path
-
-
 def resolve(session: Session, payload: Payload, unit: str) -> dict[str, EvidenceInfo]:
     """What the store knows of the files a payload names: the unit's own upload, else another unit's (the lifecycle
     refuses a foreign file with a reason, so it must know it exists)."""
@@ -89,12 +89,27 @@ def resolve(session: Session, payload: Payload, unit: str) -> dict[str, Evidence
     return {r.id: EvidenceInfo(id=r.id, media_type=r.media_type, size=r.size, unit=r.unit) for r in own_last}
 
 
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A unit's files may show a prison's inside: never cached on a shared computer, never sniffed into another type.
+HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
 def load_unit_file(session: Session, root: Path, evidence_id: str, unit: str) -> tuple[EvidenceRow, Path]:
-    """One of the unit's own files, or a 404 (another unit's file is not told apart from a missing one)."""
-    row = session.get(EvidenceRow, (evidence_id, unit))
+    """One of the unit's own files, or a 404 (another unit's file, or an id that is no sha256, is not told apart
+    from a missing one). Callers reach it only through a case they may read (`service.access.readable_case`)."""
+    row = session.get(EvidenceRow, (evidence_id, unit)) if SHA256.match(evidence_id) else None
     path = stored_path(root, evidence_id)
     if row is None or not path.exists():
-        raise ApiError(404, "unknown_evidence", reason("error.bukti_tidak_ditemukan", bukti=evidence_id))
+        raise ApiError(404, "unknown_evidence", reason("error.bukti_tidak_ditemukan", bukti=evidence_id[:64]))
+    return row, path
+
+
+def read_unit_file(
+    session: Session, root: Path, actor: Actor, year: int, unit: str, evidence_id: str
+) -> tuple[EvidenceRow, Path]:
+    """`load_unit_file`, logged as a confidential read (who, when, which file: UU 27/2022)."""
+    row, path = load_unit_file(session, root, evidence_id, unit)
+    log_read(session, actor, year, unit, [f"bukti:{evidence_id}"])
     return row, path
 
 

@@ -13,10 +13,12 @@ from sqlmodel import Session
 from models.contracts import Actor
 from models.tables import IdempotencyKeyRow, RefusalRow
 from service.errors import ApiError
+from service.ratelimit import RateLimits
 from workflows.reasons import Reason, reason
 
 REFUSALS = (403, 409, 422)
-LOGGED_PAYLOAD_BYTES = 64 * 1024  # a refused 5 MB body is logged by its size, not kept
+LOGGED_PAYLOAD_BYTES = 8 * 1024  # a refused 5 MB body is logged by its size, not kept
+LOGGED_REASONS, LOGGED_REASON_CHARS = 20, 500  # and at most this many reasons, each at most this long
 
 
 def bounded(payload: dict[str, Any]) -> dict[str, Any]:
@@ -24,15 +26,33 @@ def bounded(payload: dict[str, Any]) -> dict[str, Any]:
     return payload if size <= LOGGED_PAYLOAD_BYTES else {"omitted": f"a payload of {size} bytes"}
 
 
+def bounded_why(why: list[Reason | str]) -> list[Any]:
+    kept = [w.model_dump() if isinstance(w, Reason) else w[:LOGGED_REASON_CHARS] for w in why[:LOGGED_REASONS]]
+    return [w for w in kept if len(json.dumps(w, default=str)) <= 4 * LOGGED_REASON_CHARS]
+
+
 @contextmanager
 def refusals_logged(
-    session: Session, year: int, unit: str, event: str, actor: Actor, payload: dict[str, Any]
+    session: Session,
+    year: int,
+    unit: str,
+    event: str,
+    actor: Actor,
+    payload: dict[str, Any],
+    limits: RateLimits | None = None,
+    visible: bool = True,
 ) -> Iterator[None]:
-    """Any refusal raised inside is written to the audit log, then passed on unchanged."""
+    """Any refusal raised inside is written to the audit log (bounded in size; not at all when the caller may not see
+    the case), counted against the caller's budget of refusals, then passed on unchanged. A caller over that budget
+    is answered 429 before anything is tried or logged."""
+    if limits is not None:
+        limits.before_command(actor)
     try:
         yield
     except ApiError as e:
-        if e.status in REFUSALS:
+        if e.status in REFUSALS and limits is not None:
+            limits.refused(actor)
+        if e.status in REFUSALS and visible:
             session.rollback()
             session.add(
                 RefusalRow(
@@ -44,8 +64,8 @@ def refusals_logged(
                     actor_name=actor.name,
                     actor_role=actor.role,
                     status=e.status,
-                    # {"code", "params"} each; rows written before reasons were data hold sentences
-                    why=[r.model_dump() if isinstance(r, Reason) else r for r in e.why or [e.message]],
+                    # {"code", "params"} each, bounded; rows written before reasons were data hold sentences
+                    why=bounded_why(e.why or [e.message]),
                     payload=bounded(payload),
                 )
             )

@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "p2ham-dev-secret-not-for-production"
+MIN_SECRET_BYTES = 32  # HS256: a shorter shared secret can be brute-forced offline from one token
 CACHED_CASES = 1000  # temporalio's own default for max_cached_workflows
 HISTORY_RETENTION = timedelta(days=3653)  # ten years: an award is valid a year, audits come years later
 _DAYS = re.compile(r"^\s*(\d+)\s*d\s*$")
@@ -18,8 +19,10 @@ _DAYS = re.compile(r"^\s*(\d+)\s*d\s*$")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="P2HAM_")
 
-    # `dev` (make run, the tests): the dev login page exists; `production` (the default): it does not.
+    # production (the default) refuses to start with the dev secret or without a verifiable issuer and audience;
+    # dev is what `make run` / `p2ham dev`, the demo and the tests use.
     mode: Literal["dev", "production"] = "production"
+
     database_url: str = "sqlite:///.data/p2ham.db"
     language: Literal["id", "en"] = "id"  # of emails and the command line's words (the API follows each request)
     temporal_address: str = "127.0.0.1:7233"
@@ -48,6 +51,7 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_max_hours: float = Field(default=12, gt=0, le=24 * 31)  # a token whose `exp` is further away is refused
     evidence_dir: Path = Path(".data/evidence")
     evidence_max_bytes: int = 10 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024  # any other request body
@@ -87,6 +91,50 @@ class Settings(BaseSettings):
         if isinstance(value, str) and (days := _DAYS.match(value)):
             return timedelta(days=int(days.group(1)))
         return value
+
+    # Where the API serves its OpenAPI docs and Prometheus metrics; empty turns them off (e.g. in production, where
+    # the metrics are scraped from the worker's own port and the docs are read from a staging instance).
+    # Abuse limits per caller (service/ratelimit.py): `limits` notation; storage memory:// or redis://host:port.
+    rate_limit_storage: str = "memory://"
+    rate_limit_refused: str = "30/minute"
+    rate_limit_expensive: str = "20/minute"
+    evidence_quota_bytes: int = 2 * 1024 * 1024 * 1024  # per unit: all its uploads together
+    audit_pack_max_bytes: int = 512 * 1024 * 1024
+    docs_path: str = "/docs"
+    metrics_path: str = "/metrics"
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe to serve production tokens with, each naming its variable."""
+        if self.mode != "production":
+            return []
+        problems = []
+        if self.jwt_algorithm == "HS256":
+            if self.jwt_secret == DEV_SECRET:
+                problems.append("P2HAM_JWT_SECRET is the public dev secret; set a secret of your own")
+            elif len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+                problems.append(f"P2HAM_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+        elif not (self.jwt_public_key_file or self.jwt_jwks_file):
+            problems.append("RS256 needs P2HAM_JWT_PUBLIC_KEY_FILE or P2HAM_JWT_JWKS_FILE")
+        if not self.jwt_issuer:
+            problems.append("P2HAM_JWT_ISSUER is not set: tokens of any issuer would be accepted")
+        if not self.jwt_audience:
+            problems.append("P2HAM_JWT_AUDIENCE is not set: tokens meant for other services would be accepted")
+        return problems
+
+
+class UnsafeSettings(Exception):
+    """Raised at start in production mode when the settings would accept forged or foreign tokens."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "refusing to start in P2HAM_MODE=production: " + "; ".join(problems) + " (P2HAM_MODE=dev for development)"
+        )
+
+
+def check_production(settings: Settings) -> None:
+    problems = settings.production_problems()
+    if problems:
+        raise UnsafeSettings(problems)
 
 
 @lru_cache

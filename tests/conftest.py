@@ -30,6 +30,9 @@ TASK_QUEUE = "p2ham-test"
 # Every worker the tests start (in this process or as a subprocess) archives closed cases here, not under .data/.
 os.environ.setdefault("P2HAM_ARCHIVE_DIR", tempfile.mkdtemp(prefix="p2ham-archive-"))
 
+# The tests run the service in dev mode, and so do the API and worker processes they start (they inherit this).
+os.environ["P2HAM_MODE"] = "dev"
+
 
 def temporal_binary() -> str:
     found = shutil.which("temporal") or str(Path(sys.executable).with_name("temporal"))
@@ -60,6 +63,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(
         mode="dev",
         database_url=database_url,
+        # The matrices send hundreds of refused commands per official; tests/test_abuse.py sets its own limits.
+        rate_limit_refused="100000/minute",
+        rate_limit_expensive="100000/minute",
         task_queue=TASK_QUEUE,
         jwt_secret="test-secret-" + uuid.uuid4().hex,
         evidence_dir=tmp_path_factory.mktemp("evidence"),

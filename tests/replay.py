@@ -11,7 +11,7 @@ __all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = 6
+RECORDING = 8  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 
 from models.policy import Calendar, CyclePolicy, compressed_calendar
-from service.demo import WITNESSES, Driver, declare, open_case, report, sample_photo, sample_statement
+from service.demo import TEAM, WITNESSES, Driver, declare, open_case, report, sample_photo, sample_statement
 from service.settings import Settings
 
 REGION = "KANWIL-DKI"  # where open_case registers its units
+MATRIX_UNITS = ("DITJEN-HAM", "LAPAS-SURABAYA")  # where the access matrix's assigned judges sit
 KIND = "kantor_imigrasi"  # their kind
 REGULATION = "2023"  # the regulation of the cycles it sets up
 WAIT = 30.0  # seconds a step may wait for the calendar on a slow machine
@@ -56,6 +57,18 @@ async def _reporting_window(d: Driver) -> None:
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", WAIT)
 
 
+async def _assign_and_report(d: Driver) -> None:
+    """Ditjen HAM assigns the team (the demo's officials and every judge of the access matrix outside the case's
+    unit), then the operator reports."""
+    team = {
+        "verifikator": [*TEAM["verifikator"], *(f"verifikator@{u}" for u in MATRIX_UNITS)],
+        "penilai": [*TEAM["penilai"], *(f"penilai@{u}" for u in MATRIX_UNITS)],
+        "ketua_penilai": TEAM["ketua_penilai"],
+    }
+    await d.send("tugaskan", "ditjen", team)
+    await report(d)
+
+
 async def _send_back(d: Driver) -> None:
     await d.send("kembalikan", "verifikator", {"catatan": "Foto ramp tidak sesuai dengan indikator"})
 
@@ -83,7 +96,7 @@ STEPS: dict[str, tuple[str, Callable[[Driver], Awaitable[None]]]] = {
     "dicanangkan": ("pencanangan_terjadwal", _declare_only),
     "pembangunan": ("permohonan", _declare_and_sign),
     "pelaporan": ("pembangunan", _reporting_window),
-    "verifikasi": ("pelaporan", report),
+    "verifikasi": ("pelaporan", _assign_and_report),
     "perbaikan": ("verifikasi", _send_back),
     "evaluasi": ("verifikasi", _pass_and_score),
     "lolos_evaluasi": ("evaluasi", _fix_result),
@@ -155,6 +168,7 @@ async def valid_payloads(d: Driver, cal: Calendar) -> dict[str, dict[str, Any]]:
         "tidak_lolos_verifikasi": {"alasan": "Bukti dukung tidak sesuai"},
         "nilai": {"skor": dict.fromkeys(policy.weights, 88)},
         "tetapkan_hasil_evaluasi": {},
+        "tugaskan": {"verifikator": ["verif-2"], "penilai": ["penilai-c", "penilai-d"], "ketua_penilai": "ketua-2"},
         "tetapkan_penghargaan": {"nomor_keputusan": f"M.HH-{d.year}.HA.02", "tanggal": str(now.date())},
         "cabut": {"alasan": "Pengaduan masyarakat terbukti"},
         "batalkan": {"alasan": "Unit dilebur"},

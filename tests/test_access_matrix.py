@@ -31,22 +31,31 @@ Token = Callable[..., dict[str, str]]
 
 UNIT_ROLES = ("operator_unit", "kepala_unit")  # act for their own unit only
 JUDGES = ("verifikator", "penilai", "ketua_penilai")  # never judge the unit they belong to
-SCOPES = ("own_unit", "other_unit", "other_region")
+SCOPES = ("own_unit", "other_unit", "other_region", "unassigned")
 CASE_UNIT = "<the case's unit>"
 NEIGHBOUR = "KANIM-TETANGGA"  # another unit of the case's region
 FAR_UNIT, FAR_REGION = "LAPAS-SURABAYA", "KANWIL-JATIM"
 ASSESSORS = "DITJEN-HAM"  # where verifiers and assessors usually sit
+OUTSIDER = "BALITBANG-HAM"  # where judges sit whom no team names
+HEAD = "ketua-1"  # the head of the team tests/stages.py assigns (it sits at ASSESSORS)
+# tests/stages.py assigns the team (tugaskan) on the way to verifikasi: verifiers and assessors of ASSESSORS and of
+# FAR_UNIT, and HEAD. Before that no judge is assigned to the case.
+WITH_TEAM = ("verifikasi", "perbaikan", "evaluasi", "lolos_evaluasi", "berpredikat")
 
 
 def claims(role: str, scope: str) -> dict[str, str]:
     """The token's `unit` or `region` claim. Ditjen HAM, auditors and admins carry neither: for them the three scopes
     are one and the same official. A kanwil has no unit: every unit of its region is its business."""
     if role in UNIT_ROLES:
-        return {"unit": {"own_unit": CASE_UNIT, "other_unit": NEIGHBOUR, "other_region": FAR_UNIT}[scope]}
+        return {"unit": {"own_unit": CASE_UNIT, "other_region": FAR_UNIT}.get(scope, NEIGHBOUR)}
     if role == "kanwil":
         return {"region": FAR_REGION if scope == "other_region" else REGION}
     if role in JUDGES:
-        return {"unit": {"own_unit": CASE_UNIT, "other_unit": ASSESSORS, "other_region": FAR_UNIT}[scope]}
+        return {
+            "unit": {"own_unit": CASE_UNIT, "other_unit": ASSESSORS, "other_region": FAR_UNIT, "unassigned": OUTSIDER}[
+                scope
+            ]
+        }
     return {}
 
 
@@ -55,9 +64,18 @@ def in_scope(role: str, scope: str) -> bool:
         return scope == "own_unit"
     if role == "kanwil":
         return scope != "other_region"
+    if role == "ketua_penilai":
+        return scope == "other_unit"  # the one head the team names
     if role in JUDGES:
-        return scope != "own_unit"  # conflict of interest
+        return scope in ("other_unit", "other_region")  # assigned, and not of the unit (conflict of interest)
     return True
+
+
+def sees(role: str, scope: str, stage: str) -> bool:
+    """Whether this official may read the case at all (else 404): issue 12's read rules."""
+    if role in JUDGES:
+        return in_scope(role, scope) and stage in WITH_TEAM
+    return in_scope(role, scope)
 
 
 def expected(role: str, scope: str, event: str, stage: str) -> int:
@@ -68,6 +86,8 @@ def expected(role: str, scope: str, event: str, stage: str) -> int:
     """
     if role not in ROLE_TABLE[event] or not in_scope(role, scope):
         return 403
+    if role in JUDGES and stage not in WITH_TEAM:
+        return 403  # no team assigned yet: no judge may act
     if stage not in expected_sources(event):
         return 409
     if event == "batalkan" and role == "operator_unit" and stage not in BEFORE_REPORTING:
@@ -88,6 +108,8 @@ def headers(token: Token, official: Who, unit: str) -> dict[str, str]:
     role, relative = official
     real = {name: unit if value == CASE_UNIT else value for name, value in relative}
     sub = f"{role}@{real.get('unit') or real.get('region') or 'pusat'}"
+    if role == "ketua_penilai" and real.get("unit") == ASSESSORS:
+        sub = HEAD
     return {**token(role, sub, **real), "Idempotency-Key": str(uuid.uuid4())}
 
 
@@ -135,8 +157,12 @@ async def test_every_role_event_and_scope_gets_the_designed_status(
         if status != 200:
             got[key] = await attempt(api, token, matrix, *key, payloads[-1])
     assert await snapshot(api, auditor, matrix) == before, "a refusal changed the case"
-    for official in {official for official, _ in requests}:  # "what may I do now" tells each official the same
+    for role, scope in {(role, scope) for role, scope, _ in cells}:  # "what may I do now" tells each official the same
+        official = who(role, scope)
         view = await api.get(matrix.case_path, headers=headers(token, official, matrix.unit))
+        if not sees(role, scope, stage):
+            assert view.status_code == 404 and not [e for o, e in wins if o == official], (official, view.text)
+            continue
         assert sorted(view.json()["allowed"]) == sorted(e for o, e in wins if o == official), (official, view.text)
 
     histories = await asyncio.gather(*(snapshot(api, auditor, d) for d in cases))

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from models.policy import compressed_calendar
 from service.api import create_app
-from service.demo import WITNESSES, Driver, declare, open_case, report
+from service.demo import WITNESSES, Driver, assign, declare, open_case, report
 from service.settings import Settings
 from tests.replay import fetch_and_keep, replayer
 from worker import build_worker
@@ -236,6 +236,7 @@ async def test_revision_loop_award_and_revocation(
     d = await open_case(api, settings, year, "LAPAS-CABUT", cal, say=print)
     await declare(d, datetime.now(UTC) + STEP, WAIT)
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", WAIT)
+    await assign(d)
     await report(d)
     view = await d.send(
         "kembalikan", "verifikator", {"catatan": "Foto ramp buram", "indikator": {"sarana.10": "foto ulang ramp"}}

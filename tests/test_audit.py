@@ -36,9 +36,13 @@ def quiet(line: str) -> None:
 
 
 @pytest.fixture(scope="module")
-async def finished(api: httpx.AsyncClient, settings: Settings) -> Driver:
-    """One case through the whole happy path (about 15 s of calendar), shared by the tests that only read it."""
-    return await happy_path(api, settings, FINISHED_YEAR, FINISHED_UNIT, timedelta(seconds=1), say=quiet)
+async def finished(api: httpx.AsyncClient, settings: Settings, client: Client) -> Driver:
+    """One case through the whole happy path (about 15 s of calendar), shared by the tests that only read it. The read
+    model shows the final stage a moment before the workflow completes (it still settles its reminders): wait for
+    the workflow's own result, so the audit's replay finds it completed, however loaded the machine."""
+    d = await happy_path(api, settings, FINISHED_YEAR, FINISHED_UNIT, timedelta(seconds=1), say=quiet)
+    await client.get_workflow_handle(case_workflow_id(FINISHED_YEAR, FINISHED_UNIT)).result()
+    return d
 
 
 async def resting_case(api: httpx.AsyncClient, settings: Settings, year: int, unit: str) -> Driver:
@@ -105,8 +109,8 @@ async def test_intact_finished_case_verifies_clean(
     assert verdict["ok"] is True, verdict["differences"]
     assert verdict["differences"] == []
     assert verdict["replay"]["ok"] and verdict["replay"]["status"] == "completed"
-    assert verdict["replay"]["lifecycle"] == {"ok": True, "entries": 12, "stage": "selesai"}
-    assert verdict["chain"]["entries"] == 12 and verdict["chain"]["altered_entries"] == []
+    assert verdict["replay"]["lifecycle"] == {"ok": True, "entries": 13, "stage": "selesai"}
+    assert verdict["chain"]["entries"] == 13 and verdict["chain"]["altered_entries"] == []
     assert verdict["chain"]["last_hash"] == verdict["chain"]["temporal_last_hash"]
     assert verdict["read_model"]["stage"] == "selesai" and verdict["read_model"]["temporal"]["from"] == "result"
 
@@ -239,7 +243,7 @@ async def test_history_as_of_before_during_and_after(api: httpx.AsyncClient, fin
     path = f"/cycles/{FINISHED_YEAR}/cases/{FINISHED_UNIT}/history"
     auditor = token("auditor")
     entries = (await api.get(path, headers=auditor)).json()["entries"]
-    assert len(entries) == 12
+    assert len(entries) == 13
     moments = [datetime.fromisoformat(e["at"]) for e in entries]
 
     async def as_of(moment: str) -> httpx.Response:
@@ -259,11 +263,11 @@ async def test_history_as_of_before_during_and_after(api: httpx.AsyncClient, fin
             history = r.json()
             assert [e["seq"] for e in history["entries"]] == list(range(1, k + 1)), (k, moment)
             assert history["stage"] == entries[k - 1]["to"]
-    assert (await as_of(moments[5].isoformat())).json()["stage"] == "verifikasi"
+    assert (await as_of(moments[6].isoformat())).json()["stage"] == "verifikasi"
 
     # After it ended: the final stage and every entry; in another zone (WIB) the same moment gives the same answer.
     later = (await as_of((moments[-1] + timedelta(days=30)).isoformat())).json()
-    assert later["stage"] == "selesai" and len(later["entries"]) == 12
+    assert later["stage"] == "selesai" and len(later["entries"]) == 13
     wib = moments[6].astimezone(timezone(timedelta(hours=7))).isoformat()
     assert [e["seq"] for e in (await as_of(wib)).json()["entries"]] == list(range(1, 8))
 
@@ -283,7 +287,7 @@ async def test_history_lists_refused_commands_for_auditors(api: httpx.AsyncClien
     mine = [x for x in listed["refused"] if x["actor"]["sub"] == "ditjen-refused"]
     assert len(mine) == 1 and mine[0]["event"] == "cabut" and mine[0]["status"] == 409 and mine[0]["why"]
     assert mine[0]["payload"] == {"alasan": "uji audit"}
-    assert len(listed["entries"]) == 12, "refusals are listed beside the entries, never as entries"
+    assert len(listed["entries"]) == 13, "refusals are listed beside the entries, never as entries"
 
     earlier = await api.get(
         path, params={"include_refused": "true", "as_of": before.isoformat()}, headers=token("auditor")
@@ -329,7 +333,7 @@ async def test_audit_pack_verifies_offline(
     evidence = {n.removeprefix("evidence/") for n in names if n.startswith("evidence/")}
     assert len(evidence) >= 1 + 3 * 5, "the signed statement and every report photo are included"
     assert any("application/pdf" in line and "4 tandatangani_pernyataan" in line for line in manifest), manifest
-    assert sum("image/png" in line and "6 kirim_laporan" in line for line in manifest) == 15, manifest
+    assert sum("image/png" in line and "7 kirim_laporan" in line for line in manifest) == 15, manifest
 
     path = tmp_path / "pack.zip"
     path.write_bytes(pack)

@@ -8,6 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -250,3 +253,89 @@ async def test_rs256_with_a_jwks_file(
         response = await jwks_api.get(AUTHENTICATED, headers=bearer(token))
         assert response.status_code == 401, f"{name}: {response.status_code} {response.text}"
         assert_unauthorized(response)
+
+
+# --- Issue 12, item 5: authentication that fails closed -------------------------------------------------------------
+
+ISSUER, AUDIENCE = "https://sso.kemenkumham.go.id", "p2ham"
+PROJECT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "variable"),
+    [
+        (["-c", "import service.api; service.api.app"], {}, "P2HAM_JWT_SECRET"),
+        (["worker.py"], {}, "P2HAM_JWT_SECRET"),
+        (["worker.py"], {"P2HAM_JWT_SECRET": "short-secret"}, "P2HAM_JWT_SECRET"),
+        (["worker.py"], {"P2HAM_JWT_SECRET": "x" * 40}, "P2HAM_JWT_ISSUER"),
+        (["-c", "import service.api; service.api.app"], {"P2HAM_JWT_ALGORITHM": "RS256"}, "P2HAM_JWT_JWKS_FILE"),
+    ],
+)
+def test_production_refuses_to_start_with_unsafe_settings(argv: list[str], env: dict[str, str], variable: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("P2HAM_")}
+    run = subprocess.run(
+        [sys.executable, *argv],
+        env={**clean, **env, "P2HAM_MODE": "production", "P2HAM_TEMPORAL_ADDRESS": "127.0.0.1:9"},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and variable in run.stderr, (run.returncode, run.stderr[-2000:])
+
+
+@pytest.fixture
+async def strict_api(settings: Settings, client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    strict = settings.model_copy(
+        update={"mode": "production", "jwt_secret": "s" * 40, "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE}
+    )
+    app = create_app(strict, client=client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
+        yield http
+
+
+def strict_token(**changes: Any) -> dict[str, str]:
+    return bearer(jwt.encode(claims(iss=ISSUER, aud=AUDIENCE) | changes, "s" * 40, algorithm="HS256"))
+
+
+async def test_production_checks_issuer_audience_and_lifetime(strict_api: httpx.AsyncClient) -> None:
+    now = datetime.now(UTC)
+    ok = await strict_api.get(AUTHENTICATED, headers=strict_token())
+    assert ok.status_code == 200, ok.text
+    skewed = await strict_api.get(
+        AUTHENTICATED, headers=strict_token(exp=int((now - timedelta(seconds=30)).timestamp()))
+    )
+    assert skewed.status_code == 200, skewed.text  # 60 s of clock skew are tolerated
+    for headers in (
+        bearer(jwt.encode(claims(iss=ISSUER), "s" * 40, algorithm="HS256")),  # no aud
+        strict_token(aud="another-service"),
+        strict_token(iss="https://elsewhere.example"),
+        strict_token(exp=int((now + timedelta(hours=13)).timestamp())),
+        strict_token(exp=int((now - timedelta(seconds=120)).timestamp())),
+    ):
+        assert_unauthorized(await strict_api.get(AUTHENTICATED, headers=headers))
+
+
+async def test_a_rotated_jwks_file_is_read_again(
+    settings: Settings, client: Client, sso_key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey, tmp_path: Path
+) -> None:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk(sso_key, KID)]}))
+    async for http in app_with(settings, client, jwt_jwks_file=path):
+        assert (await http.get(AUTHENTICATED, headers=bearer(rs256(sso_key, KID)))).status_code == 200
+        assert_unauthorized(await http.get(AUTHENTICATED, headers=bearer(rs256(other_key, "sso-2026"))))
+        path.write_text(json.dumps({"keys": [jwk(other_key, "sso-2026")]}))  # the SSO rotates its key
+        assert (await http.get(AUTHENTICATED, headers=bearer(rs256(other_key, "sso-2026")))).status_code == 200
+        assert_unauthorized(await http.get(AUTHENTICATED, headers=bearer(rs256(sso_key, KID))))
+
+
+def test_p2ham_token_refuses_more_than_the_maximum() -> None:
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("p2ham")), "token", "--role", "auditor", "--sub", "a", "--hours", "13"],
+        env={**os.environ, "P2HAM_JWT_MAX_HOURS": "12"},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and "P2HAM_JWT_MAX_HOURS" in run.stderr, run.stderr

@@ -392,7 +392,7 @@ async def test_unknown_years_and_units_are_404_with_the_error_shape(
         ("POST", f"/cycles/{year}/cases", operator_elsewhere, {"unit": "KANIM-TIDAK-ADA"}, "unknown_unit"),
         ("POST", f"/cycles/{unknown_year}/cases", d.officials["operator"], {"unit": d.unit}, "unknown_cycle"),
         ("GET", f"/cycles/{year}/ceremonies/tidak-ada", ditjen, None, None),
-        ("GET", "/evidence/" + "0" * 64, ditjen, None, "unknown_evidence"),
+        ("GET", f"/cycles/{year}/cases/{d.unit}/evidence/" + "0" * 64, ditjen, None, "unknown_evidence"),
     ]
     problems = []
     for method, path, headers, body, error in cases:

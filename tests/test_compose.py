@@ -249,6 +249,7 @@ def test_app_environment_names_are_settings_fields(
         assert settings.temporal_address == env["P2HAM_TEMPORAL_ADDRESS"]
         assert settings.database_url.startswith("postgresql")
         assert settings.jwt_secret != DEV_SECRET
+        assert settings.mode == "production" and settings.production_problems() == []
 
 
 def test_worker_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:

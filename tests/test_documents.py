@@ -10,7 +10,7 @@ from models.contracts import CaseData, UnitInfo
 from models.policy import Calendar, CyclePolicy
 from models.tables import TransitionRow
 from service import documents
-from service.demo import Driver, declare, open_case, report
+from service.demo import Driver, assign, declare, open_case, report
 from service.settings import Settings
 
 WAIT = 30.0
@@ -41,6 +41,7 @@ def roomy_calendar() -> Calendar:
 async def to_evaluation(d: Driver, sheets: dict[str, dict[str, float]]) -> None:
     await declare(d, datetime.now(UTC) + timedelta(seconds=2), WAIT)
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", WAIT)
+    await assign(d)
     await report(d)
     await d.send("lolos_verifikasi", "verifikator")
     for who, skor in sheets.items():

@@ -51,5 +51,9 @@ async def test_a_draft_shows_what_still_fails_and_sends_nothing(api: httpx.Async
     view = await d.send("kirim_laporan", "operator", ready["laporan"])
     assert view["stage"] == "verifikasi"
 
-    other = await api.get(draft_path, headers=d.officials["kepala"])
+    head = await api.get(
+        draft_path, headers=d.officials["kepala"]
+    )  # the unit's head reads it, only its operator writes
+    assert head.status_code == 200 and head.json()["laporan"] == ready["laporan"]
+    other = await api.put(draft_path, json=complete, headers=d.officials["kepala"])
     assert other.status_code == 403

@@ -39,7 +39,7 @@ from service.audit import utc, verify_case
 from service.auth import mint
 from service.cli import search_attribute_flags
 from service.cohort import CohortResult, await_read_model, cases_in_read_model, open_cohort
-from service.demo import Driver, declare, open_case, report
+from service.demo import Driver, assign, declare, open_case, report
 from service.settings import Settings
 from tests.conftest import temporal_binary
 from tests.test_cohort import ajukan_counts, executions
@@ -383,6 +383,7 @@ async def test_temporal_restarted_on_its_file_cases_continue(
 
             async def revising() -> Driver:
                 d = await reporting("KANIM-PULIH-A")
+                await assign(d)
                 await report(d)
                 return d
 
@@ -441,6 +442,7 @@ async def test_temporal_restarted_on_its_file_cases_continue(
             assert r.status_code == 200 and r.json()["stage"] == "permohonan_ditolak", r.text
             r = await http.post(f"/cycles/{year}/cases", json={"unit": d.unit}, headers=d_token)
             assert r.status_code == 201 and r.json()["stage"] == "permohonan", r.text
+            await assign(b)
             await report(b)
             await b.send("lolos_verifikasi", "verifikator")
             assert worker.alive(), "the worker died\n" + worker.tail()

@@ -100,6 +100,7 @@ ROLE_TABLE: dict[str, tuple[str, ...]] = {
     "tidak_lolos_verifikasi": ("verifikator",),
     "nilai": ("penilai",),
     "tetapkan_hasil_evaluasi": ("ketua_penilai",),
+    "tugaskan": ("ditjen_ham",),
     "tetapkan_penghargaan": ("ditjen_ham",),
     "cabut": ("ditjen_ham",),
     "batalkan": ("operator_unit", "admin"),
@@ -137,6 +138,8 @@ TRANSITIONS: list[tuple[str, str, str]] = [
     ("cabut", "berpredikat", "dicabut"),
     ("akhiri_masa_berlaku", "berpredikat", "selesai"),
 ] + [("batalkan", stage, "dibatalkan") for stage in NON_FINAL]
+# Issue 12: the team is assigned (or changed) from reporting until the result is fixed.
+TRANSITIONS += [("tugaskan", stage, stage) for stage in ("pelaporan", "verifikasi", "perbaikan", "evaluasi")]
 EXTRA_TARGETS = {"tetapkan_hasil_evaluasi": ["tidak_lolos"]}
 
 
@@ -212,6 +215,13 @@ PASSING = {"penilai-a": SHEET_A, "penilai-b": SHEET_B}
 
 NEW_DEADLINE = CAL.reporting_closes + timedelta(days=20)
 
+# The team Ditjen HAM assigned (`tugaskan`): the `person(...)` defaults of the three roles and every named assessor.
+TEAM = {
+    "verifikator": ["verifikator-1"],
+    "penilai": ["penilai-1", "penilai-a", "penilai-b", "penilai-c"],
+    "ketua_penilai": "ketua_penilai-1",
+}
+
 # event -> (who sends it validly, a valid payload, when; None = the moment the calendar names)
 VALID: dict[str, tuple[Actor, dict[str, Any], datetime | None]] = {
     "setujui_permohonan": (
@@ -240,6 +250,7 @@ VALID: dict[str, tuple[Actor, dict[str, Any], datetime | None]] = {
     "tidak_lolos_verifikasi": (person("verifikator"), {"alasan": "bukti dukung tidak sesuai"}, LATER),
     "nilai": (person("penilai", "penilai-c"), {"skor": SHEET_B}, LATER),
     "tetapkan_hasil_evaluasi": (person("ketua_penilai"), {}, LATER),
+    "tugaskan": (person("ditjen_ham"), TEAM, IN_REPORTING),
     "tetapkan_penghargaan": (
         person("ditjen_ham"),
         {"nomor_keputusan": "M.HH-01.HA.01 TAHUN 2024", "tanggal": "2024-12-10"},
@@ -265,7 +276,9 @@ STAGE_DATA: dict[str, dict[str, Any]] = {
 
 
 def case_at(stage: str, policy: CyclePolicy = POLICY, unit: UnitInfo = UNIT, **data: Any) -> CaseData:
-    fields = copy.deepcopy(STAGE_DATA.get(stage, {}) | data)
+    """A case at `stage` as it got there the ordinary way, with TEAM assigned (so the guards under test are the
+    others); `penugasan=None` for a case without a team."""
+    fields = copy.deepcopy({"penugasan": TEAM} | STAGE_DATA.get(stage, {}) | data)
     return CaseData(year=2024, unit=unit, policy=policy, stage=stage, **fields)
 
 
@@ -624,6 +637,42 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
         ("conflict of interest",),
     ),
     (
+        "tugaskan with the head of the team among its assessors",
+        Try("tugaskan", "verifikasi", payload=TEAM | {"ketua_penilai": "penilai-a"}),
+        ("penugasan.ketua_juga_penilai",),
+    ),
+    ("tugaskan with one assessor", Try("tugaskan", "evaluasi", payload=TEAM | {"penilai": ["p-1"]}), ("penilai",)),
+    (
+        "kembalikan by a verifikator not on the team",
+        Try("kembalikan", "verifikasi", who=person("verifikator", "verifikator-9")),
+        ("penugasan.bukan_verifikator",),
+    ),
+    (
+        "lolos_verifikasi before any team is assigned",
+        Try("lolos_verifikasi", "verifikasi", data={"penugasan": None}),
+        ("penugasan.bukan_verifikator",),
+    ),
+    (
+        "kembalikan by a verifikator of the unit's parent",
+        Try(
+            "kembalikan",
+            "verifikasi",
+            who=person("verifikator", unit="KANWIL-DKI-UNIT"),
+            unit=UNIT.model_copy(update={"parent": "KANWIL-DKI-UNIT"}),
+        ),
+        ("penugasan.unit_induk",),
+    ),
+    (
+        "nilai by a penilai not on the team",
+        Try("nilai", "evaluasi", who=person("penilai", "penilai-9")),
+        ("penugasan.bukan_penilai",),
+    ),
+    (
+        "tetapkan_hasil_evaluasi by a ketua not on the team",
+        Try("tetapkan_hasil_evaluasi", "evaluasi", who=person("ketua_penilai", "ketua-9")),
+        ("penugasan.bukan_ketua_penilai",),
+    ),
+    (
         "nilai by a penilai of the unit",
         Try("nilai", "evaluasi", who=person("penilai", "penilai-x", **MEMBER)),
         ("conflict of interest",),
@@ -856,6 +905,7 @@ PATHS: dict[str, list[tuple[str, Actor | None]]] = {
         ("deklarasikan", None),
         ("tandatangani_pernyataan", None),
         ("buka_pelaporan", None),
+        ("tugaskan", None),
         ("kirim_laporan", None),
         ("kembalikan", None),
         ("kirim_perbaikan", None),
@@ -994,10 +1044,13 @@ VIEWS: list[tuple[str, Actor, datetime, dict[str, Any], set[str]]] = [
     ("dicanangkan", person("kepala_unit"), JADWAL, {}, {"tandatangani_pernyataan"}),
     ("pembangunan", SYSTEM, CAL.reporting_opens - SECOND, {}, set()),
     ("pelaporan", person("operator_unit"), IN_REPORTING, {}, {"kirim_laporan"}),
-    ("pelaporan", person("ditjen_ham"), IN_REPORTING, {}, {"perpanjang"}),
+    ("pelaporan", person("ditjen_ham"), IN_REPORTING, {}, {"perpanjang", "tugaskan"}),
     ("pelaporan", person("admin"), IN_REPORTING, {}, {"batalkan"}),
     ("verifikasi", person("verifikator"), LATER, {}, {"kembalikan", "lolos_verifikasi", "tidak_lolos_verifikasi"}),
     ("verifikasi", person("verifikator", **MEMBER), LATER, {}, set()),
+    ("verifikasi", person("verifikator", "verifikator-9"), LATER, {}, set()),  # not on the team
+    ("verifikasi", person("verifikator"), LATER, {"penugasan": None}, set()),  # no team yet
+    ("verifikasi", person("ditjen_ham"), LATER, {}, {"tugaskan"}),
     ("perbaikan", person("operator_unit"), LATER, {}, {"kirim_perbaikan"}),
     ("evaluasi", person("penilai", "penilai-c"), LATER, {}, {"nilai"}),
     ("evaluasi", PENILAI_A, LATER, {}, set()),

@@ -159,6 +159,14 @@ async def happy_path(p: Path) -> None:
         await op.wait_for_url(f"{p.live_url}{p.case}?berhasil=kirim_laporan")
         await p.stage_is(op, "Verifikasi")
 
+    async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:  # penugasan: the team of the case
+        await dj.goto(p.case)
+        await dj.fill("#tugaskan-verifikator", "vf-1")
+        await dj.fill("#tugaskan-penilai", "pn-a\npn-b")
+        await dj.fill("#tugaskan-ketua_penilai", "kt-1")
+        await send(dj, "tugaskan")
+        await p.stage_is(dj, "Verifikasi")
+
     async with p.official("verifikator", "vf-1", "Verifikator Ditjen") as vf:
         await vf.goto(p.case)
         thumbs = vf.locator("img.gambar-kecil")

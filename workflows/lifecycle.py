@@ -30,6 +30,7 @@ from models.contracts import (
     Laporan,
     Nilai,
     Payload,
+    Penugasan,
     Perpanjang,
     Saksi,
     SetujuiPermohonan,
@@ -83,6 +84,8 @@ class Lifecycle(StateMachine):
     lolos_verifikasi = verifikasi.to(evaluasi)
     tidak_lolos_verifikasi = verifikasi.to(tidak_lolos)
     nilai = evaluasi.to.itself()
+    # The team may be assigned or changed from reporting until the result is fixed.
+    tugaskan = pelaporan.to.itself() | verifikasi.to.itself() | perbaikan.to.itself() | evaluasi.to.itself()
     tetapkan_hasil_evaluasi = evaluasi.to(lolos_evaluasi, cond="lulus") | evaluasi.to(tidak_lolos)
     tetapkan_penghargaan = lolos_evaluasi.to(berpredikat)
     cabut = berpredikat.to(dicabut)
@@ -120,6 +123,9 @@ class Lifecycle(StateMachine):
             deadline = now + cal.revision_period
         self.model.revision_deadline = deadline
 
+    def on_tugaskan(self, payload: Penugasan) -> None:
+        self.model.penugasan = payload
+
     def on_nilai(self, actor: Actor, payload: Nilai) -> None:
         self.model.score_sheets[actor.sub] = dict(payload.skor)
 
@@ -136,9 +142,12 @@ class Lifecycle(StateMachine):
         payload: dict[str, Any],
         now: datetime,
         evidence: Mapping[str, EvidenceInfo] | None = None,
+        assignment: bool = True,
+        lineage: tuple[str, ...] = (),
     ) -> Transition:
-        """Apply one event, or raise `Refused` with every reason and change nothing."""
-        why = refused(self.model, event, actor, now, payload, evidence)
+        """Apply one event, or raise `Refused` with every reason and change nothing. `assignment` False: a case
+        replayed from before assessors were assigned (`tugaskan`)."""
+        why = refused(self.model, event, actor, now, payload, evidence, assignment, lineage)
         if why:
             raise Refused(event, why)
         source = self.model.stage
@@ -177,6 +186,8 @@ class Attempt:
     actor: Actor
     now: datetime
     evidence: Mapping[str, EvidenceInfo] | None = None  # None: a case from before evidence was checked
+    assignment: bool = True  # False: a case replayed from before the team was assigned (`tugaskan`)
+    lineage: tuple[str, ...] = ()  # the case unit's parents in the unit registry, nearest first (from the API)
 
     def local(self, when: datetime) -> str:
         """A moment as a reason's parameter: in the unit's zone, so the reader sees WIB, WITA or WIT."""
@@ -215,7 +226,23 @@ def _own_unit(a: Attempt) -> list[Reason]:
 def _not_a_member(a: Attempt) -> list[Reason]:
     if a.actor.unit == a.case.unit.code:
         return [reason("menilai_unit_sendiri", unit=a.case.unit.code)]
+    parents = (*a.lineage, a.case.unit.parent) if a.assignment else ()
+    if a.actor.unit is not None and a.actor.unit in parents:
+        return [reason("penugasan.unit_induk", unit=a.case.unit.code, induk=a.actor.unit)]
     return []
+
+
+def _assigned(role: str, why: Reason) -> Check:
+    """Only the official the case's team names in this role may act (`tugaskan`); cases from before teams were
+    assigned replay without the check."""
+
+    def check(a: Attempt) -> list[Reason]:
+        team = a.case.penugasan
+        if a.assignment and (team is None or a.actor.sub not in team.members(role)):
+            return [why]
+        return []
+
+    return check
 
 
 def _not_an_assessor(a: Attempt) -> list[Reason]:
@@ -375,6 +402,15 @@ def _timer(event: str, *guards: Check) -> Rule:
     return Rule(("system",), guards=(*guards, _calendar_sends(event)))
 
 
+def _team_apart(a: Attempt, p: Penugasan) -> list[Reason]:
+    """Four eyes: the head of the assessment team fixes the result and is not one of its assessors."""
+    if p.ketua_penilai in p.penilai:
+        return [reason("penugasan.ketua_juga_penilai", ketua=p.ketua_penilai)]
+    return []
+
+
+VERIFIER = (_not_a_member, _assigned("verifikator", reason("penugasan.bukan_verifikator")))
+
 REPORT_RULE = Rule(
     ("operator_unit",),
     Laporan,
@@ -405,12 +441,21 @@ RULES: dict[str, Rule] = {
     "kirim_laporan": REPORT_RULE,
     "kirim_perbaikan": REPORT_RULE,
     "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),
-    "kembalikan": Rule(("verifikator",), Kembalikan, who=(_not_a_member,), checks=(_notes_name_indicators,)),
-    "lolos_verifikasi": Rule(("verifikator",), who=(_not_a_member,)),
-    "tidak_lolos_verifikasi": Rule(("verifikator",), Alasan, who=(_not_a_member,)),
-    "nilai": Rule(("penilai",), Nilai, who=(_not_a_member,), guards=(_first_sheet,), checks=(_score_sheet_complete,)),
+    "tugaskan": Rule(("ditjen_ham",), Penugasan, checks=(_team_apart,)),
+    "kembalikan": Rule(("verifikator",), Kembalikan, who=VERIFIER, checks=(_notes_name_indicators,)),
+    "lolos_verifikasi": Rule(("verifikator",), who=VERIFIER),
+    "tidak_lolos_verifikasi": Rule(("verifikator",), Alasan, who=VERIFIER),
+    "nilai": Rule(
+        ("penilai",),
+        Nilai,
+        who=(_not_a_member, _assigned("penilai", reason("penugasan.bukan_penilai"))),
+        guards=(_first_sheet,),
+        checks=(_score_sheet_complete,),
+    ),
     "tetapkan_hasil_evaluasi": Rule(
-        ("ketua_penilai",), who=(_not_a_member, _not_an_assessor), guards=(_two_assessors,)
+        ("ketua_penilai",),
+        who=(_not_a_member, _assigned("ketua_penilai", reason("penugasan.bukan_ketua_penilai")), _not_an_assessor),
+        guards=(_two_assessors,),
     ),
     "tetapkan_penghargaan": Rule(("ditjen_ham",), TetapkanPenghargaan),
     "cabut": Rule(("ditjen_ham",), Alasan),
@@ -488,8 +533,10 @@ def cohort_refused(policy: CyclePolicy, actor: Actor, now: datetime) -> tuple[li
 # --- Explanations -----------------------------------------------------------------------------------------------
 
 
-def forbidden(case: CaseData, event: str, actor: Actor) -> list[Reason]:
-    """Why this actor may not send this event to this case at all (role, scope, conflict of interest)."""
+def forbidden(
+    case: CaseData, event: str, actor: Actor, assignment: bool = True, lineage: tuple[str, ...] = ()
+) -> list[Reason]:
+    """Why this actor may not send this event to this case at all (role, scope, assignment, conflict of interest)."""
     rule = RULES.get(event)
     if rule is None:
         return [reason("peristiwa_tidak_dikenal", nama=event)]
@@ -497,7 +544,7 @@ def forbidden(case: CaseData, event: str, actor: Actor) -> list[Reason]:
         if rule.roles == ("system",):
             return [reason("dikirim_kalender", event=event)]
         return [reason("peran_salah", event=event, roles=list(rule.roles), role=actor.role)]
-    attempt = Attempt(case, actor, datetime.min)
+    attempt = Attempt(case, actor, datetime.min, assignment=assignment, lineage=lineage)
     return [why for check in rule.who for why in check(attempt)]
 
 
@@ -508,19 +555,21 @@ def refused(
     now: datetime,
     payload: dict[str, Any] | None = None,
     evidence: Mapping[str, EvidenceInfo] | None = None,
+    assignment: bool = True,
+    lineage: tuple[str, ...] = (),
 ) -> list[Reason]:
     """Every reason why `event` cannot happen now. Empty means it can. Without a payload, only asks "may I?".
 
     `evidence` is what the evidence store knows of the files the payload names (resolved by the API); None only when
     replaying a case from before evidence was checked.
     """
-    why = forbidden(case, event, actor)
+    why = forbidden(case, event, actor, assignment, lineage)
     if why:
         return why
     if case.stage not in sources(event):
         return [reason("tahap_salah", event=event, stages=sources(event), stage=case.stage)]
     rule = RULES[event]
-    attempt = Attempt(case, actor, now, evidence)
+    attempt = Attempt(case, actor, now, evidence, assignment, lineage)
     why = [r for guard in rule.guards for r in guard(attempt)]
     if payload is None:
         return why
@@ -531,11 +580,11 @@ def refused(
     return why + [r for check in rule.checks for r in check(attempt, parsed)]
 
 
-def view(case: CaseData, actor: Actor, now: datetime) -> CaseView:
+def view(case: CaseData, actor: Actor, now: datetime, lineage: tuple[str, ...] = ()) -> CaseView:
     """The case as this actor sees it: the events it may send now, and the reasons for every other one."""
     allowed, refusals = [], {}
     for event in EVENTS:
-        why = refused(case, event, actor, now)
+        why = refused(case, event, actor, now, lineage=lineage)
         if why:
             refusals[event] = why
         else:

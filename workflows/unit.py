@@ -129,12 +129,21 @@ class CaseWorkflow:
         """An official's event. Refusals are raised by the validator, so they leave no trace in history."""
         # Cases that ran before evidence was checked replay as they ran (their history has no such marker).
         evidence = request.evidence if workflow.patched("evidence-checked") else None
-        return await self._apply(request.event, request.actor, request.payload, evidence)
+        # Cases that ran before teams were assigned (`tugaskan`) replay without the assignment checks.
+        assignment = workflow.patched("penugasan")
+        lineage = tuple(request.lineage)
+        return await self._apply(request.event, request.actor, request.payload, evidence, assignment, lineage)
 
     @kirim.validator
     def _validate_kirim(self, request: EventRequest) -> None:
         why = lifecycle.refused(
-            self.case, request.event, request.actor, workflow.now(), request.payload, request.evidence
+            self.case,
+            request.event,
+            request.actor,
+            workflow.now(),
+            request.payload,
+            request.evidence,
+            lineage=tuple(request.lineage),
         )
         if why:
             raise refusal(request.event, why)
@@ -150,11 +159,17 @@ class CaseWorkflow:
         return self.case
 
     async def _apply(
-        self, event: str, actor: Actor, payload: dict, evidence: dict[str, EvidenceInfo] | None = None
+        self,
+        event: str,
+        actor: Actor,
+        payload: dict,
+        evidence: dict[str, EvidenceInfo] | None = None,
+        assignment: bool = True,
+        lineage: tuple[str, ...] = (),
     ) -> CaseData:
         """Fire the event and project it; returns the case as this event left it (others may follow meanwhile)."""
         try:
-            entry = self.machine.fire(event, actor, payload, workflow.now(), evidence)
+            entry = self.machine.fire(event, actor, payload, workflow.now(), evidence, assignment, lineage)
         except lifecycle.Refused as e:
             raise refusal(e.event, e.why) from None
         return await self._project(entry)

@@ -19,13 +19,13 @@ from starlette.datastructures import FormData
 from models.contracts import Actor, CaseData, CaseView
 from models.tables import CaseRow
 from service import cases, documents, evidence
+from service.access import lineage, readable_case
 from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, render
 from service.pages import forms
 from service.pages.render import PageActor, PageError, PageLocale, page
-from service.visible import readable_case
-from workflows import lifecycle
+from workflows import access, lifecycle
 from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/ui")
@@ -95,8 +95,8 @@ def case_page(
 ) -> HTMLResponse:
     case = CaseData.model_validate(row.data)
     done = request.query_params.get("berhasil")
-    view: CaseView = lifecycle.view(case, actor, cases.now())
-    history = cases.transitions(db, row.year, row.unit)
+    view: CaseView = lifecycle.view(case, actor, cases.now(), lineage(db, row.unit))
+    history = cases.visible_history(db, actor, row, cases.transitions(db, row.year, row.unit))
     actions = []
     for event in view.allowed:
         event_fields = forms.fields(event, case)
@@ -110,9 +110,9 @@ def case_page(
     entries = [
         [
             local_moment(locale, t.at, case),
-            f"{t.actor_name or t.actor_sub} ({display(locale, 'role', t.actor_role)})",
+            f"{t.actor['name'] or t.actor['sub']} ({display(locale, 'role', t.actor['role'])})",
             display(locale, "event", t.event),
-            display(locale, "stage", t.target),
+            display(locale, "stage", t.to),
         ]
         for t in reversed(history)
     ]
@@ -146,7 +146,7 @@ def case_page(
 @router.get("/kasus/{year}/{unit}", response_class=HTMLResponse)
 def kasus(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
     with as_page():
-        row = readable_case(db, actor, year, unit)
+        row = readable_case(db, actor, "case", year, unit)
     return case_page(request, db, actor, locale, row)
 
 
@@ -177,7 +177,7 @@ async def kirim(
 ) -> Response:
     """One event from its form. A refusal shows the case page again with the reasons and what was typed."""
     with as_page():
-        row = readable_case(db, actor, year, unit)
+        row = readable_case(db, actor, "case", year, unit)
         if event not in lifecycle.RULES:
             raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"))
     form = await request.form()
@@ -187,10 +187,10 @@ async def kirim(
     try:
         uploaded = await stored_files(event_fields, form, db, state, actor)
         payload = forms.payload(event_fields, form, case, uploaded)
-        await cases.send_event(db, client, year, unit, event, actor, payload, key)
+        await cases.send_event(db, client, state.limits, year, unit, event, actor, payload, key)
     except ApiError as e:
         db.rollback()
-        row = readable_case(db, actor, year, unit)
+        row = readable_case(db, actor, "case", year, unit)
         errors = refusal_errors(event, e, locale)
         return case_page(request, db, actor, locale, row, e.status, event, errors, forms.kept(form))
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
@@ -200,8 +200,10 @@ async def kirim(
 def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
     """The outcome document (Berita Acara / Surat Keterangan Hasil Evaluasi), one click from the case page."""
     with as_page():
-        row = readable_case(db, actor, year, unit)
-    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), cases.transitions(db, year, unit))
+        row = readable_case(db, actor, "document", year, unit)
+    case = CaseData.model_validate(row.data)
+    history = cases.transitions(db, year, unit)
+    document = documents.hasil_evaluasi(case, history, anonymous=not access.names_assessors(case, actor))
     if document is None:
         stage = [reason("hasil_evaluasi_belum_ditetapkan", stage=row.stage)]
         raise PageError(404, reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year), stage[0])
@@ -212,19 +214,21 @@ def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
 def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
     """A file of the case's unit, for whoever may read the case."""
     with as_page():
-        readable_case(db, actor, year, unit)
-        row, path = evidence.load_unit_file(db, state.settings.evidence_dir, evidence_id, unit)
-    return Response(path.read_bytes(), media_type=row.media_type, headers={"Cache-Control": "private, max-age=86400"})
+        readable_case(db, actor, "evidence", year, unit)
+        row, path = evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
+    return Response(
+        path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"', **evidence.HEADERS}
+    )
 
 
 @router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil")
 def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
     """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
     with as_page():
-        readable_case(db, actor, year, unit)
-        evidence.load_unit_file(db, state.settings.evidence_dir, evidence_id, unit)
+        readable_case(db, actor, "evidence", year, unit)
+        evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
         small = evidence.thumbnail(state.settings.evidence_dir, evidence_id)
-    return Response(small, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+    return Response(small, media_type="image/jpeg", headers=evidence.HEADERS)
 
 
 @router.get("/permohonan", response_class=HTMLResponse)
@@ -252,7 +256,14 @@ async def ajukan(
         return page(request, locale, "permohonan.html", 422, values=values, errors=[("tahun", problem)])
     try:
         await cases.apply(
-            db, client, state.settings.task_queue, year, actor.unit or "", actor, values["catatan"] or None
+            db,
+            client,
+            state.limits,
+            state.settings.task_queue,
+            year,
+            actor.unit or "",
+            actor,
+            values["catatan"] or None,
         )
     except ApiError as e:
         errors = [("tahun", render(r, locale)) for r in (e.why or [e.message])]

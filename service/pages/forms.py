@@ -41,6 +41,8 @@ def kind_of(model: type[Payload], name: str) -> str:
         return "saksi"
     if origin is list and args == (JawabanIndikator,):
         return "report"
+    if origin is list:
+        return "lines"  # names, one per line (a team's members)
     if origin is dict:
         value = typing.get_args(args[1])[0] if typing.get_args(args[1]) else args[1]
         return "per_criterion" if value is float else "per_indicator"
@@ -103,6 +105,8 @@ def payload(event_fields: list[Field], form: FormData, case: CaseData, uploaded:
         elif f.kind in ("per_criterion", "per_indicator"):
             answers = {key: text(form, f"{f.name}-{key}") for key in f.keys}
             out[f.name] = {k: v for k, v in answers.items() if v}
+        elif f.kind == "lines":
+            out[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "file":
             if f.name in uploaded:
                 out[f.name] = uploaded[f.name]

@@ -14,13 +14,13 @@ from sqlmodel import Session
 from models.contracts import Actor, CaseData, JawabanIndikator, Laporan
 from models.criteria import Criterion
 from service import cases, drafts, evidence
+from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages.cases import as_page, case_url, verifier_notes
 from service.pages.forms import text
 from service.pages.render import PageActor, PageError, PageLocale, page
-from service.visible import readable_case
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui")
@@ -28,10 +28,10 @@ router = APIRouter(prefix="/ui")
 
 def open_report(db: Session, actor: Actor, year: int, unit: str, locale: str) -> tuple[CaseData, drafts.DraftView]:
     with as_page():
-        readable_case(db, actor, year, unit)
-        view = drafts.get_draft(db, year, unit, actor, locale)
-    case = CaseData.model_validate(cases.load_case(db, year, unit).data)
-    return case, view
+        row = readable_case(db, actor, "draft", year, unit)
+        drafts.own_case(db, year, unit, actor)  # the unit's operator edits its report; the others read the case page
+        view = drafts.get_draft(db, row, locale)
+    return CaseData.model_validate(row.data), view
 
 
 def criterion_of(case: CaseData, code: str) -> Criterion:
@@ -141,14 +141,21 @@ async def simpan_kriteria(
 
 @router.post("/kasus/{year}/{unit}/laporan-kirim", response_class=HTMLResponse)
 async def kirim_laporan(
-    request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep, client: ClientDep
+    request: Request,
+    year: int,
+    unit: str,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    client: ClientDep,
+    state: State,
 ) -> Response:
     """Send the saved draft as the report (or its revision). A refusal: the overview with the reasons."""
     case, draft = open_report(db, actor, year, unit, locale)
     form = await request.form()
     try:
         key = text(form, "kunci") or secrets.token_urlsafe(16)
-        await cases.send_event(db, client, year, unit, draft.event, actor, draft.laporan, key)
+        await cases.send_event(db, client, state.limits, year, unit, draft.event, actor, draft.laporan, key)
     except ApiError as e:
         db.rollback()
         errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]

@@ -7,11 +7,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.contracts import UnitInfo
-from models.policy import CyclePolicy, CyclePolicyView
+from models.policy import CyclePolicy, CyclePolicyView, UnitPolicyView
 from models.tables import CycleRow, UnitRow
 from models.workdays import indonesian_holidays
+from service.access import COMMAND, reads
 from service.deps import ActorDep, SessionDep, require_role
 from service.registry import load_policy
+from workflows import access
 
 router = APIRouter(tags=["cycles and units"])
 
@@ -20,7 +22,7 @@ def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyVi
     return CyclePolicyView(**policy.model_dump(), year=year, criteria=policy.criteria_for(kind))
 
 
-@router.put("/cycles/{year}")
+@router.put("/cycles/{year}", dependencies=[reads(COMMAND)])
 def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
     """Set a cycle's policy. Running cases keep the policy they started with (it is their workflow input)."""
     require_role(actor, "admin")
@@ -41,13 +43,17 @@ def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionD
     return policy_view(year, policy)
 
 
-@router.get("/cycles/{year}")
-def get_cycle(year: int, _: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView:
-    """The policy and its criteria catalogue; `kind` picks the unit kind's checklist (e.g. upt_pemasyarakatan)."""
-    return policy_view(year, load_policy(session, year), kind)
+@router.get("/cycles/{year}", dependencies=[reads("config")], response_model=CyclePolicyView | UnitPolicyView)
+def get_cycle(year: int, actor: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView | UnitPolicyView:
+    """The policy and its criteria catalogue; `kind` picks the unit kind's checklist (e.g. upt_pemasyarakatan). Unit
+    roles get it without the pass mark and the weights."""
+    view = policy_view(year, load_policy(session, year), kind)
+    if access.sees_results_policy(actor):
+        return view
+    return UnitPolicyView.model_validate(view.model_dump(exclude={"pass_mark", "weights"}))
 
 
-@router.post("/units", status_code=201)
+@router.post("/units", status_code=201, dependencies=[reads(COMMAND)])
 def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Response) -> UnitInfo:
     """Register a unit, or correct a registered one (same code)."""
     require_role(actor, "admin")
@@ -63,7 +69,7 @@ def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Re
     return unit
 
 
-@router.get("/units")
+@router.get("/units", dependencies=[reads("config")])
 def list_units(
     _: ActorDep,
     session: SessionDep,

@@ -1,10 +1,18 @@
 """The auditor's verified replay of a case, and its audit pack for offline checking (see service/audit.py)."""
 
-from fastapi import APIRouter, Response
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlmodel import col, select
+from starlette.background import BackgroundTask
 
 from models.contracts import Actor
-from service.audit import AuditVerdict, UnknownCase, audit_pack, pack_name, verify_case
-from service.deps import ActorDep, SessionDep, State, get_client, require_role, temporal_errors
+from models.tables import ReadLogRow
+from service.access import log_read, readable_case, reads
+from service.audit import AuditVerdict, PackTooLarge, UnknownCase, audit_pack, pack_name, verify_case
+from service.deps import ActorDep, LimitsDep, SessionDep, State, get_client, require_role, temporal_errors
 from service.errors import ApiError
 from workflows.reasons import reason
 
@@ -16,11 +24,14 @@ def auditor_only(actor: Actor) -> None:
     require_role(actor, "auditor")
 
 
-@router.get("")
-async def audit(year: int, unit: str, actor: ActorDep, session: SessionDep, state: State) -> AuditVerdict:
+@router.get("", dependencies=[reads("audit")])
+async def audit(
+    year: int, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+) -> AuditVerdict:
     """Temporal's history replayed through today's code, the audit log's hash chain and steps verified, the read
     model compared. `ok` is true only without differences; each difference names the entry concerned."""
     auditor_only(actor)
+    limits.expensive(actor)
     client = await get_client(state)
     async with temporal_errors():
         try:
@@ -29,18 +40,65 @@ async def audit(year: int, unit: str, actor: ActorDep, session: SessionDep, stat
             raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
 
 
-@router.get("/pack", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
-async def pack(year: int, unit: str, actor: ActorDep, session: SessionDep, state: State) -> Response:
-    """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline."""
+@router.get(
+    "/pack",
+    dependencies=[reads("audit")],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def pack(
+    year: int, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+) -> FileResponse:
+    """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline.
+    Built in a temporary file off the event loop and streamed; above P2HAM_AUDIT_PACK_MAX_BYTES it is refused with
+    413 (`p2ham audit-pack` writes any size)."""
     auditor_only(actor)
+    limits.expensive(actor)
     client = await get_client(state)
     async with temporal_errors():
         try:
-            verdict, data = await audit_pack(client, session, state.settings.evidence_dir, year, unit, who=actor.sub)
+            verdict, path = await audit_pack(
+                client,
+                session,
+                state.settings.evidence_dir,
+                year,
+                unit,
+                who=actor.sub,
+                max_bytes=state.settings.audit_pack_max_bytes,
+            )
         except UnknownCase:
             raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
-    headers = {
-        "Content-Disposition": f'attachment; filename="{pack_name(year, unit)}"',
-        "X-P2HAM-Audit-Ok": "true" if verdict.ok else "false",
-    }
-    return Response(data, media_type="application/zip", headers=headers)
+        except PackTooLarge as e:
+            raise ApiError(413, "pack_too_large", reason("audit.paket_terlalu_besar"), [str(e)]) from None
+    log_read(session, actor, year, unit, ["paket_audit"])
+    headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=pack_name(year, unit),
+        headers=headers,
+        background=BackgroundTask(path.unlink),
+    )
+
+
+class ReadLogEntry(BaseModel):
+    at: datetime
+    what: str
+    actor: dict[str, str]
+
+
+@router.get("/reads", dependencies=[reads("audit")])
+def read_log(year: int, unit: str, actor: ActorDep, session: SessionDep) -> list[ReadLogEntry]:
+    """Who read what is confidential of this case (evidence files, score sheets, audit packs, witnesses' personal
+    data), and when: oldest first."""
+    readable_case(session, actor, "audit", year, unit)
+    rows = session.exec(
+        select(ReadLogRow)
+        .where(ReadLogRow.year == year, ReadLogRow.unit == unit)
+        .order_by(col(ReadLogRow.at), col(ReadLogRow.id))
+        .limit(10_000)
+    )
+    return [
+        ReadLogEntry(at=r.at, what=r.what, actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role})
+        for r in rows
+    ]

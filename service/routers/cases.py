@@ -3,15 +3,16 @@
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel
 from sqlmodel import func, select
 
 from models.contracts import CaseData, CaseView, Code, Text
 from models.tables import CaseRow, RefusalRow
 from service import cases
-from service.cases import load_case, now, transitions
-from service.deps import ActorDep, ClientDep, SessionDep, State, require_role
+from service.access import COMMAND, ReadCase, ReadHistory, lineage, log_read, reads, visible_cases
+from service.cases import HistoryEntry, now, transitions, visible_history
+from service.deps import ActorDep, ClientDep, IdempotencyKey, LimitsDep, SessionDep, State, require_role
 from service.errors import ApiError, codes
 from service.i18n import LocaleDep, in_words, render
 from workflows import lifecycle
@@ -44,19 +45,6 @@ class CaseList(BaseModel):
     items: list[CaseSummary]
 
 
-class HistoryEntry(BaseModel):
-    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
-
-    seq: int
-    at: datetime
-    event: str
-    from_: str | None = Field(alias="from")
-    to: str
-    actor: dict[str, str]
-    payload: dict[str, Any]
-    hash: str
-
-
 class RefusedCommand(BaseModel):
     at: datetime
     event: str
@@ -76,7 +64,7 @@ class History(BaseModel):
     refused: list[RefusedCommand] | None = None  # only with include_refused=true (auditors): the refusal log
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def ajukan(
     year: int,
     body: Ajukan,
@@ -85,19 +73,22 @@ async def ajukan(
     state: State,
     client: ClientDep,
     response: Response,
+    limits: LimitsDep,
     locale: LocaleDep,
 ) -> CaseView:
     """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
-    case, started = await cases.apply(session, client, state.settings.task_queue, year, body.unit, actor, body.catatan)
+    case, started = await cases.apply(
+        session, client, limits, state.settings.task_queue, year, body.unit, actor, body.catatan
+    )
     if not started:
         response.status_code = 200
     return in_words(lifecycle.view(case, actor, now()), locale)
 
 
-@router.get("")
+@router.get("", dependencies=[reads("case")])
 def list_cases(
     year: int,
-    _: ActorDep,
+    actor: ActorDep,
     session: SessionDep,
     stage: str | None = None,
     region: str | None = None,
@@ -105,8 +96,9 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CaseList:
-    """Cases of a cycle from the read model; `overdue` = a deadline passed and the case is still open."""
-    where = [CaseRow.year == year]
+    """Cases of a cycle from the read model that you may see; `overdue` = a deadline passed and the case is still
+    open. `total` counts only the cases you may see."""
+    where = [CaseRow.year == year, visible_cases(actor)]
     if stage:
         where.append(CaseRow.stage == stage)
     if region:
@@ -120,12 +112,12 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: int, unit: str, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
+def get_case(year: int, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
-    return in_words(lifecycle.view(CaseData.model_validate(load_case(session, year, unit).data), actor, now()), locale)
+    return in_words(lifecycle.view(CaseData.model_validate(row.data), actor, now(), lineage(session, unit)), locale)
 
 
-@router.post("/{unit}/events/{event}")
+@router.post("/{unit}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_event(
     year: int,
     unit: str,
@@ -133,19 +125,23 @@ async def send_event(
     actor: ActorDep,
     session: SessionDep,
     client: ClientDep,
-    idempotency_key: Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")],
+    idempotency_key: IdempotencyKey,
+    limits: LimitsDep,
     locale: LocaleDep,
     payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
 ) -> CaseView:
     """Fire an event. A retried request with the same `Idempotency-Key` is applied once."""
-    result = await cases.send_event(session, client, year, unit, event, actor, payload, idempotency_key)
-    return in_words(lifecycle.view(result, actor, now()), locale)
+    result, parents = await cases.send_event(
+        session, client, limits, year, unit, event, actor, payload, idempotency_key
+    )
+    return in_words(lifecycle.view(result, actor, now(), parents), locale)
 
 
 @router.get("/{unit}/history")
 def history(
     year: int,
     unit: str,
+    row: ReadHistory,
     actor: ActorDep,
     session: SessionDep,
     locale: LocaleDep,
@@ -156,25 +152,13 @@ def history(
     `include_refused` (auditors only): also the commands that were refused on the case, with who, when and why."""
     if include_refused:
         require_role(actor, "auditor")
+        log_read(session, actor, year, unit, ["refusals"])
     cutoff = as_of_moment(as_of)
     rows = transitions(session, year, unit, cutoff)
     if not rows:
-        load_case(session, year, unit)
         message = reason("error.kasus_belum_ada", unit=unit, tahun=year, tanggal=cutoff.isoformat())
         raise ApiError(404, "not_yet", message)
-    entries = [
-        HistoryEntry(
-            seq=r.seq,
-            at=r.at,
-            event=r.event,
-            from_=r.source,
-            to=r.target,
-            actor={"sub": r.actor_sub, "name": r.actor_name, "role": r.actor_role},
-            payload=r.payload,
-            hash=r.hash,
-        )
-        for r in rows
-    ]
+    entries = visible_history(session, actor, row, rows)
     refused = refused_commands(session, year, unit, cutoff, locale) if include_refused else None
     return History(year=year, unit=unit, as_of=cutoff, stage=rows[-1].target, entries=entries, refused=refused)
 

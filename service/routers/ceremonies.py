@@ -6,17 +6,28 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
+from service.access import COMMAND, reads, visible_ceremonies
 from service.cases import now
-from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
+from service.deps import (
+    ActorDep,
+    ClientDep,
+    IdempotencyKey,
+    SessionDep,
+    State,
+    client_update_id,
+    require_role,
+    temporal_errors,
+)
 from service.errors import ApiError, codes, payload_or_422
 from service.i18n import LocaleDep, render
 from service.records import claim_idempotency_key, refusals_logged
@@ -37,7 +48,6 @@ from workflows.reasons import Reason, reason, received
 router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
 
 CREATORS = ("ditjen_ham", "kanwil")
-IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 # What a unit of a ceremony waits for, by its case's stage (the report says it in words).
 WAITING_FOR = {
@@ -113,8 +123,12 @@ class CeremonyList(BaseModel):
     items: list[dict[str, Any]]
 
 
-def load_ceremony(session: Session, year: int, ceremony_id: str) -> CeremonyRow:
-    row = session.get(CeremonyRow, (year, ceremony_id))
+def load_ceremony(
+    session: Session, year: int, ceremony_id: str, visible: ColumnElement[bool] | None = None
+) -> CeremonyRow:
+    """The ceremony; with `visible`, only if it meets that condition (else 404, as for one that does not exist)."""
+    query = select(CeremonyRow).where(CeremonyRow.year == year, CeremonyRow.id == ceremony_id)
+    row = session.exec(query if visible is None else query.where(visible)).first()
     if row is None:
         raise ApiError(
             404, "unknown_ceremony", reason("error.upacara_tidak_ditemukan", upacara=ceremony_id, tahun=year)
@@ -204,7 +218,7 @@ def ceremony_id_for(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def create_ceremony(
     year: int,
     body: CeremonyRequest,
@@ -303,10 +317,10 @@ def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Ac
     return cases, next(iter(regions))
 
 
-@router.get("")
-def list_ceremonies(year: int, _: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
-    """The cycle's ceremonies, newest first, from the read model."""
-    query = select(CeremonyRow).where(CeremonyRow.year == year)
+@router.get("", dependencies=[reads("ceremony")])
+def list_ceremonies(year: int, actor: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
+    """The cycle's ceremonies you may see (a Kanwil: its region's), newest first, from the read model."""
+    query = select(CeremonyRow).where(CeremonyRow.year == year, visible_ceremonies(actor))
     if region:
         query = query.where(CeremonyRow.region == region)
     rows = session.exec(query.order_by(col(CeremonyRow.updated_at).desc()).limit(500))
@@ -324,13 +338,15 @@ def list_ceremonies(year: int, _: ActorDep, session: SessionDep, region: str | N
     return CeremonyList(year=year, items=items)
 
 
-@router.get("/{ceremony_id}")
-def get_ceremony(year: int, ceremony_id: str, _: ActorDep, session: SessionDep, locale: LocaleDep) -> CeremonyReport:
+@router.get("/{ceremony_id}", dependencies=[reads("ceremony")])
+def get_ceremony(
+    year: int, ceremony_id: str, actor: ActorDep, session: SessionDep, locale: LocaleDep
+) -> CeremonyReport:
     """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
-    return report(session, load_ceremony(session, year, ceremony_id), locale)
+    return report(session, load_ceremony(session, year, ceremony_id, visible_ceremonies(actor)), locale)
 
 
-@router.post("/{ceremony_id}/events/{event}")
+@router.post("/{ceremony_id}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_ceremony_event(
     year: int,
     ceremony_id: str,
@@ -374,7 +390,7 @@ async def send_ceremony_event(
                 step: CeremonyStep = await handle.execute_update(
                     CeremonyWorkflow.kirim,
                     CeremonyCommand(event=event, actor=actor, payload=payload),
-                    id=idempotency_key,
+                    id=client_update_id(idempotency_key),
                 )
         except ApiError as e:
             if e.error != "case_closed":

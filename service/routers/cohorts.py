@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from models.contracts import UnitInfo
+from service.access import COMMAND, reads
 from service.cohort import DEFAULT_CONCURRENCY, CohortResult, open_cohort
 from service.deps import ActorDep, State, get_client, require_role
 from workflows import lifecycle
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/cycles/{year}/cohorts", tags=["cohorts"])
 MAX_UNITS = 20_000  # one request; larger cohorts go through `p2ham cohort open`, which shows its progress
 
 
-@router.post("")
+@router.post("", dependencies=[reads(COMMAND)])
 async def post_cohort(
     year: int,
     units: Annotated[list[UnitInfo], Body(min_length=1, max_length=MAX_UNITS)],

@@ -3,10 +3,10 @@
 Answered from the read model with a few indexed GROUP BY queries, never with a Temporal call per case.
 """
 
-import csv
-import io
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,9 +15,14 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, select
 
-from models.tables import CaseRow, TransitionRow
-from service.deps import ActorDep, SessionDep
+from models.contracts import Actor, Code, UnitKind
+from models.tables import CaseRow, TransitionRow, UnitRow
+from service.access import reads, visible_cases
+from service.audit import csv_text
+from service.deps import ActorDep, LimitsDep, SessionDep
+from service.errors import ApiError
 from service.routers.cases import CaseSummary
+from workflows.reasons import reason
 
 router = APIRouter(prefix="/cycles/{year}/dashboard", tags=["dashboard"])
 
@@ -72,8 +77,11 @@ def counts(session: Session, where: list[ColumnElement[bool]]) -> dict[str, dict
     return by_region
 
 
-def overdue(session: Session, where: list[ColumnElement[bool]], now: datetime, limit: int) -> tuple[int, list[CaseRow]]:
-    late = [*where, CaseRow.final == False, CaseRow.deadline < now]  # noqa: E712 (SQL, not Python)
+def overdue(
+    session: Session, where: list[ColumnElement[bool]], now: datetime, limit: int, actor: Actor
+) -> tuple[int, list[CaseRow]]:
+    """The overdue cases the caller may see (the counts per stage and region stay open to every role)."""
+    late = [*where, visible_cases(actor), CaseRow.final == False, CaseRow.deadline < now]  # noqa: E712 (SQL)
     total = session.exec(select(func.count()).select_from(CaseRow).where(*late)).one()
     rows = list(session.exec(select(CaseRow).where(*late).order_by(CaseRow.deadline, CaseRow.unit).limit(limit)))
     return total, rows
@@ -115,24 +123,54 @@ def median_days(session: Session, year: int, region: str | None, kind: str | Non
     return {stage: float(days) for stage, days in session.exec(query)}
 
 
-_medians: dict[tuple[str, int, str | None, str | None], tuple[float, datetime, dict[str, float]]] = {}
-_medians_lock = threading.Lock()  # sync endpoints run in a thread pool
+MEDIANS_KEPT = 256  # filters remembered at once; the least recently used is forgotten first
+
+
+class MedianCache:
+    """Medians per (database, year, region, kind) for MEDIANS_TTL seconds, at most MEDIANS_KEPT of them (LRU), each
+    computed by one request at a time: the others asking for the same key wait for its answer instead of repeating
+    the query. Sync endpoints run in a thread pool, hence threads and locks."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple, tuple[float, datetime, dict[str, float]]] = OrderedDict()
+        self.computing: dict[tuple, threading.Lock] = {}
+        self.lock = threading.Lock()
+
+    def _fresh(self, key: tuple) -> tuple[datetime, dict[str, float]] | None:
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is None or hit[0] <= time.monotonic():
+                return None
+            self.entries.move_to_end(key)
+            return hit[1], hit[2]
+
+    def get(self, key: tuple, compute: Callable[[], dict[str, float]], on_miss: Callable[[], None]) -> tuple:
+        if (hit := self._fresh(key)) is not None:
+            return hit
+        with self.lock:
+            gate = self.computing.setdefault(key, threading.Lock())
+        with gate:
+            if (hit := self._fresh(key)) is not None:  # computed while this request waited
+                return hit
+            on_miss()
+            computed = datetime.now(UTC), compute()
+            with self.lock:
+                self.entries[key] = (time.monotonic() + MEDIANS_TTL, *computed)
+                self.entries.move_to_end(key)
+                while len(self.entries) > MEDIANS_KEPT:
+                    self.entries.popitem(last=False)
+                self.computing.pop(key, None)
+            return computed
+
+
+_medians = MedianCache()
 
 
 def cached_median_days(
-    session: Session, year: int, region: str | None, kind: str | None
+    session: Session, year: int, region: str | None, kind: str | None, on_miss: Callable[[], None]
 ) -> tuple[datetime, dict[str, float]]:
     key = (str(session.get_bind().url), year, region, kind)
-    with _medians_lock:
-        hit = _medians.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1], hit[2]
-    computed = datetime.now(UTC), median_days(session, year, region, kind)
-    with _medians_lock:
-        if len(_medians) > 1000:  # many filters over time: start afresh rather than grow without bound
-            _medians.clear()
-        _medians[key] = (time.monotonic() + MEDIANS_TTL, *computed)
-    return computed
+    return _medians.get(key, lambda: median_days(session, year, region, kind), on_miss)
 
 
 def pass_rates(by_stage: dict[str, int]) -> PassRates:
@@ -148,7 +186,15 @@ def pass_rates(by_stage: dict[str, int]) -> PassRates:
     )
 
 
-def build(session: Session, year: int, region: str | None, kind: str | None, overdue_limit: int) -> Dashboard:
+def build(
+    session: Session,
+    year: int,
+    region: str | None,
+    kind: str | None,
+    overdue_limit: int,
+    actor: Actor,
+    on_miss: Callable[[], None] = lambda: None,
+) -> Dashboard:
     now = datetime.now(UTC)
     where = case_filters(year, region, kind)
     by_region = counts(session, where)
@@ -156,8 +202,8 @@ def build(session: Session, year: int, region: str | None, kind: str | None, ove
     for stages in by_region.values():
         for stage, n in stages.items():
             by_stage[stage] = by_stage.get(stage, 0) + n
-    late_total, late_rows = overdue(session, where, now, overdue_limit)
-    medians_as_of, medians = cached_median_days(session, year, region, kind)
+    late_total, late_rows = overdue(session, where, now, overdue_limit, actor)
+    medians_as_of, medians = cached_median_days(session, year, region, kind, on_miss)
     return Dashboard(
         year=year,
         region=region,
@@ -178,35 +224,38 @@ CSV_HEADER = ("section", "key", "item", "value")
 
 def to_csv(d: Dashboard) -> str:
     """The dashboard as one long table, section,key,item,value: every number of the JSON, one per line."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_HEADER)
-    w.writerow(("total", "", "", d.total))
-    w.writerows(("by_stage", "", stage, n) for stage, n in d.by_stage.items())
-    w.writerows(("by_region", r, stage, n) for r, stages in d.by_region.items() for stage, n in stages.items())
-    w.writerow(("overdue_total", "", "", d.overdue_total))
-    w.writerows(("overdue", c.unit, c.stage, c.deadline.isoformat() if c.deadline else "") for c in d.overdue)
+    rows: list[list[Any]] = [["total", "", "", d.total]]
+    rows += [["by_stage", "", stage, n] for stage, n in d.by_stage.items()]
+    rows += [["by_region", r, stage, n] for r, stages in d.by_region.items() for stage, n in stages.items()]
+    rows.append(["overdue_total", "", "", d.overdue_total])
+    rows += [["overdue", c.unit, c.stage, c.deadline.isoformat() if c.deadline else ""] for c in d.overdue]
     rates = d.pass_rates.model_dump()
-    w.writerows(("pass_rates", "", name, "" if value is None else value) for name, value in rates.items())
-    w.writerows(("median_days", "", stage, days) for stage, days in d.median_days.items())
-    w.writerow(("median_days_as_of", "", "", d.median_days_as_of.isoformat()))
-    return out.getvalue()
+    rows += [["pass_rates", "", name, "" if value is None else value] for name, value in rates.items()]
+    rows += [["median_days", "", stage, days] for stage, days in d.median_days.items()]
+    rows.append(["median_days_as_of", "", "", d.median_days_as_of.isoformat()])
+    return csv_text(list(CSV_HEADER), rows).decode()
 
 
-@router.get("", response_model=Dashboard)
+@router.get("", response_model=Dashboard, dependencies=[reads("config")])
 def dashboard(
     year: int,
-    _: ActorDep,
+    actor: ActorDep,
     session: SessionDep,
-    region: str | None = None,
-    kind: str | None = None,
+    limits: LimitsDep,
+    region: Code | None = None,
+    kind: UnitKind | None = None,
     overdue_limit: Annotated[int, Query(ge=0, le=1000)] = 20,
     format: Literal["json", "csv"] | None = None,
     accept: Annotated[str, Header()] = "",
 ) -> Any:
     """Counts per stage and region, overdue cases, pass rates and median days per stage; `region=` and `kind=`
     narrow it. `?format=csv` (or `Accept: text/csv`) answers the same numbers as CSV."""
-    d = build(session, year, region, kind, overdue_limit)
+    if (
+        region is not None
+        and session.exec(select(UnitRow.code).where(UnitRow.region == region).limit(1)).first() is None
+    ):
+        raise ApiError(422, "unknown_region", reason("dasbor.wilayah_tidak_dikenal", region=region))
+    d = build(session, year, region, kind, overdue_limit, actor, lambda: limits.expensive(actor))
     if format == "csv" or (format is None and "text/csv" in accept):
         headers = {"Content-Disposition": f'attachment; filename="p2ham-dashboard-{year}.csv"'}
         return Response(to_csv(d), media_type="text/csv; charset=utf-8", headers=headers)

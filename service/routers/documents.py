@@ -4,28 +4,27 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from sqlmodel import select
 
 from models.contracts import CaseData
 from models.tables import TransitionRow
 from service import documents
-from service.cases import load_case
+from service.access import ReadDocument
+from service.cases import transitions
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
+from workflows import access
 from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])
 
 
 @router.get("/hasil-evaluasi", response_class=HTMLResponse)
-def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HTMLResponse:
+def hasil_evaluasi(year: int, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep) -> HTMLResponse:
     """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
     *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
-    row = load_case(session, year, unit)
-    history = session.exec(
-        select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit).order_by(TransitionRow.seq)
-    ).all()
-    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history)
+    history = transitions(session, year, unit)
+    case = CaseData.model_validate(row.data)
+    document = documents.hasil_evaluasi(case, history, anonymous=not access.names_assessors(case, actor))
     if document is None:
         raise ApiError(
             404,

@@ -1,4 +1,4 @@
-"""Evidence (bukti dukung) over HTTP: uploads and downloads; the store itself is `service/evidence.py`."""
+"""Evidence (bukti dukung) over HTTP: uploads, and downloads through a case; the store is `service/evidence.py`."""
 
 from typing import Annotated
 
@@ -6,13 +6,14 @@ from fastapi import APIRouter, File, Response, UploadFile
 
 from models.contracts import EvidenceInfo
 from service import evidence
+from service.access import COMMAND, ReadEvidence, reads
 from service.auth import UNIT_ROLES
 from service.deps import ActorDep, SessionDep, State, require_role
 
 router = APIRouter(tags=["evidence"])
 
 
-@router.post("/evidence", status_code=201)
+@router.post("/evidence", status_code=201, dependencies=[reads(COMMAND)])
 async def upload(
     file: Annotated[UploadFile, File(description="A JPEG or PNG photo, or a PDF")],
     actor: ActorDep,
@@ -22,16 +23,26 @@ async def upload(
 ) -> EvidenceInfo:
     """Upload one file for your unit. Uploading the same bytes again returns the same id."""
     require_role(actor, *sorted(UNIT_ROLES))
-    limit = state.settings.evidence_max_bytes
-    data = await file.read(limit + 1)
-    info, created = evidence.store(session, state.settings.evidence_dir, limit, actor, data, file.filename or "")
+    s = state.settings
+    data = await file.read(s.evidence_max_bytes + 1)
+    info, created = evidence.store(
+        session, s.evidence_dir, s.evidence_max_bytes, s.evidence_quota_bytes, actor, data, file.filename or ""
+    )
     if not created:
         response.status_code = 200
     return info
 
 
-@router.get("/evidence/{evidence_id}")
-def download(evidence_id: str, _: ActorDep, session: SessionDep, state: State) -> Response:
-    """The file itself, with its media type."""
-    row, path = evidence.load_file(session, state.settings.evidence_dir, evidence_id)
-    return Response(path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"'})
+@router.get(
+    "/cycles/{year}/cases/{unit}/evidence/{evidence_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+)
+def download(
+    year: int, unit: str, evidence_id: str, case: ReadEvidence, actor: ActorDep, session: SessionDep, state: State
+) -> Response:
+    """A file the case's unit uploaded, with its media type; only through a case you may read. Each download is
+    logged (who, when, which file)."""
+    row, path = evidence.read_unit_file(session, state.settings.evidence_dir, actor, year, case.unit, evidence_id)
+    headers = {"ETag": f'"{evidence_id}"', "Content-Disposition": "attachment", **evidence.HEADERS}
+    return Response(path.read_bytes(), media_type=row.media_type, headers=headers)

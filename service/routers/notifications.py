@@ -5,9 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlmodel import col, or_, select
+from sqlalchemy import tuple_
+from sqlmodel import col, select
 
-from models.tables import NotificationRow
+from models.tables import CaseRow, NotificationRow
+from service.access import reads, visible_cases
 from service.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["notifications"])
@@ -23,22 +25,19 @@ class NotificationView(BaseModel):
     emailed: bool
 
 
-@router.get("/notifications")
+@router.get("/notifications", dependencies=[reads("notification")])
 def my_notifications(
     actor: ActorDep,
     session: SessionDep,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[NotificationView]:
-    """What was sent to you: to your role, for your unit (unit roles) or your region (kanwil)."""
-    query = select(NotificationRow).where(NotificationRow.role == actor.role)
-    if actor.unit or actor.region:
-        scope = []
-        if actor.unit:
-            scope.append(NotificationRow.target_unit == actor.unit)
-        if actor.region:
-            scope.append(NotificationRow.target_region == actor.region)
-        query = query.where(or_(*scope))
+    """What was sent to your role about the cases you may see: your unit's (unit roles), your region's (kanwil), the
+    cases assigned to you (verifiers and assessors)."""
+    cases = select(CaseRow.year, CaseRow.unit).where(visible_cases(actor, "notification"))
+    query = select(NotificationRow).where(
+        NotificationRow.role == actor.role, tuple_(NotificationRow.year, NotificationRow.unit).in_(cases)
+    )
     if year is not None:
         query = query.where(NotificationRow.year == year)
     rows = session.exec(query.order_by(col(NotificationRow.due_at).desc()).limit(limit))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlmodel import Session
 
+from service.access import PUBLIC, reads
 from service.deps import RETRY_AFTER, State, get_client
 from service.errors import ApiError
 from service.observability import metrics
@@ -32,13 +33,13 @@ async def dependencies(state: State) -> dict[str, bool]:
     return {"database": database, "temporal": temporal}
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[reads(PUBLIC)])
 async def health(state: State) -> dict[str, Any]:
     """Liveness (this process answers), with what it sees of its dependencies."""
     return {"status": "ok", **await dependencies(state)}
 
 
-@router.get("/ready")
+@router.get("/ready", dependencies=[reads(PUBLIC)])
 async def ready(state: State) -> dict[str, Any]:
     """Readiness: 200 only while both Temporal and the database answer, else 503 with what is missing."""
     seen = await dependencies(state)
@@ -48,13 +49,12 @@ async def ready(state: State) -> dict[str, Any]:
     return {"status": "ready", **seen}
 
 
-@router.get("/metrics", response_class=Response)
 def prometheus_metrics() -> Response:
     """Prometheus metrics of the API: requests, latencies and errors per route."""
     return metrics()
 
 
-@router.get("/lifecycle")
+@router.get("/lifecycle", dependencies=[reads(PUBLIC)])
 def get_lifecycle() -> dict[str, Any]:
     """The lifecycle as data: states, final states, events with their roles and transitions."""
     return lifecycle.describe()

@@ -1,0 +1,209 @@
+"""Every route of the app, with every role, in every relation to a case: the answer issue 12 designs, and no route
+without a declared read rule (a new route that forgets to declare one fails here).
+
+The expectation is written below from the issue's text ("Everyone sees only what is theirs"), not read off
+`workflows/access.py`: per role, which relations to a case may read it; per route, what it reads.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import routing
+
+from service.access import COMMAND, PUBLIC, declared_rule
+from service.api import create_app
+from service.demo import WITNESSES
+from service.settings import Settings
+from tests.stages import OPENS_AT_ONCE, REGION, calendar, case_at
+from workflows.access import read_table
+
+# --- The expectation -----------------------------------------------------------------------------------------------
+
+OWN, OTHER_UNIT, OTHER_REGION, ASSIGNED, UNASSIGNED = "own", "other_unit", "other_region", "assigned", "unassigned"
+FAR_REGION = "KANWIL-JATIM"
+
+
+def officials(unit: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(role, relation to the case of `unit`) -> the token's claims, `sub` included."""
+    return {
+        **{(role, OWN): {"sub": f"{role}-own", "unit": unit} for role in ("operator_unit", "kepala_unit")},
+        **{
+            (role, OTHER_UNIT): {"sub": f"{role}-tetangga", "unit": "KANIM-TETANGGA"}
+            for role in ("operator_unit", "kepala_unit")
+        },
+        **{
+            (role, OTHER_REGION): {"sub": f"{role}-jauh", "unit": "LAPAS-SURABAYA"}
+            for role in ("operator_unit", "kepala_unit")
+        },
+        ("kanwil", OWN): {"sub": "kanwil-dki", "region": REGION},
+        ("kanwil", OTHER_REGION): {"sub": "kanwil-jatim", "region": FAR_REGION},
+        # The demo's team (service/demo.py TEAM), and judges the team does not name; one of the team from the unit.
+        ("verifikator", ASSIGNED): {"sub": "verif-1", "unit": "DITJEN-HAM"},
+        ("verifikator", UNASSIGNED): {"sub": "verif-9", "unit": "DITJEN-HAM"},
+        ("verifikator", OWN): {"sub": "verif-1", "unit": unit},
+        ("penilai", ASSIGNED): {"sub": "penilai-a", "unit": "DITJEN-HAM"},
+        ("penilai", UNASSIGNED): {"sub": "penilai-9", "unit": "DITJEN-HAM"},
+        ("ketua_penilai", ASSIGNED): {"sub": "ketua-1", "unit": "DITJEN-HAM"},
+        ("ketua_penilai", UNASSIGNED): {"sub": "ketua-9", "unit": "DITJEN-HAM"},
+        ("ditjen_ham", OWN): {"sub": "ditjen-rw"},
+        ("auditor", OWN): {"sub": "auditor-rw"},
+        ("admin", OWN): {"sub": "admin-rw"},
+    }
+
+
+# Who may read a case's contents (its view, history, evidence, documents), by role and relation.
+READS_CASE = {
+    "operator_unit": {OWN},
+    "kepala_unit": {OWN},
+    "kanwil": {OWN},
+    "verifikator": {ASSIGNED},
+    "penilai": {ASSIGNED},
+    "ketua_penilai": {ASSIGNED},
+    "ditjen_ham": {OWN},
+    "auditor": {OWN},
+    "admin": set(),
+}
+NEVER = {  # what a role never reads, whatever the case: 403 before any case is looked at
+    "draft": {"verifikator", "penilai", "ketua_penilai", "admin"},
+    "case": set(),
+    "contents": {"admin"},
+    "audit": {
+        "operator_unit",
+        "kepala_unit",
+        "kanwil",
+        "verifikator",
+        "penilai",
+        "ketua_penilai",
+        "ditjen_ham",
+        "admin",
+    },
+    "ceremony": {"operator_unit", "kepala_unit", "verifikator", "penilai", "ketua_penilai", "admin"},
+    "notification": {"admin"},
+}
+
+# Every GET route and what it reads; a new route must be added here, with its expectation.
+ROUTES = {
+    "/health": PUBLIC,
+    "/ready": PUBLIC,
+    "/metrics": PUBLIC,
+    "/lifecycle": PUBLIC,
+    "/cycles/{year}": "open",
+    "/units": "open",
+    "/cycles/{year}/dashboard": "open",
+    "/cycles/{year}/cases": "case_list",
+    "/cycles/{year}/cases/{unit}": "case",
+    "/cycles/{year}/cases/{unit}/history": "contents",
+    "/cycles/{year}/cases/{unit}/evidence/{evidence_id}": "contents",
+    "/cycles/{year}/cases/{unit}/documents/hasil-evaluasi": "contents",
+    "/cycles/{year}/cases/{unit}/draft": "draft",
+    "/cycles/{year}/cases/{unit}/audit": "audit",
+    "/cycles/{year}/cases/{unit}/audit/pack": "audit",
+    "/cycles/{year}/cases/{unit}/audit/reads": "audit",
+    "/cycles/{year}/ceremonies": "ceremony_list",
+    "/cycles/{year}/ceremonies/{ceremony_id}": "ceremony",
+    "/notifications": "notification",
+    "/me/tasks": "case_list",
+}
+
+
+def expected(kind: str, role: str, relation: str) -> int:
+    if kind in (PUBLIC, "open", "case_list", "ceremony_list") and not (
+        kind == "ceremony_list" and role in NEVER["ceremony"]
+    ):
+        return 200
+    if kind == "ceremony_list":
+        return 403
+    if role in NEVER.get(kind, set()):
+        return 403
+    if kind == "audit":
+        return 200
+    if kind == "notification":
+        return 200
+    if kind == "ceremony":  # a ceremony of the case's region
+        return 200 if role in ("ditjen_ham", "auditor") or relation == OWN else 404
+    if kind == "case" and role == "admin":
+        return 200  # an admin sees a case's stage (and may cancel it), never its contents
+    if kind == "draft" and role in ("ditjen_ham", "auditor", "kanwil"):
+        return 200 if relation in READS_CASE[role] else 404
+    return 200 if relation in READS_CASE[role] else 404
+
+
+# --- The walk ------------------------------------------------------------------------------------------------------
+
+
+def app_routes(settings: Settings) -> list[routing.APIRoute]:
+    app = create_app(settings)
+    found = [rc.original_route for rc in routing.iter_route_contexts(app.routes)]
+    return [r for r in found if isinstance(r, routing.APIRoute)]
+
+
+def test_every_route_declares_its_read_rule(settings: Settings) -> None:
+    routes = app_routes(settings)
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r in routes if declared_rule(r.dependant) is None]
+    assert not undeclared, f"routes without a read rule (service/access.py reads/ReadableCase): {undeclared}"
+    reads = {r.path for r in routes if "GET" in r.methods}
+    assert reads == set(ROUTES), f"GET routes not in this test's expectation: {reads ^ set(ROUTES)}"
+    commands = [r for r in routes if "GET" not in r.methods]
+    assert all(declared_rule(r.dependant) == COMMAND for r in commands)
+
+
+async def test_every_route_with_every_role_in_every_relation(
+    api: httpx.AsyncClient, settings: Settings, token: Any, year: int
+) -> None:
+    cal = calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    d = await case_at(api, settings, year, "RW-A", "lolos_evaluasi", cal)
+    history = await d.call("GET", f"{d.case_path}/history", "ditjen")
+    evidence = next(e["payload"]["dokumen"] for e in history["entries"] if e["event"] == "tandatangani_pernyataan")
+    neighbour = await case_at(api, settings, year, "RW-B", "permohonan", cal)
+    body = {"units": [neighbour.unit], "jadwal": cal.reporting_closes.isoformat(), "tempat": "Aula", "saksi": WITNESSES}
+    made = await api.post(
+        f"/cycles/{year}/ceremonies",
+        json=body,
+        headers={**neighbour.officials["kanwil"], "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert made.status_code == 201, made.text
+    values = {"year": str(year), "unit": d.unit, "evidence_id": evidence, "ceremony_id": made.json()["id"]}
+
+    wrong = []
+    for (role, relation), claims in officials(d.unit).items():
+        headers = token(role, **claims)
+        for path, kind in ROUTES.items():
+            url = path.format(**values)
+            got = await api.get(url, headers=headers)
+            want = expected(kind, role, relation)
+            if got.status_code != want:
+                wrong.append(f"{role} ({relation}) GET {path}: expected {want}, got {got.status_code} {got.text[:200]}")
+            elif want == 404:
+                assert got.json()["error"] in ("unknown_case", "unknown_ceremony"), got.text  # never confirms it exists
+        listed = (await api.get(f"/cycles/{year}/cases", headers=headers)).json()
+        sees = relation in READS_CASE[role] or role == "admin"
+        units = {c["unit"] for c in listed["items"]}
+        if (d.unit in units) != sees or listed["total"] != len(listed["items"]):
+            wrong.append(f"{role} ({relation}) lists {units} (total {listed['total']})")
+    assert not wrong, f"{len(wrong)} answers differ from the design:\n" + "\n".join(wrong)
+
+    got = await api.get(f"{d.case_path}/evidence/{evidence}", headers=token("auditor", "auditor-rw"))
+    assert got.headers["x-content-type-options"] == "nosniff" and got.headers["etag"] == f'"{evidence}"'
+    assert got.headers["cache-control"] == "private, no-store" and got.content.startswith(b"%PDF")
+    log = (await api.get(f"{d.case_path}/audit/reads", headers=token("auditor", "auditor-rw"))).json()
+    readers = {(e["actor"]["sub"], e["what"]) for e in log}
+    assert ("verif-1", f"bukti:{evidence}") in readers and ("auditor-rw", "paket_audit") in readers
+    assert ("ditjen-rw", "lembar_nilai") in readers and ("operator_unit-own", "data_saksi") in readers
+    assert not any(sub == "operator_unit-tetangga" for sub, _ in readers)  # a refused read reads nothing
+
+
+def test_the_readme_shows_the_declared_read_rules() -> None:
+    from tests.test_docs import README
+
+    assert f"<!-- access:reads -->\n{read_table()}\n<!-- /access:reads -->" in README, read_table()
+
+
+async def test_an_evidence_id_that_is_not_a_sha256_is_a_404(
+    api: httpx.AsyncClient, settings: Settings, token: Any, year: int
+) -> None:
+    d = await case_at(api, settings, year, "RW-BAD", "permohonan", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "x" * 64, "A" * 64, "0" * 63, "0" * 64]:
+        got = await api.get(f"{d.case_path}/evidence/{bad}", headers=token("auditor"))
+        assert got.status_code == 404, (bad, got.text)
