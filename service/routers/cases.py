@@ -26,6 +26,7 @@ from service.deps import (
     LimitsDep,
     SessionDep,
     State,
+    Year,
     client_update_id,
     require_role,
     temporal_errors,
@@ -174,7 +175,7 @@ async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions
 
 @router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def ajukan(
-    year: int,
+    year: Year,
     body: Ajukan,
     actor: ActorDep,
     session: SessionDep,
@@ -209,7 +210,7 @@ async def ajukan(
 
 @router.get("", dependencies=[reads("case")])
 def list_cases(
-    year: int,
+    year: Year,
     actor: ActorDep,
     session: SessionDep,
     stage: str | None = None,
@@ -234,14 +235,14 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: int, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep) -> CaseView:
+def get_case(year: Year, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
     return lifecycle.view(CaseData.model_validate(row.data), actor, now(), lineage(session, unit))
 
 
 @router.post("/{unit}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_event(
-    year: int,
+    year: Year,
     unit: str,
     event: str,
     actor: ActorDep,
@@ -282,7 +283,7 @@ async def send_event(
 
 @router.get("/{unit}/history")
 def history(
-    year: int,
+    year: Year,
     unit: str,
     row: ReadHistory,
     actor: ActorDep,

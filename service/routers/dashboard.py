@@ -19,7 +19,7 @@ from models.contracts import Actor, Code, UnitKind
 from models.tables import CaseRow, TransitionRow, UnitRow
 from service.access import reads, visible_cases
 from service.audit import csv_text
-from service.deps import ActorDep, LimitsDep, SessionDep
+from service.deps import ActorDep, LimitsDep, SessionDep, Year
 from service.errors import ApiError
 from service.routers.cases import CaseSummary
 from workflows.reasons import reason
@@ -238,7 +238,7 @@ def to_csv(d: Dashboard) -> str:
 
 @router.get("", response_model=Dashboard, dependencies=[reads("config")])
 def dashboard(
-    year: int,
+    year: Year,
     actor: ActorDep,
     session: SessionDep,
     limits: LimitsDep,

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from models.contracts import Actor, CaseData, Laporan
 from models.tables import DraftRow
 from service.access import COMMAND, ReadDraft, reads
-from service.deps import ActorDep, SessionDep
+from service.deps import ActorDep, SessionDep, Year
 from service.errors import ApiError
 from service.routers.cases import load_case
 from service.routers.evidence import resolve
@@ -55,7 +55,7 @@ def own_case(session: SessionDep, year: int, unit: str, actor: Actor) -> CaseDat
 
 
 @router.put("", dependencies=[reads(COMMAND)])
-def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep) -> DraftView:
+def save_draft(year: Year, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     case = own_case(session, year, unit, actor)
     row = session.get(DraftRow, (year, unit)) or DraftRow(
@@ -68,7 +68,7 @@ def save_draft(year: int, unit: str, laporan: Laporan, actor: ActorDep, session:
 
 
 @router.get("")
-def get_draft(year: int, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep) -> DraftView:
+def get_draft(year: Year, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep) -> DraftView:
     """The saved report and the checks it still fails (as the unit's own submission would meet them)."""
     case = CaseData.model_validate(row.data)
     return draft_view(session, case, actor, session.get(DraftRow, (year, unit)))
