@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -40,6 +40,7 @@ State = Annotated[AppState, Depends(get_state)]
 
 
 CYCLE_YEARS = range(1900, 10000)
+Year = Annotated[int, Path(ge=CYCLE_YEARS.start, le=CYCLE_YEARS.stop - 1, description="The cycle year")]
 
 
 def year_in_range(request: Request) -> None:

@@ -17,6 +17,37 @@ from service.i18n import render, request_locale
 from workflows.reasons import Reason, payload_reasons, reason
 
 
+class ReasonCode(BaseModel):
+    code: str | None  # the catalogue's message id; null for a sentence from before reasons were data
+    params: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers, in the caller's language (`Content-Language`); `why_codes` equal in every one."""
+
+    error: str
+    message: str
+    why: list[str]
+    why_codes: list[ReasonCode]
+
+
+ERROR_STATUSES = {
+    401: "No token, or not a valid one",
+    403: "Your role or scope does not allow this",
+    404: "Not found, or not yours to see",
+    409: "Not possible now; the reasons say why",
+    413: "Too large",
+    415: "Not a JPEG, PNG or PDF",
+    422: "The request is not valid; nothing was changed",
+    429: "Too many requests; see Retry-After",
+    503: "A dependency does not answer; see Retry-After",
+}
+# Declared on every route, with the one error schema (OpenAPI: what a generated client must expect).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in ERROR_STATUSES.items()
+}
+
+
 class ApiError(Exception):
     """An answer other than success: `message` says what happened, `why` every reason, both as reasons (data)."""
 

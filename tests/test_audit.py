@@ -355,7 +355,7 @@ async def test_audit_pack_verifies_offline(
     status, out = await run(sys.executable, "-m", "service.audit_verify", str(altered))
     assert status == 1, out
     assert "entries.json has changed since the pack was made" in out
-    assert "entry 8 (nilai): its hash does not match its contents" in out
+    assert "entry 9 (nilai): its hash does not match its contents" in out
 
     # One byte of layout only (the same entries): SHA256SUMS still catches it.
     spaced = tmp_path / "spaced.zip"

@@ -191,9 +191,7 @@ def from_csv(text: str) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("region", "kind"), [(None, None), (JATIM, None), (None, UPT), (DKI, KANIM), ("KANWIL-NONE", None)]
-)
+@pytest.mark.parametrize(("region", "kind"), [(None, None), (JATIM, None), (None, UPT), (DKI, KANIM)])
 async def test_counts_filters_overdue_and_medians(
     dashboard_api: httpx.AsyncClient, token, year: int, region: str | None, kind: str | None
 ) -> None:

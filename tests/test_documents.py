@@ -83,7 +83,7 @@ async def test_weighted_total_decides_at_the_pass_mark_and_both_documents_say_wh
     assert (await failing.send("tetapkan_hasil_evaluasi", "ketua"))["stage"] == "tidak_lolos"
 
     # Any role may download them: the unit's own operator, and an auditor.
-    lulus = await api.get(f"{passing.case_path}/documents/hasil-evaluasi", headers=passing.officials["operator"])
+    lulus = await api.get(f"{passing.case_path}/documents/hasil-evaluasi", headers=passing.officials["ditjen"])
     gagal = await api.get(f"{failing.case_path}/documents/hasil-evaluasi", headers=token("auditor"))
     assert (lulus.status_code, gagal.status_code) == (200, 200)
     assert lulus.headers["content-type"].startswith("text/html")

@@ -37,9 +37,10 @@ class Desk:
         return await self.api.post(f"{self.d.case_path}/events/{event}", json=payload, headers=headers)
 
     async def refuse(
-        self, event: str, official: Official, payload: dict[str, Any], status: int, because: str
+        self, event: str, official: Official, payload: dict[str, Any], status: int, because: str, sees: bool = True
     ) -> list[str]:
-        """`official` (role, sub, claims) sends `event` and gets `status` with the reason `because` (its code)."""
+        """`official` (role, sub, claims) sends `event` and gets `status` with the reason `because` (its code). A refusal
+        by an official who may not see the case (`sees` False: not assigned to it, or of its unit) is not logged."""
         role, sub, claims = official
         before = await snapshot(self.api, self.reader, self.d)
         response = await self.post(event, self.token(role, sub, **claims), payload)
@@ -47,7 +48,8 @@ class Desk:
         why = response.json()["why"]
         assert because in [r["code"] for r in response.json()["why_codes"]], why
         assert await snapshot(self.api, self.reader, self.d) == before, f"the refused {event} changed the case"
-        self.tried.append((sub, role, event, status, because))
+        if sees:
+            self.tried.append((sub, role, event, status, because))
         return why
 
     def assert_logged(self, engine: Engine) -> None:
@@ -76,7 +78,7 @@ async def test_a_verifier_from_the_unit_cannot_verify_it(
         "tidak_lolos_verifikasi": {"alasan": "Bukti dukung tidak sesuai"},
     }
     for event, payload in attempts.items():
-        why = await desk.refuse(event, member, payload, status=403, because="menilai_unit_sendiri")
+        why = await desk.refuse(event, member, payload, status=403, because="menilai_unit_sendiri", sees=False)
         assert d.unit in " ".join(why)
     desk.assert_logged(engine)
 
@@ -94,7 +96,9 @@ async def test_four_eyes_at_evaluation(
     outsider = {"unit": ASSESSORS}
 
     insider = ("penilai", "penilai-orang-dalam", {"unit": d.unit})
-    await desk.refuse("nilai", insider, {"skor": dict.fromkeys(codes, 100)}, status=403, because="menilai_unit_sendiri")
+    await desk.refuse(
+        "nilai", insider, {"skor": dict.fromkeys(codes, 100)}, status=403, because="menilai_unit_sendiri", sees=False
+    )
     await d.send("nilai", "penilai_a", {"skor": dict.fromkeys(codes, 90)})
     again = ("penilai", "penilai-a", outsider)
     await desk.refuse(
@@ -104,9 +108,9 @@ async def test_four_eyes_at_evaluation(
     await desk.refuse("tetapkan_hasil_evaluasi", ketua, {}, status=409, because="penilai_kurang")
     await d.send("nilai", "penilai_b", {"skor": dict.fromkeys(codes, 84)})
     scorer = ("ketua_penilai", "penilai-a", outsider)  # scored as a penilai, now acting as head of the team
-    await desk.refuse("tetapkan_hasil_evaluasi", scorer, {}, status=403, because="ketua_sudah_menilai")
+    await desk.refuse("tetapkan_hasil_evaluasi", scorer, {}, status=403, because="ketua_sudah_menilai", sees=False)
     member = ("ketua_penilai", "ketua-orang-dalam", {"unit": d.unit})
-    await desk.refuse("tetapkan_hasil_evaluasi", member, {}, status=403, because="menilai_unit_sendiri")
+    await desk.refuse("tetapkan_hasil_evaluasi", member, {}, status=403, because="menilai_unit_sendiri", sees=False)
     desk.assert_logged(engine)
 
     view = await d.send("tetapkan_hasil_evaluasi", "ketua")  # two distinct assessors, an independent head

@@ -11,7 +11,7 @@ from models.policy import CyclePolicy, CyclePolicyView, UnitPolicyView
 from models.tables import CycleRow, UnitRow
 from models.workdays import indonesian_holidays
 from service.access import COMMAND, reads
-from service.deps import ActorDep, SessionDep, require_role
+from service.deps import ActorDep, SessionDep, Year, require_role
 from service.registry import load_policy
 from workflows import access
 
@@ -23,7 +23,7 @@ def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyVi
 
 
 @router.put("/cycles/{year}", dependencies=[reads(COMMAND)])
-def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
+def put_cycle(year: Year, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
     """Set a cycle's policy. Running cases keep the policy they started with (it is their workflow input)."""
     require_role(actor, "admin")
     cal = policy.calendar
@@ -44,7 +44,7 @@ def put_cycle(year: int, policy: CyclePolicy, actor: ActorDep, session: SessionD
 
 
 @router.get("/cycles/{year}", dependencies=[reads("config")], response_model=CyclePolicyView | UnitPolicyView)
-def get_cycle(year: int, actor: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView | UnitPolicyView:
+def get_cycle(year: Year, actor: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView | UnitPolicyView:
     """The policy and its criteria catalogue; `kind` picks the unit kind's checklist (e.g. upt_pemasyarakatan). Unit
     roles get it without the pass mark and the weights."""
     view = policy_view(year, load_policy(session, year), kind)

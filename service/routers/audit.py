@@ -12,7 +12,7 @@ from models.contracts import Actor
 from models.tables import ReadLogRow
 from service.access import log_read, readable_case, reads
 from service.audit import AuditVerdict, PackTooLarge, UnknownCase, audit_pack, pack_name, verify_case
-from service.deps import ActorDep, LimitsDep, SessionDep, State, get_client, require_role, temporal_errors
+from service.deps import ActorDep, LimitsDep, SessionDep, State, Year, get_client, require_role, temporal_errors
 from service.errors import ApiError
 from workflows.reasons import reason
 
@@ -26,7 +26,7 @@ def auditor_only(actor: Actor) -> None:
 
 @router.get("", dependencies=[reads("audit")])
 async def audit(
-    year: int, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
 ) -> AuditVerdict:
     """Temporal's history replayed through today's code, the audit log's hash chain and steps verified, the read
     model compared. `ok` is true only without differences; each difference names the entry concerned."""
@@ -47,7 +47,7 @@ async def audit(
     responses={200: {"content": {"application/zip": {}}}},
 )
 async def pack(
-    year: int, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
 ) -> FileResponse:
     """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline.
     Built in a temporary file off the event loop and streamed; above P2HAM_AUDIT_PACK_MAX_BYTES it is refused with
@@ -88,7 +88,7 @@ class ReadLogEntry(BaseModel):
 
 
 @router.get("/reads", dependencies=[reads("audit")])
-def read_log(year: int, unit: str, actor: ActorDep, session: SessionDep) -> list[ReadLogEntry]:
+def read_log(year: Year, unit: str, actor: ActorDep, session: SessionDep) -> list[ReadLogEntry]:
     """Who read what is confidential of this case (evidence files, score sheets, audit packs, witnesses' personal
     data), and when: oldest first."""
     readable_case(session, actor, "audit", year, unit)

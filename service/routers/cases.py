@@ -12,7 +12,7 @@ from models.tables import CaseRow, RefusalRow
 from service import cases
 from service.access import COMMAND, ReadCase, ReadHistory, lineage, log_read, reads, visible_cases
 from service.cases import HistoryEntry, now, transitions, visible_history
-from service.deps import ActorDep, ClientDep, IdempotencyKey, LimitsDep, SessionDep, State, require_role
+from service.deps import ActorDep, ClientDep, IdempotencyKey, LimitsDep, SessionDep, State, Year, require_role
 from service.errors import ApiError, codes
 from service.i18n import LocaleDep, in_words, render
 from workflows import lifecycle
@@ -66,7 +66,7 @@ class History(BaseModel):
 
 @router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def ajukan(
-    year: int,
+    year: Year,
     body: Ajukan,
     actor: ActorDep,
     session: SessionDep,
@@ -87,7 +87,7 @@ async def ajukan(
 
 @router.get("", dependencies=[reads("case")])
 def list_cases(
-    year: int,
+    year: Year,
     actor: ActorDep,
     session: SessionDep,
     stage: str | None = None,
@@ -112,14 +112,14 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: int, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
+def get_case(year: Year, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
     return in_words(lifecycle.view(CaseData.model_validate(row.data), actor, now(), lineage(session, unit)), locale)
 
 
 @router.post("/{unit}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_event(
-    year: int,
+    year: Year,
     unit: str,
     event: str,
     actor: ActorDep,
@@ -139,7 +139,7 @@ async def send_event(
 
 @router.get("/{unit}/history")
 def history(
-    year: int,
+    year: Year,
     unit: str,
     row: ReadHistory,
     actor: ActorDep,

@@ -24,6 +24,7 @@ from service.deps import (
     IdempotencyKey,
     SessionDep,
     State,
+    Year,
     client_update_id,
     require_role,
     temporal_errors,
@@ -220,7 +221,7 @@ def ceremony_id_for(key: str) -> str:
 
 @router.post("", status_code=201, dependencies=[reads(COMMAND)])
 async def create_ceremony(
-    year: int,
+    year: Year,
     body: CeremonyRequest,
     actor: ActorDep,
     session: SessionDep,
@@ -318,7 +319,7 @@ def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Ac
 
 
 @router.get("", dependencies=[reads("ceremony")])
-def list_ceremonies(year: int, actor: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
+def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
     """The cycle's ceremonies you may see (a Kanwil: its region's), newest first, from the read model."""
     query = select(CeremonyRow).where(CeremonyRow.year == year, visible_ceremonies(actor))
     if region:
@@ -340,7 +341,7 @@ def list_ceremonies(year: int, actor: ActorDep, session: SessionDep, region: str
 
 @router.get("/{ceremony_id}", dependencies=[reads("ceremony")])
 def get_ceremony(
-    year: int, ceremony_id: str, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, ceremony_id: str, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> CeremonyReport:
     """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
     return report(session, load_ceremony(session, year, ceremony_id, visible_ceremonies(actor)), locale)
@@ -348,7 +349,7 @@ def get_ceremony(
 
 @router.post("/{ceremony_id}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_ceremony_event(
-    year: int,
+    year: Year,
     ceremony_id: str,
     event: str,
     actor: ActorDep,

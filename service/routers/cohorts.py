@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Query
 from models.contracts import UnitInfo
 from service.access import COMMAND, reads
 from service.cohort import DEFAULT_CONCURRENCY, CohortResult, open_cohort
-from service.deps import ActorDep, State, get_client, require_role
+from service.deps import ActorDep, State, Year, get_client, require_role
 from workflows import lifecycle
 
 router = APIRouter(prefix="/cycles/{year}/cohorts", tags=["cohorts"])
@@ -17,7 +17,7 @@ MAX_UNITS = 20_000  # one request; larger cohorts go through `p2ham cohort open`
 
 @router.post("", dependencies=[reads(COMMAND)])
 async def post_cohort(
-    year: int,
+    year: Year,
     units: Annotated[list[UnitInfo], Body(min_length=1, max_length=MAX_UNITS)],
     actor: ActorDep,
     state: State,

@@ -19,7 +19,7 @@ from models.contracts import Actor, Code, UnitKind
 from models.tables import CaseRow, TransitionRow, UnitRow
 from service.access import reads, visible_cases
 from service.audit import csv_text
-from service.deps import ActorDep, LimitsDep, SessionDep
+from service.deps import ActorDep, LimitsDep, SessionDep, Year
 from service.errors import ApiError
 from service.routers.cases import CaseSummary
 from workflows.reasons import reason
@@ -238,7 +238,7 @@ def to_csv(d: Dashboard) -> str:
 
 @router.get("", response_model=Dashboard, dependencies=[reads("config")])
 def dashboard(
-    year: int,
+    year: Year,
     actor: ActorDep,
     session: SessionDep,
     limits: LimitsDep,
@@ -250,10 +250,9 @@ def dashboard(
 ) -> Any:
     """Counts per stage and region, overdue cases, pass rates and median days per stage; `region=` and `kind=`
     narrow it. `?format=csv` (or `Accept: text/csv`) answers the same numbers as CSV."""
-    if (
-        region is not None
-        and session.exec(select(UnitRow.code).where(UnitRow.region == region).limit(1)).first() is None
-    ):
+    registered = select(UnitRow.code).where(UnitRow.region == region).limit(1)
+    with_cases = select(CaseRow.unit).where(CaseRow.year == year, CaseRow.region == region).limit(1)
+    if region is not None and not (session.exec(registered).first() or session.exec(with_cases).first()):
         raise ApiError(422, "unknown_region", reason("dasbor.wilayah_tidak_dikenal", region=region))
     d = build(session, year, region, kind, overdue_limit, actor, lambda: limits.expensive(actor))
     if format == "csv" or (format is None and "text/csv" in accept):

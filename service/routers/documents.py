@@ -10,7 +10,7 @@ from models.tables import TransitionRow
 from service import documents
 from service.access import ReadDocument
 from service.cases import transitions
-from service.deps import ActorDep, SessionDep
+from service.deps import ActorDep, SessionDep, Year
 from service.errors import ApiError
 from workflows import access
 from workflows.reasons import Reason, reason
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["docume
 
 
 @router.get("/hasil-evaluasi", response_class=HTMLResponse)
-def hasil_evaluasi(year: int, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep) -> HTMLResponse:
+def hasil_evaluasi(year: Year, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep) -> HTMLResponse:
     """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
     *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
     history = transitions(session, year, unit)

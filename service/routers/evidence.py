@@ -8,7 +8,7 @@ from models.contracts import EvidenceInfo
 from service import evidence
 from service.access import COMMAND, ReadEvidence, reads
 from service.auth import UNIT_ROLES
-from service.deps import ActorDep, SessionDep, State, require_role
+from service.deps import ActorDep, SessionDep, State, Year, require_role
 
 router = APIRouter(tags=["evidence"])
 
@@ -39,7 +39,7 @@ async def upload(
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
 )
 def download(
-    year: int, unit: str, evidence_id: str, case: ReadEvidence, actor: ActorDep, session: SessionDep, state: State
+    year: Year, unit: str, evidence_id: str, case: ReadEvidence, actor: ActorDep, session: SessionDep, state: State
 ) -> Response:
     """A file the case's unit uploaded, with its media type; only through a case you may read. Each download is
     logged (who, when, which file)."""

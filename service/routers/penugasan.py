@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service import penugasan
 from service.access import COMMAND, reads
-from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, require_role
+from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, Year, require_role
 from service.records import claim_idempotency_key, refusals_logged
 from service.routers.admin import load_policy
 from workflows import lifecycle
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/cycles/{year}/penugasan", tags=["cases"])
 
 @router.post("", dependencies=[reads(COMMAND)])
 async def assign_region(
-    year: int,
+    year: Year,
     body: penugasan.BulkPenugasan,
     actor: ActorDep,
     session: SessionDep,
