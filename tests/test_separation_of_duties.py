@@ -39,8 +39,9 @@ class Desk:
     async def refuse(
         self, event: str, official: Official, payload: dict[str, Any], status: int, because: str, sees: bool = True
     ) -> list[str]:
-        """`official` (role, sub, claims) sends `event` and gets `status` with the reason `because` (its code). A refusal
-        by an official who may not see the case (`sees` False: not assigned to it, or of its unit) is not logged."""
+        """`official` (role, sub, claims) sends `event` and gets `status` with the reason `because` (its code). A
+        refusal by an official who may not see the case (`sees` False: not assigned to it, or of its unit) is not
+        logged."""
         role, sub, claims = official
         before = await snapshot(self.api, self.reader, self.d)
         response = await self.post(event, self.token(role, sub, **claims), payload)
