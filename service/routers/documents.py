@@ -11,6 +11,7 @@ from models.tables import TransitionRow
 from service import documents
 from service.deps import ActorDep, SessionDep
 from service.errors import ApiError
+from service.i18n import LocaleDep
 from service.routers.cases import load_case
 from workflows.reasons import Reason, reason
 
@@ -18,14 +19,15 @@ router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["docume
 
 
 @router.get("/hasil-evaluasi", response_class=HTMLResponse)
-def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HTMLResponse:
+def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep, locale: LocaleDep) -> HTMLResponse:
     """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
-    *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
+    *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos). In Bahasa Indonesia, or in English
+    on request (`Accept-Language`, `?lang=`)."""
     row = load_case(session, year, unit)
     history = session.exec(
         select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit).order_by(TransitionRow.seq)
     ).all()
-    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history)
+    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history, locale)
     if document is None:
         raise ApiError(
             404,
@@ -33,7 +35,8 @@ def hasil_evaluasi(year: int, unit: str, _: ActorDep, session: SessionDep) -> HT
             reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year),
             [not_yet(row.stage, history)],
         )
-    return HTMLResponse(document.html, headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{document.filename}"', "Content-Language": locale}
+    return HTMLResponse(document.html, headers=headers)
 
 
 def not_yet(stage: str, history: Sequence[TransitionRow]) -> Reason:
