@@ -15,6 +15,7 @@ from models.tables import EvidenceRow
 from service.auth import UNIT_ROLES
 from service.deps import ActorDep, SessionDep, State, require_role
 from service.errors import ApiError
+from service.limits import too_large
 from workflows.reasons import reason
 
 router = APIRouter(tags=["evidence"])
@@ -44,7 +45,8 @@ async def upload(
     limit = state.settings.evidence_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, "too_large", reason("error.berkas_terlalu_besar", batas=limit // (1024 * 1024)))
+        message, why = too_large(limit)
+        raise ApiError(413, "too_large", message, why)
     media_type = sniff(data)
     if media_type is None:
         raise ApiError(
