@@ -384,12 +384,12 @@ async def run_cohort(
         )
     result.requested += len(invalid)
     for bad in invalid:
-        result.fail(bad.unit, bad.error, bad.why)
+        result.fail(bad.unit, bad.error, bad.why_codes)
     language = settings.language
     counts = {"tahun": year, "jumlah": result.requested, "dimulai": result.started, "sudah_ada": result.already}
     typer.echo(gettext(language, "cli.kohort_hasil", **counts, gagal=result.failed))
     for failure in result.failures:
-        typer.echo(f"  {failure.unit}: {'; '.join(render(r, language) for r in failure.why)}", err=True)
+        typer.echo(f"  {failure.unit}: {'; '.join(render(r, language) for r in failure.why_codes)}", err=True)
     if result.failed:
         typer.echo(gettext(language, "cli.kohort_ulangi"), err=True)
     if missing:
