@@ -109,7 +109,7 @@ def build_worker(
             Projection(engine).project_transition,
             Archiver(client, engine, archive or store_for(get_settings())).arsipkan_riwayat,
             *CeremonyActivities(client, engine).activities(),
-            Notifications(engine, mail, ditjen_email).kirim_notifikasi,
+            Notifications(engine, mail, ditjen_email, get_settings().language).kirim_notifikasi,
         ],
         **{**defaults, **options},
     )

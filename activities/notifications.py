@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -20,8 +21,8 @@ from sqlmodel import Session, col, select, update
 from temporalio import activity
 
 from models.contracts import KIRIM_NOTIFIKASI, Notice, Recipient
-from models.indonesia import BULAN
 from models.tables import NotificationRow, UnitRow
+from service.i18n import DEFAULT_LOCALE, gettext, moment
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -41,24 +42,35 @@ class Mailer:
     starttls: bool = False
 
 
-def local_time(moment: datetime, notice: Notice) -> str:
-    """The moment in the unit's own time zone, the way an Indonesian official writes it."""
-    t = moment.astimezone(notice.unit.tz)
-    return f"{t.day} {BULAN[t.month - 1]} {t.year} pukul {t:%H:%M} {notice.unit.zona_waktu}"
+def local_time(at: datetime, notice: Notice, locale: str) -> str:
+    """The moment in the unit's own time zone, with its zone's name ("10 Desember 2026 09.00 WITA")."""
+    return moment(locale, at.astimezone(notice.unit.tz))
 
 
-def render(notice: Notice, recipient: Recipient) -> tuple[str, str]:
-    subject, _, body = (
+def render(notice: Notice, recipient: Recipient, locale: str = DEFAULT_LOCALE) -> tuple[str, str]:
+    """The subject and body of a notice for one recipient, in `locale`, every word from the catalogue."""
+
+    def _(msgid: str, **params: Any) -> str:
+        return gettext(locale, msgid, **params)
+
+    subject, _sep, body = (
         TEMPLATES.get_template(f"{notice.kind}.txt")
-        .render(n=notice, to=recipient, batas=local_time(notice.deadline, notice))
+        .render(_=_, n=notice, to=recipient, batas=local_time(notice.deadline, notice, locale))
         .partition("\n")
     )
     return subject.strip(), body.lstrip("\n")
 
 
 class Notifications:
-    def __init__(self, engine: Engine, mailer: Mailer | None = None, ditjen_email: str | None = None) -> None:
-        self.engine, self.mailer, self.ditjen_email = engine, mailer, ditjen_email
+    def __init__(
+        self,
+        engine: Engine,
+        mailer: Mailer | None = None,
+        ditjen_email: str | None = None,
+        language: str = DEFAULT_LOCALE,
+    ) -> None:
+        """`language`: of the emails and in-app notices (`P2HAM_LANGUAGE`)."""
+        self.engine, self.mailer, self.ditjen_email, self.language = engine, mailer, ditjen_email, language
 
     @activity.defn(name=KIRIM_NOTIFIKASI)
     async def kirim_notifikasi(self, notice: Notice) -> int:
@@ -85,7 +97,7 @@ class Notifications:
                 key = f"{notice.key}/{recipient.role}/{recipient.unit or recipient.region or recipient.name or ''}"
                 if session.get(NotificationRow, key) is not None:
                     continue
-                subject, body = render(notice, recipient)
+                subject, body = render(notice, recipient, self.language)
                 session.add(
                     NotificationRow(
                         key=key,

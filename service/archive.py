@@ -35,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.tables import ArchivedRunRow
 from service.settings import Settings, get_settings
+from workflows.reasons import Reason, reason
 
 
 def archive_key(workflow_id: str, run_id: str) -> str:
@@ -134,7 +135,7 @@ class Archived:
 
     histories: list[WorkflowHistory] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
-    differences: list[str] = field(default_factory=list)
+    differences: list[Reason] = field(default_factory=list)
 
 
 def archived_histories(session: Session, workflow_id: str) -> Archived:
@@ -148,16 +149,19 @@ def archived_histories(session: Session, workflow_id: str) -> Archived:
             data = read_location(row.location)
         except Exception as e:  # missing file, unreachable bucket: the audit says so, and what it tried
             found.differences.append(
-                f"the archived history of run {row.run_id} could not be read from {row.location} ({e}): restore it "
-                "from the archive's backup"
+                reason("audit.arsip_tidak_terbaca", run_id=row.run_id, lokasi=row.location, galat=str(e))
             )
             continue
         digest = sha256(data)
         if digest != row.sha256:
             found.differences.append(
-                f"the archived history of run {row.run_id} ({row.location}) was changed after it was archived: its "
-                f"sha256 is {digest[:12]}…, the read model recorded {row.sha256[:12]}… when it was written. It is "
-                "not replayed; restore the file from the archive's backup"
+                reason(
+                    "audit.arsip_diubah",
+                    run_id=row.run_id,
+                    lokasi=row.location,
+                    sha256=f"{digest[:12]}…",
+                    sha256_tercatat=f"{row.sha256[:12]}…",
+                )
             )
             continue
         found.histories.append(WorkflowHistory.from_json(workflow_id, data.decode()))

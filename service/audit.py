@@ -43,10 +43,11 @@ from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, E
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
 from service.archive import archived_histories, run_histories
 from service.evidence import resolve, stored_path
-from service.i18n import render
+from service.i18n import gettext, render
 from worker import SANDBOX
 from workflows import lifecycle
 from workflows.ceremony import CeremonyWorkflow
+from workflows.reasons import Reason, reason
 from workflows.unit import CaseWorkflow, case_workflow_id
 
 QUERY_TIMEOUT = 15.0  # seconds to ask a running case for its state; a worker must be polling to answer
@@ -71,26 +72,39 @@ def replayer(workflows: tuple[type, ...] = (CaseWorkflow, CeremonyWorkflow)) -> 
 class UnknownCase(Exception):
     """Neither the read model, the audit log nor Temporal knows this case."""
 
+    def __init__(self, year: int, unit: str) -> None:
+        super().__init__(f"{year}/{unit}")
+        self.why = reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+
 
 class AuditVerdict(BaseModel):
-    """The DESIGN contract: ok, differences (each in words, naming the entry), and what each check found."""
+    """The DESIGN contract: ok, differences (each in words, naming the entry), and what each check found.
+
+    The audit produces the differences as reasons (`difference_codes`: message ids and parameters, the same in every
+    language); `in_words` fills `differences` in the reader's language where the verdict is answered."""
 
     year: int
     unit: str
     checked_at: datetime
     ok: bool
-    differences: list[str]
+    differences: list[str] = []
+    difference_codes: list[Reason]
     replay: dict[str, Any]
     chain: dict[str, Any]
     read_model: dict[str, Any]
 
 
+def in_words(verdict: AuditVerdict, locale: str) -> AuditVerdict:
+    return verdict.model_copy(update={"differences": [render(r, locale) for r in verdict.difference_codes]})
+
+
 def short(digest: str) -> str:
-    return digest[:12] + "…" if len(digest) > 12 else digest or "(none)"
+    return digest[:12] + "…" if len(digest) > 12 else digest or "-"
 
 
-def name(seq: int, event: str) -> str:
-    return f"entry {seq} ({event})"
+def entry(seq: int, event: str) -> Reason:
+    """An entry of the audit log, named in a difference: "entri 2 (Setujui permohonan)"."""
+    return reason("audit.entri", seq=seq, event=event)
 
 
 # --- What Temporal recorded ---------------------------------------------------------------------------------------
@@ -111,7 +125,7 @@ class Anchor:
     seq: int
     hash: str
     stage: str
-    source: str
+    source: Reason  # where Temporal states it: the answer to an event, the result, the current state
 
 
 @dataclass
@@ -157,14 +171,16 @@ def temporal_facts(history: WorkflowHistory) -> TemporalFacts:
                     facts.officials.remove(official)
                 continue
             answer = convert.from_payloads(list(done.outcome.success.payloads), [CaseData])[0]
-            what = f"the answer to {official.request.event}" if official else "the answer to the application"
+            what = reason("audit.sumber_jawaban", event=official.request.event if official else "ajukan")
             facts.anchors.append(Anchor(answer.seq, answer.last_hash, answer.stage or "", what))
             if official is not None:
                 official.answer = answer
         elif event.HasField("workflow_execution_completed_event_attributes"):
             payloads = list(event.workflow_execution_completed_event_attributes.result.payloads)
             facts.result = convert.from_payloads(payloads, [CaseData])[0]
-            facts.anchors.append(Anchor(facts.result.seq, facts.result.last_hash, facts.result.stage or "", "result"))
+            facts.anchors.append(
+                Anchor(facts.result.seq, facts.result.last_hash, facts.result.stage or "", reason("audit.sumber_hasil"))
+            )
     return facts
 
 
@@ -201,7 +217,7 @@ def entry_of(row: TransitionRow) -> Transition:
 
 @dataclass
 class Findings:
-    differences: list[str] = field(default_factory=list)
+    differences: list[Reason] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -250,22 +266,22 @@ def check_chain(rows: list[TransitionRow], facts: TemporalFacts | None) -> tuple
         entries.append(entry)
         if lifecycle.chain_hash(entry.model_dump(mode="json")) != row.hash:
             altered.add(row.seq)
+            recomputed = short(lifecycle.chain_hash(entry.model_dump(mode="json")))
             found.differences.append(
-                f"{name(row.seq, row.event)}: its hash does not match its contents (recomputed "
-                f"{short(lifecycle.chain_hash(entry.model_dump(mode='json')))}, recorded {short(row.hash)}): "
-                "the entry was changed after it was written"
+                reason("audit.entri_diubah", entri=named(row), dihitung=recomputed, tercatat=short(row.hash))
             )
         expected_seq = previous.seq + 1 if previous else 1
         if row.seq != expected_seq:
-            missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq} to {row.seq - 1}"
-            found.differences.append(
-                f"entries {missing} are missing from the audit log (before {name(row.seq, row.event)})"
-            )
+            missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}–{row.seq - 1}"
+            found.differences.append(reason("audit.entri_hilang", hilang=missing, entri=named(row)))
         elif row.prev_hash != (previous.hash if previous else ""):
-            before = f"entry {previous.seq}'s hash {short(previous.hash)}" if previous else "empty (the first entry)"
+            before = (
+                reason("audit.hash_entri_sebelumnya", seq=previous.seq, hash=short(previous.hash))
+                if previous
+                else reason("audit.kosong_entri_pertama")
+            )
             found.differences.append(
-                f"{name(row.seq, row.event)}: it does not link to the entry before it (its prev_hash is "
-                f"{short(row.prev_hash)}; expected {before})"
+                reason("audit.tidak_tersambung", entri=named(row), prev_hash=short(row.prev_hash), seharusnya=before)
             )
         previous = row
     if facts:
@@ -285,8 +301,8 @@ def check_chain(rows: list[TransitionRow], facts: TemporalFacts | None) -> tuple
 
 def compare_with_temporal(
     rows: list[TransitionRow], facts: TemporalFacts, matched: dict[int, Official], unmatched: list[Official]
-) -> list[str]:
-    differences: list[str] = []
+) -> list[Reason]:
+    differences: list[Reason] = []
     by_seq = {row.seq: row for row in rows}
     first = by_seq.get(1)
     if facts.start and first is not None:
@@ -299,15 +315,13 @@ def compare_with_temporal(
     for official in unmatched:
         request = official.request
         differences.append(
-            f"Temporal's history records {request.event} by {request.actor.sub} ({request.actor.role}), "
-            "but no entry of the audit log records it"
+            reason("audit.permintaan_tanpa_entri", event=request.event, sub=request.actor.sub, role=request.actor.role)
         )
     people = {seq for seq, row in by_seq.items() if row.seq > 1 and row.actor_role != "system"}
     for seq in sorted(people - set(matched)):
         row = by_seq[seq]
         differences.append(
-            f"{name(seq, row.event)}: the audit log records it by {row.actor_sub} ({row.actor_role}), "
-            "but Temporal's history holds no such request"
+            reason("audit.entri_tanpa_permintaan", entri=named(row), sub=row.actor_sub, role=row.actor_role)
         )
     reported: set[int] = set()
     for anchor in facts.anchors:  # the same step may be stated twice (an answer, then the current state): say it once
@@ -317,56 +331,73 @@ def compare_with_temporal(
         if row is None:
             reported.add(anchor.seq)
             differences.append(
-                f"entry {anchor.seq} is missing from the audit log: Temporal's history ({anchor.source}) shows the "
-                f"case at stage {anchor.stage} after it"
+                reason("audit.entri_tidak_ada", seq=anchor.seq, sumber=anchor.source, stage=anchor.stage)
             )
             continue
         if row.target != anchor.stage:
             reported.add(anchor.seq)
             differences.append(
-                f"{name(row.seq, row.event)}: the audit log says the case reached {row.target}; Temporal's history "
-                f"({anchor.source}) says {anchor.stage}"
+                reason(
+                    "audit.tahap_berbeda",
+                    entri=named(row),
+                    stage_log=row.target,
+                    sumber=anchor.source,
+                    stage=anchor.stage,
+                )
             )
         elif row.hash != anchor.hash:
             reported.add(anchor.seq)
             differences.append(
-                f"{name(row.seq, row.event)}: its hash {short(row.hash)} is not the one Temporal's history records "
-                f"for this step ({short(anchor.hash)}, in {anchor.source}): the audit log was rewritten up to here"
+                reason(
+                    "audit.log_ditulis_ulang",
+                    entri=named(row),
+                    hash=short(row.hash),
+                    hash_temporal=short(anchor.hash),
+                    sumber=anchor.source,
+                )
             )
     if facts.result is not None:
         extra = [row for row in rows if row.seq > facts.result.seq]
         if extra:
             differences.append(
-                f"the audit log has entries after the case ended in Temporal (entry {facts.result.seq}): "
-                + ", ".join(name(r.seq, r.event) for r in extra)
+                reason("audit.entri_setelah_selesai", seq=facts.result.seq, entri=[named(r) for r in extra])
             )
     return differences
 
 
-def field_differences(row: TransitionRow, event: str, actor: Actor, payload: dict[str, Any]) -> list[str]:
+def field_differences(row: TransitionRow, event: str, actor: Actor, payload: dict[str, Any]) -> list[Reason]:
     """What the audit log says of one step against what Temporal recorded of it."""
     differences = []
     if row.event != event:
-        differences.append(f"{name(row.seq, row.event)}: Temporal's history records this step as {event}")
+        differences.append(reason("audit.peristiwa_berbeda", entri=named(row), event_temporal=event))
     logged = (row.actor_sub, row.actor_name, row.actor_role)
     if logged != (actor.sub, actor.name, actor.role):
         differences.append(
-            f"{name(row.seq, row.event)}: the audit log names the actor {row.actor_sub} '{row.actor_name}' "
-            f"({row.actor_role}); Temporal's history names {actor.sub} '{actor.name}' ({actor.role})"
+            reason(
+                "audit.pelaku_berbeda",
+                entri=named(row),
+                pelaku=reason("audit.pelaku", sub=row.actor_sub, nama=row.actor_name, role=row.actor_role),
+                pelaku_temporal=reason("audit.pelaku", sub=actor.sub, nama=actor.name, role=actor.role),
+            )
         )
     for key in sorted(set(row.payload) | set(payload)):
         logged, recorded = row.payload.get(key), payload.get(key)
         if lifecycle.canonical(logged) != lifecycle.canonical(recorded):
             differences.append(
-                f"{name(row.seq, row.event)}: the audit log has {key} = {shown(logged)}; Temporal's history records "
-                f"{key} = {shown(recorded)}"
+                reason("audit.isian_berbeda", entri=named(row), kunci=key, log=shown(logged), temporal=shown(recorded))
             )
     return differences
 
 
-def shown(value: Any, limit: int = 200) -> str:
-    text = "(absent)" if value is None else json.dumps(value, ensure_ascii=False)
+def shown(value: Any, limit: int = 200) -> str | Reason:
+    if value is None:
+        return reason("audit.tidak_ada_nilai")
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def named(row: TransitionRow | Transition) -> Reason:
+    return entry(row.seq, row.event)
 
 
 # --- The steps again, through the state machine alone -------------------------------------------------------------
@@ -393,9 +424,7 @@ def rerun(
     case = start.case.model_copy(deep=True)
     first = entries[0]
     if first.seq != 1 or first.event != "ajukan":
-        found.differences.append(
-            f"the audit log does not start with the application: its first entry is {name(first.seq, first.event)}"
-        )
+        found.differences.append(reason("audit.tidak_diawali_permohonan", entri=named(first)))
         found.info = {"ok": False, "entries": 0, "stage": None}
         return found
     machine, made = lifecycle.start(case, first.actor, first.payload.get("catatan"), first.at)
@@ -409,10 +438,15 @@ def rerun(
             assigned = case.penugasan is not None
             made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence_for(session, row), assigned)
         except lifecycle.Refused as e:
-            why = "; ".join(render(r, "en") for r in e.why)
             found.differences.append(
-                f"{name(row.seq, row.event)}: the lifecycle refuses this step as logged (by {row.actor_sub}, "
-                f"{row.actor_role}, at {logged.at.isoformat()}): {why}. The re-run stops here."
+                reason(
+                    "audit.langkah_ditolak",
+                    entri=named(row),
+                    sub=row.actor_sub,
+                    role=row.actor_role,
+                    waktu=logged.at.isoformat(),
+                    alasan=[r for r in e.why if isinstance(r, Reason)] or [str(r) for r in e.why],
+                )
             )
             break
         found.differences += compare_step(made, logged, row.seq in altered)
@@ -421,26 +455,41 @@ def rerun(
     return found
 
 
-def compare_step(made: Transition, logged: Transition, altered: bool) -> list[str]:
-    what = name(logged.seq, logged.event)
+def compare_step(made: Transition, logged: Transition, altered: bool) -> list[Reason]:
+    what = named(logged)
     differences = []
     if (made.source, made.target) != (logged.source, logged.target):
         differences.append(
-            f"{what}: the lifecycle leads from {made.source or '(start)'} to {made.target}, but the audit log says "
-            f"from {logged.source or '(start)'} to {logged.target}"
+            reason(
+                "audit.langkah_berbeda",
+                entri=what,
+                dari=made.source or reason("audit.awal"),
+                ke=made.target,
+                dari_log=logged.source or reason("audit.awal"),
+                ke_log=logged.target,
+            )
         )
     if made.policy_version != logged.policy_version:
         differences.append(
-            f"{what}: logged under policy version {short(logged.policy_version)}, but the case's policy (the "
-            f"workflow's input) has version {short(made.policy_version)}"
+            reason(
+                "audit.versi_kebijakan_berbeda",
+                entri=what,
+                versi_log=short(logged.policy_version),
+                versi=short(made.policy_version),
+            )
         )
     if made.evidence != logged.evidence:
         differences.append(
-            f"{what}: the audit log lists evidence {logged.evidence}; the step relied on {made.evidence}"
+            reason(
+                "audit.bukti_berbeda",
+                entri=what,
+                bukti_log=", ".join(logged.evidence) or "-",
+                bukti=", ".join(made.evidence) or "-",
+            )
         )
     if not altered and not differences and made.hash != logged.hash:  # an altered entry is reported by the chain
         differences.append(
-            f"{what}: re-running the step gives hash {short(made.hash)}, but the audit log holds {short(logged.hash)}"
+            reason("audit.hash_ulang_berbeda", entri=what, hash=short(made.hash), hash_log=short(logged.hash))
         )
     return differences
 
@@ -452,30 +501,49 @@ def check_read_model(case_row: CaseRow | None, rows: list[TransitionRow], live: 
     found = Findings()
     last = rows[-1] if rows else None
     if case_row is None:
-        found.differences.append("the case is missing from the read model (the case list)")
+        found.differences.append(reason("audit.read_model_tanpa_kasus"))
         found.info = {"ok": False}
         return found
     found.info = {"stage": case_row.stage, "seq": case_row.seq, "final": case_row.final}
     if last is not None and (case_row.seq, case_row.stage) != (last.seq, last.target):
         found.differences.append(
-            f"the read model shows stage {case_row.stage} at entry {case_row.seq}, but the audit log's last entry is "
-            f"{name(last.seq, last.event)}, leading to {last.target}"
+            reason(
+                "audit.read_model_berbeda_log",
+                stage=case_row.stage,
+                seq=case_row.seq,
+                entri=named(last),
+                ke=last.target,
+            )
         )
     if case_row.final != (case_row.stage in lifecycle.FINAL_STAGES):
-        found.differences.append(f"the read model marks stage {case_row.stage} as final={case_row.final}")
+        found.differences.append(
+            reason("audit.read_model_final_salah", stage=case_row.stage)
+            if case_row.final
+            else reason("audit.read_model_belum_final_salah", stage=case_row.stage)
+        )
     data_hash = (case_row.data or {}).get("last_hash")
     if last is not None and case_row.seq == last.seq and data_hash != last.hash:
         found.differences.append(
-            f"the read model's case data ends with hash {short(data_hash or '')}, but {name(last.seq, last.event)} "
-            f"has {short(last.hash)}"
+            reason(
+                "audit.read_model_hash_berbeda",
+                hash=short(data_hash or ""),
+                entri=named(last),
+                hash_log=short(last.hash),
+            )
         )
     if live is not None:
         found.info["temporal"] = {"stage": live.stage, "seq": live.seq, "from": how}
         # The read model is written before Temporal records a step: it may be ahead of a running case, never behind.
         if case_row.seq < live.seq or (case_row.seq == live.seq and case_row.stage != live.stage):
             found.differences.append(
-                f"the read model shows stage {case_row.stage} at entry {case_row.seq}, but the workflow (Temporal, "
-                f"{how}) is at stage {live.stage} after entry {live.seq}"
+                reason(
+                    "audit.read_model_tertinggal",
+                    stage=case_row.stage,
+                    seq=case_row.seq,
+                    sumber=reason("audit.sumber_hasil") if how == "result" else reason("audit.sumber_keadaan_kini"),
+                    stage_temporal=live.stage,
+                    seq_temporal=live.seq,
+                )
             )
     found.info["ok"] = found.ok
     return found
@@ -514,11 +582,7 @@ async def replay_history(history: WorkflowHistory, with_replayer: Replayer | Non
         inner = re.search(r'message: "(.*?)(?<!\\)"', str(failure))
         why = inner.group(1) if inner else str(failure)
         found.info["failure"] = f"{kind}: {why}"
-        found.differences.append(
-            f"Temporal's history {history.workflow_id} does not replay through today's workflow code ({kind}: "
-            f"{why}). Today's code would not make the decisions this case's history records; a change to the "
-            "workflow must be guarded with workflow.patched(...)"
-        )
+        found.differences.append(reason("audit.replay_gagal", workflow_id=history.workflow_id, galat=f"{kind}: {why}"))
     return found
 
 
@@ -526,7 +590,7 @@ async def audit_case(
     client: Client, session: Session, year: int, unit: str, with_replayer: Replayer | None = None
 ) -> Audit:
     handle = client.get_workflow_handle(case_workflow_id(year, unit))
-    differences: list[str] = []
+    differences: list[Reason] = []
     # The live state first, then the history, then the database: each later read is at least as new as the one before.
     try:
         description = await handle.describe()
@@ -539,7 +603,7 @@ async def audit_case(
         try:
             live, how = await asyncio.wait_for(handle.query(CaseWorkflow.keadaan), QUERY_TIMEOUT), "query"
         except Exception as e:  # no worker, or a timeout: say so, the rest of the audit still stands
-            differences.append(f"the running case could not be asked for its state (is a worker running?): {e!r}")
+            differences.append(reason("audit.tidak_bisa_ditanya", galat=repr(e)))
     histories = await run_histories(client, handle.id) if description is not None else []
     source = "temporal"
     if description is None:  # deleted from Temporal, or past its retention: the archive's copy (service/archive.py)
@@ -550,15 +614,12 @@ async def audit_case(
     rows = load_rows(session, year, unit)
     case_row = session.get(CaseRow, (year, unit))
     if history is None and not rows and case_row is None:
-        raise UnknownCase(f"Unit {unit} has no case in the {year} cycle.")
+        raise UnknownCase(year, unit)
 
     replay: dict[str, Any] = {"ok": False, "workflow_id": handle.id}
     facts = None
     if history is None:
-        differences.append(
-            f"Temporal holds no history for this case (workflow {handle.id}), nor does the archive: it was deleted "
-            "or its retention period passed, so it cannot be replayed and the audit log cannot be compared with it"
-        )
+        differences.append(reason("audit.tanpa_riwayat", workflow_id=handle.id))
     else:
         replayed_runs = [await replay_history(run, with_replayer) for run in histories]  # every run, today's code
         for replayed in replayed_runs:
@@ -576,14 +637,13 @@ async def audit_case(
             WorkflowExecutionStatus.RUNNING,
             WorkflowExecutionStatus.COMPLETED,
         ):
-            differences.append(
-                f"the workflow of this case is {description.status.name.lower()}: it stopped outside the lifecycle "
-                "(someone ended it in Temporal, or its code failed), so the case is frozen at its last stage"
-            )
+            differences.append(reason("audit.workflow_berhenti", status=description.status.name.lower()))
         if facts.result is not None:
             live, how = facts.result, "result"
         elif live is not None:
-            facts.anchors.append(Anchor(live.seq, live.last_hash, live.stage or "", "its current state"))
+            facts.anchors.append(
+                Anchor(live.seq, live.last_hash, live.stage or "", reason("audit.sumber_keadaan_kini"))
+            )
 
     start = facts.start if facts and facts.start else None
     if start is None and case_row is not None:
@@ -593,7 +653,7 @@ async def audit_case(
         check_chain(rows, facts) if rows and start else (Findings(info={"ok": False, "entries": 0}), [], set())
     )
     if not rows:
-        chain.differences.append("the audit log holds no entry for this case")
+        chain.differences.append(reason("audit.log_kosong"))
     differences += chain.differences
     if entries and start is not None:
         again = rerun(session, start, rows, entries, altered)
@@ -607,7 +667,7 @@ async def audit_case(
         unit=unit,
         checked_at=datetime.now(UTC),
         ok=not differences,
-        differences=differences,
+        difference_codes=differences,
         replay=replay,
         chain={**chain.info, "ok": chain.ok},
         read_model=read_model.info,
@@ -622,7 +682,7 @@ async def verify_case(
     return (await audit_case(client, session, year, unit, with_replayer)).verdict
 
 
-async def cycle_units(client: Client, session: Session, year: int) -> tuple[list[str], str | None]:
+async def cycle_units(client: Client, session: Session, year: int) -> tuple[list[str], Reason | None]:
     """Every case of a cycle: the read model's, the audit log's, and Temporal's (a case missing from the database
     must still be audited). The second value says why Temporal's list could not be read, if it could not."""
     units = set(session.exec(select(CaseRow.unit).where(CaseRow.year == year)))
@@ -633,7 +693,7 @@ async def cycle_units(client: Client, session: Session, year: int) -> tuple[list
             if execution.id.startswith(prefix):
                 units.add(execution.id.removeprefix(prefix))
     except RPCError as e:
-        return sorted(units), f"Temporal's list of this cycle's workflows could not be read ({e.message})"
+        return sorted(units), reason("audit.daftar_temporal_gagal", galat=e.message)
     return sorted(units), None
 
 
@@ -723,6 +783,10 @@ def evidence_used(entries: list[Transition]) -> dict[str, list[Transition]]:
 class PackTooLarge(Exception):
     """The pack would exceed P2HAM_AUDIT_PACK_MAX_BYTES; `p2ham audit-pack` writes larger ones."""
 
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes > {limit}")
+        self.why = reason("audit.paket_ukuran", ukuran=size, batas=limit)
+
 
 async def audit_pack(
     client: Client,
@@ -732,12 +796,14 @@ async def audit_pack(
     unit: str,
     who: str = "p2ham",
     max_bytes: int | None = None,
+    locale: str = "id",
 ) -> tuple[AuditVerdict, Path]:
     """A zip an auditor can check offline with `verify.py` inside it; see README above. Written to a temporary file
     (the caller deletes it) in a worker thread, off the event loop; with `max_bytes`, refused (`PackTooLarge`) before
-    any evidence is read when its files would be larger."""
+    any evidence is read when its files would be larger. The verdict's differences and the refusals are written in
+    `locale` (their codes are in verdict.json too)."""
     audit = await audit_case(client, session, year, unit)
-    verdict, entries = audit.verdict, audit.entries
+    verdict, entries = in_words(audit.verdict, locale), audit.entries
     files: dict[str, bytes] = {}
     dumped = [e.model_dump(mode="json") for e in entries]
     document = {"format": PACK_FORMAT, "year": year, "unit": unit, "workflow_id": case_workflow_id(year, unit)}
@@ -797,7 +863,7 @@ async def audit_pack(
                 r.actor_name,
                 r.actor_role,
                 r.status,
-                " | ".join(render(w, "en") for w in r.why),
+                " | ".join(render(w, locale) for w in r.why),
                 json.dumps(r.payload, ensure_ascii=False, sort_keys=True),
             ]
             for r in audit.refusals
@@ -815,7 +881,7 @@ async def audit_pack(
     ).encode()
     size = sum(len(data) for data in files.values()) + sum(p.stat().st_size for p in evidence.values())
     if max_bytes is not None and size > max_bytes:
-        raise PackTooLarge(f"the audit pack of {unit} ({year}) would hold {size} bytes; the limit is {max_bytes}")
+        raise PackTooLarge(size, max_bytes)
     return verdict, await asyncio.to_thread(write_pack, files, evidence)
 
 
@@ -841,23 +907,59 @@ def pack_name(year: int, unit: str) -> str:
     return f"p2ham-audit-{year}-{unit}.zip"
 
 
-def describe_verdict(verdict: AuditVerdict) -> list[str]:
-    """The verdict as lines for a terminal: one per check, then every difference."""
+def describe_verdict(verdict: AuditVerdict, locale: str) -> list[str]:
+    """The verdict as lines for a terminal, in `locale`: one per check, then every difference."""
     replay, chain, read_model = verdict.replay, verdict.chain, verdict.read_model
     rerun_info = replay.get("lifecycle") or {}
 
-    def mark(ok: Any) -> str:
-        return "ok    " if ok else "FAILED"
+    def line(check: str, ok: Any, detail: str) -> str:
+        return f"  {check:<16} {verdict_mark(locale, ok):<6} {detail}"
 
+    sources = {
+        "temporal": gettext(locale, "audit.cli.dari_temporal"),
+        "archive": gettext(locale, "audit.cli.dari_arsip"),
+    }
     lines = [
-        f"Audit of unit {verdict.unit}, cycle {verdict.year}: {'OK' if verdict.ok else 'FAILED'}",
-        f"  replay      {mark(replay.get('failure') is None and 'history_events' in replay)} "
-        f"{replay.get('history_events', 0)} Temporal history events (from {replay.get('history_from', 'nowhere')}) "
-        "through today's workflow code",
-        f"  lifecycle   {mark(rerun_info.get('ok'))} {rerun_info.get('entries', 0)} entries re-run through the "
-        f"state machine, ending at {rerun_info.get('stage')}",
-        f"  chain       {mark(chain.get('ok'))} {chain.get('entries', 0)} entries, last hash {chain.get('last_hash')}",
-        f"  read model  {mark(read_model.get('ok'))} stage {read_model.get('stage')} at entry {read_model.get('seq')}",
+        gettext(
+            locale, "audit.cli.judul", unit=verdict.unit, tahun=verdict.year, hasil=verdict_mark(locale, verdict.ok)
+        ),
+        line(
+            gettext(locale, "audit.cli.replay"),
+            replay.get("failure") is None and "history_events" in replay,
+            gettext(
+                locale,
+                "audit.cli.replay_rinci",
+                n=replay.get("history_events", 0),
+                sumber=sources.get(replay.get("history_from", ""), "-"),
+            ),
+        ),
+        line(
+            gettext(locale, "audit.cli.siklus"),
+            rerun_info.get("ok"),
+            gettext(
+                locale, "audit.cli.siklus_rinci", n=rerun_info.get("entries", 0), stage=rerun_info.get("stage") or "-"
+            ),
+        ),
+        line(
+            gettext(locale, "audit.cli.rantai"),
+            chain.get("ok"),
+            gettext(locale, "audit.cli.rantai_rinci", n=chain.get("entries", 0), hash=chain.get("last_hash") or "-"),
+        ),
+        line(
+            gettext(locale, "audit.cli.read_model"),
+            read_model.get("ok"),
+            gettext(
+                locale,
+                "audit.cli.read_model_rinci",
+                stage=read_model.get("stage") or "-",
+                seq=read_model.get("seq") or "-",
+            ),
+        ),
     ]
-    lines += [f"  - {difference}" for difference in verdict.differences]
+    lines += [f"  - {render(difference, locale)}" for difference in verdict.difference_codes]
     return lines
+
+
+def verdict_mark(locale: str, ok: Any) -> str:
+    """ "OK" or "GAGAL" ("FAILED"), as a terminal line starts."""
+    return gettext(locale, "audit.cli.ok") if ok else gettext(locale, "audit.cli.gagal")

@@ -393,12 +393,12 @@ async def run_cohort(
         )
     result.requested += len(invalid)
     for bad in invalid:
-        result.fail(bad.unit, bad.error, bad.why)
+        result.fail(bad.unit, bad.error, bad.why_codes)
     language = settings.language
     counts = {"tahun": year, "jumlah": result.requested, "dimulai": result.started, "sudah_ada": result.already}
     typer.echo(gettext(language, "cli.kohort_hasil", **counts, gagal=result.failed))
     for failure in result.failures:
-        typer.echo(f"  {failure.unit}: {'; '.join(render(r, language) for r in failure.why)}", err=True)
+        typer.echo(f"  {failure.unit}: {'; '.join(render(r, language) for r in failure.why_codes)}", err=True)
     if result.failed:
         typer.echo(gettext(language, "cli.kohort_ulangi"), err=True)
     if missing:
@@ -449,16 +449,18 @@ async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
     """Verify one case (units given) or every case of the cycle (None); 1 if any case fails."""
     from sqlmodel import Session
 
-    from service.audit import UnknownCase, cycle_units, describe_verdict, replayer, verify_case
+    from service.audit import UnknownCase, cycle_units, describe_verdict, in_words, replayer, verdict_mark, verify_case
+    from service.i18n import gettext, ngettext, render
 
-    client, engine, _ = await audit_connections()
+    client, engine, settings = await audit_connections()
+    language = settings.language
     with Session(engine) as session:
         if units is None:
             units, warning = await cycle_units(client, session, year)
             if warning:
-                typer.echo(f"p2ham audit: warning: {warning}; auditing the cases the database knows", err=True)
+                typer.echo(gettext(language, "audit.cli.peringatan", alasan=warning), err=True)
             if not units:
-                fail(f"the {year} cycle has no cases")
+                fail(gettext(language, "audit.cli.siklus_kosong", tahun=year))
             whole_cycle = True
         else:
             whole_cycle = False
@@ -469,30 +471,38 @@ async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
                 verdict = await verify_case(client, session, year, unit, shared)
             except UnknownCase as e:
                 if not whole_cycle:
-                    fail(str(e))
+                    fail(render(e.why, language))
                 failed += 1
-                typer.echo(f"FAILED {unit:<28} {e}")
+                typer.echo(f"{verdict_mark(language, False):<6} {unit:<28} {render(e.why, language)}")
                 continue
             except Exception as e:  # one case that cannot be audited must not stop the cycle's audit
                 failed += 1
-                typer.echo(f"FAILED {unit:<28} could not be audited: {type(e).__name__}: {e}")
+                why = gettext(language, "audit.cli.tidak_bisa_diaudit", galat=f"{type(e).__name__}: {e}")
+                typer.echo(f"{verdict_mark(language, False):<6} {unit:<28} {why}")
                 continue
             session.expire_all()  # each case read fresh
             failed += not verdict.ok
+            verdict = in_words(verdict, language)
             if as_json:
                 typer.echo(verdict.model_dump_json(indent=None if whole_cycle else 2))
             elif whole_cycle:
                 first = f"  {verdict.differences[0]}" if verdict.differences else ""
-                entries = verdict.chain.get("entries", 0)
+                entries = ngettext(
+                    language, "audit.cli.entri", "audit.cli.entri_banyak", verdict.chain.get("entries", 0)
+                )
                 typer.echo(
-                    f"{'ok' if verdict.ok else 'FAILED':<6} {unit:<28} {verdict.read_model.get('stage') or '?':<22} "
-                    f"{entries:>3} entries{first}"
+                    f"{verdict_mark(language, verdict.ok):<6} {unit:<28} {verdict.read_model.get('stage') or '?':<22} "
+                    f"{entries}{first}"
                 )
             else:
-                for line in describe_verdict(verdict):
+                for line in describe_verdict(verdict, language):
                     typer.echo(line)
     if whole_cycle and not as_json:
-        typer.echo(f"Cycle {year}: {len(units)} cases audited: {len(units) - failed} ok, {failed} failed.")
+        typer.echo(
+            gettext(
+                language, "audit.cli.ringkasan", tahun=year, jumlah=len(units), ok=len(units) - failed, gagal=failed
+            )
+        )
     return 1 if failed else 0
 
 
@@ -515,21 +525,24 @@ def audit(
 async def run_audit_pack(year: int, unit: str, out: Path) -> int:
     from sqlmodel import Session
 
-    from service.audit import UnknownCase, audit_pack, pack_name
+    from service.audit import UnknownCase, audit_pack, pack_name, verdict_mark
+    from service.i18n import gettext, render
 
     client, engine, settings = await audit_connections()
     with Session(engine) as session:
         try:
-            verdict, made = await audit_pack(client, session, settings.evidence_dir, year, unit, who="p2ham audit-pack")
+            verdict, made = await audit_pack(
+                client, session, settings.evidence_dir, year, unit, who="p2ham audit-pack", locale=settings.language
+            )
         except UnknownCase as e:
-            fail(str(e))
+            fail(render(e.why, settings.language))
     out.mkdir(parents=True, exist_ok=True)
     path = out / pack_name(year, unit)
     shutil.move(made, path)
-    size = path.stat().st_size
-    typer.echo(f"Audit pack written: {path} ({size} bytes); the service's verdict: {'OK' if verdict.ok else 'FAILED'}")
-    typer.echo(f"Check it offline (Python standard library only): python3 -m service.audit_verify {path}")
-    typer.echo("  or, anywhere, with the verifier inside the pack: unzip it, then python3 verify.py .")
+    language = settings.language
+    mark = verdict_mark(language, verdict.ok)
+    typer.echo(gettext(language, "audit.cli.paket_ditulis", path=str(path), ukuran=path.stat().st_size, hasil=mark))
+    typer.echo(gettext(language, "audit.cli.paket_periksa", path=str(path)))
     return 0 if verdict.ok else 1
 
 

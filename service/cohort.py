@@ -30,6 +30,7 @@ from models.tables import CaseRow, UnitRow
 from service.cases import begin_case, case_start
 from service.deps import require_role
 from service.errors import ApiError
+from service.i18n import render
 from service.registry import load_policy
 from workflows import lifecycle
 from workflows.reasons import Reason, payload_reasons, reason
@@ -47,9 +48,13 @@ Progress = Callable[[str, Outcome], None]
 
 
 class CohortFailure(BaseModel):
+    """One unit that did not start: `why_codes` the reasons as data; `why` the same in the reader's words (filled
+    where the result is answered, `in_words`)."""
+
     unit: str
     error: str
-    why: list[Reason | str]
+    why: list[str] = []
+    why_codes: list[Reason | str]
 
 
 class CohortResult(BaseModel):
@@ -72,7 +77,11 @@ class CohortResult(BaseModel):
 
     def fail(self, unit: str, error: str, why: list[Reason | str]) -> None:
         self.failed += 1
-        self.failures.append(CohortFailure(unit=unit, error=error, why=why))
+        self.failures.append(CohortFailure(unit=unit, error=error, why_codes=why))
+
+    def in_words(self, locale: str) -> "CohortResult":
+        failures = [f.model_copy(update={"why": [render(r, locale) for r in f.why_codes]}) for f in self.failures]
+        return self.model_copy(update={"failures": failures})
 
 
 def read_units_csv(path: Path) -> tuple[list[UnitInfo], list[CohortFailure]]:
@@ -91,7 +100,8 @@ def read_units_csv(path: Path) -> tuple[list[UnitInfo], list[CohortFailure]]:
                 units.append(UnitInfo.model_validate(fields))
             except ValidationError as e:
                 why = [reason("pada_baris", baris=line, alasan=r) for r in payload_reasons(e.errors())]
-                bad.append(CohortFailure(unit=fields.get("code") or f"line {line}", error="invalid_unit", why=why))
+                code = fields.get("code") or f"line {line}"
+                bad.append(CohortFailure(unit=code, error="invalid_unit", why_codes=why))
     return units, bad
 
 

@@ -172,7 +172,7 @@ async def happy_path(
     now = datetime.now(UTC)
     wait = 10 * step.total_seconds()
     d = await open_case(http, settings, year, unit, compressed_calendar(now, step), say=say)
-    await declare(d, now + 2 * step, wait)
+    await declare(d, datetime.now(UTC) + 2 * step, wait)  # two steps after the approval, however long setup took
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", wait)
     say("  (the calendar opened the reporting window: buka_pelaporan by system)")
     await assign(d)

@@ -133,5 +133,6 @@ async def temporal_errors() -> AsyncIterator[None]:
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise temporal_unavailable() from None
         if e.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(409, "case_closed", reason("error.kasus_berakhir")) from None
+            why = [reason("kasus_selesai_sebelum_diproses")]
+            raise ApiError(409, "case_closed", reason("error.kasus_berakhir"), why) from None
         raise

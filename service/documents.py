@@ -1,4 +1,4 @@
-"""Outcome documents of the evaluation, in Bahasa Indonesia, rendered from the read model.
+"""Outcome documents of the evaluation, in the reader's language (Bahasa Indonesia by default), from the read model.
 
 Pass (`lolos_evaluasi`): the *Berita Acara Hasil Evaluasi*. Fail (`tidak_lolos` at evaluation): the *Surat Keterangan
 Hasil Evaluasi*, which lists the reasons per criterion. Both name the unit, the date the result was fixed, each
@@ -8,47 +8,44 @@ read model holds (the case's data and its audit log), so they always say what th
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from models.contracts import CaseData
-from models.indonesia import BULAN
 from models.tables import TransitionRow
+from service.i18n import DEFAULT_LOCALE, display, gettext, supported
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Autoescape: unit and assessor names come from people; StrictUndefined: a missing value is a bug, not a blank.
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
 
-WIB = timezone(timedelta(hours=7))  # Ditjen HAM signs in Jakarta
-HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-JENIS_UNIT = {
-    "upt_pemasyarakatan": "UPT Pemasyarakatan",
-    "kantor_imigrasi": "Kantor Imigrasi",
-    "kanwil": "Kantor Wilayah",
-    "unit_utama": "Unit Utama",
-    "opd": "Organisasi Perangkat Daerah",
-    "lainnya": "Lainnya",
-}
 
-
-def tanggal(moment: datetime) -> str:
-    """'Kamis, 10 Desember 2026', in Jakarta time."""
+@pass_context
+def tanggal(context: Context, moment: datetime) -> str:
+    """'Kamis, 10 Desember 2026' in the reader's language, in the unit's own time zone."""
     if moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(WIB)
-    return f"{HARI[local.weekday()]}, {local.day} {BULAN[local.month - 1]} {local.year}"
+    day, locale = moment.astimezone(context["zone"]).date(), context["locale"]
+    # The weekday, then the long date ("10 Desember 2026"; Babel's full Indonesian form would write "09 Desember").
+    return f"{format_date(day, 'EEEE', locale=locale)}, {format_date(day, 'long', locale=locale)}"
 
 
-def angka(value: float) -> str:
-    """Indonesian notation: a decimal comma, two decimals ('82,50')."""
-    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+@pass_context
+def angka(context: Context, value: float) -> str:
+    """A score with two decimals, written as the reader's language writes numbers ('82,50' in Bahasa Indonesia)."""
+    return format_decimal(value, format="#,##0.00", locale=context["locale"])
 
 
-def bobot(value: float) -> str:
+@pass_context
+def bobot(context: Context, value: float) -> str:
     """A weight as people write it: '30', or '12,50' when it has a fraction."""
-    return str(int(value)) if value == int(value) else angka(value)
+    return str(int(value)) if value == int(value) else angka(context, value)
 
 
 ENV.filters["tanggal"] = tanggal
@@ -67,7 +64,6 @@ class Assessor:
 @dataclass(frozen=True)
 class CriterionResult:
     code: str
-    name: str
     weight: float
     mean: float  # across assessors
     below: bool  # under the pass mark: a reason for a fail
@@ -79,6 +75,7 @@ class Outcome:
     unit_code: str
     unit_name: str
     unit_kind: str
+    unit_zone: tzinfo
     region: str
     passed: bool
     fixed_at: datetime
@@ -121,18 +118,16 @@ def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow], anonymo
         Assessor(sub=sub, name=names.get(sub, sub), scores=sheet, total=policy.weighted_score({sub: sheet}))
         for sub, sheet in sheets.items()
     ]
-    catalogue = {c.code: c.name for c in policy.criteria_for(case.unit.kind)}
     criteria = []
     for code, weight in policy.weights.items():
         mean = round(sum(s.get(code, 0.0) for s in sheets.values()) / len(sheets), 2) if sheets else 0.0
-        criteria.append(
-            CriterionResult(code, catalogue.get(code, code), weight, mean, weight > 0 and mean < policy.pass_mark)
-        )
+        criteria.append(CriterionResult(code, weight, mean, weight > 0 and mean < policy.pass_mark))
     return Outcome(
         year=case.year,
         unit_code=case.unit.code,
         unit_name=case.unit.name,
-        unit_kind=JENIS_UNIT.get(case.unit.kind, case.unit.kind),
+        unit_kind=case.unit.kind,
+        unit_zone=case.unit.tz,
         region=case.unit.region,
         passed=decision.target == "lolos_evaluasi",
         fixed_at=decision.at,
@@ -146,11 +141,25 @@ def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow], anonymo
     )
 
 
-def hasil_evaluasi(case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False) -> Document | None:
-    """The outcome document for a case whose evaluation result is fixed; None before that."""
+def hasil_evaluasi(
+    case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False, locale: str = DEFAULT_LOCALE
+) -> Document | None:
+    """The outcome document for a case whose evaluation result is fixed, in `locale`; None before that."""
     outcome = evaluation_outcome(case, history, anonymous)
     if outcome is None:
         return None
+    locale = supported(locale)
     name = "berita-acara-hasil-evaluasi" if outcome.passed else "surat-keterangan-hasil-evaluasi"
     template = ENV.get_template(f"{name.replace('-', '_')}.html")
-    return Document(filename=f"{name}-{outcome.year}-{outcome.unit_code}.html", html=template.render(o=outcome))
+
+    def _(msgid: str, **params: Any) -> str:
+        return gettext(locale, msgid, **params)
+
+    html = template.render(
+        o=outcome,
+        _=_,
+        locale=locale,
+        zone=outcome.unit_zone,
+        display=lambda kind, identifier: display(locale, kind, identifier),
+    )
+    return Document(filename=f"{name}-{outcome.year}-{outcome.unit_code}.html", html=html)

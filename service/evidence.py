@@ -19,6 +19,7 @@ from models.contracts import Actor, EvidenceInfo, Payload
 from models.tables import EvidenceRow
 from service.access import log_read
 from service.errors import ApiError
+from service.limits import too_large
 from workflows.reasons import reason
 
 # Sniffed from the bytes, never from the file name or the client's content type.
@@ -39,7 +40,8 @@ def store(
     """Keep one file of the actor's unit (at most `limit` bytes: pass one more to tell; the unit's files together at
     most `quota` bytes); (its info, newly stored)."""
     if len(data) > limit:
-        raise ApiError(413, "too_large", reason("error.berkas_terlalu_besar", batas=limit // (1024 * 1024)))
+        message, why = too_large(limit)
+        raise ApiError(413, "too_large", message, why)
     media_type = sniff(data)
     if media_type is None:
         raise ApiError(

@@ -41,6 +41,14 @@ DISPLAYED = {
     "unsur": "unsur",
     "kind": "kind",
     "kriteria": "criterion",
+    # the audit's differences name two stages or events side by side (what the log says, what Temporal says)
+    "stage_log": "stage",
+    "stage_temporal": "stage",
+    "event_temporal": "event",
+    "dari": "stage",
+    "ke": "stage",
+    "dari_log": "stage",
+    "ke_log": "stage",
 }
 # Lists of these are alternatives ("Ditjen HAM atau Kanwil"); other lists are joined with "dan" / "and".
 ALTERNATIVES = {"stages", "events", "roles"}

@@ -1,8 +1,16 @@
 """Request size limits, enforced while the body streams in: a 5 MB 'reason' is refused before it is parsed or logged."""
 
-import json
-
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_response
+from workflows.reasons import Reason, reason
+
+
+def too_large(limit: int) -> tuple[Reason, list[Reason]]:
+    """What a 413 says: the limit, and what to do."""
+    size = f"{limit / 1024 / 1024:g} MB" if limit >= 1024 * 1024 else f"{limit} B"
+    return reason("error.permintaan_terlalu_besar", batas=size), [reason("kirim_lebih_kecil", batas=size)]
 
 
 class BodyTooLarge(Exception):
@@ -22,7 +30,7 @@ class BodyLimit:
         limit = self.upload_limit if scope["path"] == "/evidence" else self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self.refuse(send, limit)
+            await self.refuse(scope, receive, send, limit)
             return
         seen = 0
 
@@ -45,18 +53,11 @@ class BodyLimit:
             await self.app(scope, counted, tracked)
         except BodyTooLarge:
             if not started:
-                await self.refuse(send, limit)
+                await self.refuse(scope, receive, send, limit)
 
     @staticmethod
-    async def refuse(send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "error": "too_large",
-                "message": f"The request is larger than {limit} bytes; nothing was kept.",
-                "why": [],
-                "why_codes": [],
-            }
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    async def refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """The API's one error shape, in the caller's language (`?lang=`, `Accept-Language`), with why_codes."""
+        message, why = too_large(limit)
+        response = error_response(Request(scope), 413, "too_large", message, why)
+        await response(scope, receive, send)

@@ -266,3 +266,19 @@ async def test_revision_loop_award_and_revocation(
     handle = client.get_workflow_handle(case_workflow_id(year, d.unit))
     await handle.result()
     await replayer().replay_workflow(await fetch_and_keep(client, handle.id, "revision_and_revocation"))
+
+
+async def test_lifecycle_gives_identifiers_and_display_names_per_language(api: httpx.AsyncClient):
+    described = (await api.get("/lifecycle")).json()
+    assert "pencanangan_terjadwal" in described["states"]
+    assert [e["event"] for e in described["events"]][:2] == ["ajukan", "setujui_permohonan"]
+    names = described["names"]
+    assert names["id"]["states"]["pencanangan_terjadwal"] == "Pencanangan terjadwal"
+    assert names["en"]["states"]["pencanangan_terjadwal"] == "Pencanangan scheduled"
+    assert names["id"]["events"]["setujui_permohonan"] == "Setujui permohonan"
+    assert names["id"]["roles"]["ketua_penilai"] == "Ketua tim penilai"
+    assert names["en"]["roles"]["ketua_penilai"] == "Head of the assessment team"
+    for locale in ("id", "en"):
+        assert set(names[locale]["states"]) == set(described["states"])
+        assert set(names[locale]["events"]) == {e["event"] for e in described["events"]}
+        assert set(names[locale]["roles"]) == {r for e in described["events"] for r in e["roles"]}

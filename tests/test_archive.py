@@ -126,7 +126,7 @@ async def test_a_closed_case_is_archived_and_audited_from_the_archive_once_delet
     status, out = await run(str(Path(temporal_binary()).with_name("p2ham")), "audit", str(ARCHIVE_YEAR), KEPT,
                             env=cli_env(settings, client))  # fmt: skip
     assert status == 0, out
-    assert "from archive" in out
+    assert "peristiwa riwayat Temporal (dari arsip) melalui kode workflow saat ini" in out, out
 
 
 async def test_a_changed_archive_file_is_caught(api: httpx.AsyncClient, token, deleted: Deleted):
@@ -143,13 +143,18 @@ async def test_a_changed_archive_file_is_caught(api: httpx.AsyncClient, token, d
     verdict = await audit(api, token, ARCHIVE_YEAR, CHANGED)
     print(f"audit of a changed archive file: ok={verdict['ok']}, differences={len(verdict['differences'])}")
     assert not verdict["ok"]
-    changed = [d for d in verdict["differences"] if "was changed after it was archived" in d]
-    assert changed and row.run_id in changed[0] and row.sha256[:12] in changed[0]
+    [changed] = [d["params"] for d in verdict["difference_codes"] if d["code"] == "audit.arsip_diubah"]
+    assert changed["run_id"] == row.run_id and changed["sha256_tercatat"] == f"{row.sha256[:12]}…"
+    assert any(
+        f"Riwayat arsip run {row.run_id}" in d and "diubah setelah diarsipkan" in d and row.sha256[:12] in d
+        for d in verdict["differences"]
+    ), verdict["differences"]
 
     path.unlink()  # and a lost file is named, with what to do
     verdict = await audit(api, token, ARCHIVE_YEAR, CHANGED)
     assert not verdict["ok"]
-    assert any("could not be read" in d and "backup" in d for d in verdict["differences"])
+    assert "audit.arsip_tidak_terbaca" in [d["code"] for d in verdict["difference_codes"]]
+    assert any("tidak dapat dibaca" in d and "Pulihkan dari cadangan arsip." in d for d in verdict["differences"])
 
 
 async def test_an_archived_run_is_not_archived_again(

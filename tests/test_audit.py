@@ -18,6 +18,7 @@ from models.policy import compressed_calendar
 from models.tables import CaseRow, TransitionRow
 from service.audit import entry_of, replay_history, replayer, verify_case
 from service.demo import Driver, declare, happy_path, open_case
+from service.i18n import render
 from service.settings import Settings
 from tests.changed_workflow import CHANGED
 from tests.replay import HISTORIES
@@ -76,10 +77,15 @@ async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return process.returncode, out.decode()
 
 
-async def audit(api: httpx.AsyncClient, token, year: int, unit: str) -> dict:
-    r = await api.get(f"/cycles/{year}/cases/{unit}/audit", headers=token("auditor"))
+async def audit(api: httpx.AsyncClient, token, year: int, unit: str, language: str = "id") -> dict:
+    r = await api.get(f"/cycles/{year}/cases/{unit}/audit", headers={**token("auditor"), "Accept-Language": language})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def at(seq: int, event: str) -> dict:
+    """An audit-log entry as a difference names it (its reason's code and parameters)."""
+    return {"code": "audit.entri", "params": {"seq": seq, "event": event}}
 
 
 def rows_of(engine: Engine, year: int, unit: str) -> list[TransitionRow]:
@@ -127,7 +133,11 @@ async def test_intact_finished_case_verifies_clean(
     # The command line gives the same verdict.
     status, out = await run(str(P2HAM), "audit", str(FINISHED_YEAR), FINISHED_UNIT, env=cli_env(settings, client))
     assert status == 0, out
-    assert f"Audit of unit {FINISHED_UNIT}, cycle {FINISHED_YEAR}: OK" in out
+    assert f"Audit unit {FINISHED_UNIT}, siklus {FINISHED_YEAR}: OK" in out
+    assert "rantai hash" in out and "entri, hash terakhir" in out
+    english = {**cli_env(settings, client), "P2HAM_LANGUAGE": "en"}
+    status, out = await run(str(P2HAM), "audit", str(FINISHED_YEAR), FINISHED_UNIT, env=english)
+    assert status == 0 and f"Audit of unit {FINISHED_UNIT}, cycle {FINISHED_YEAR}: OK" in out, out
 
 
 async def test_altered_audit_row_is_named(
@@ -148,15 +158,29 @@ async def test_altered_audit_row_is_named(
     overwrite(engine, approval, payload={**approval.payload, "tempat": "Hotel Mewah"})
     verdict = await audit(api, token, year, victim)
     assert verdict["ok"] is False
-    named = [d for d in verdict["differences"] if d.startswith("entry 2 (setujui_permohonan)")]
-    assert any("hash does not match its contents" in d for d in named), verdict["differences"]
-    assert any(
-        d.endswith(
-            'the audit log has tempat = "Hotel Mewah"; Temporal\'s history records tempat = "Aula Kanwil DKI Jakarta"'
-        )
-        for d in named
-    ), verdict["differences"]
-    assert all(d.startswith("entry 2 ") for d in verdict["differences"]), "only the altered entry is blamed"
+    codes = verdict["difference_codes"]
+    assert all(d["params"]["entri"] == at(2, "setujui_permohonan") for d in codes), "only the altered entry is blamed"
+    assert "audit.entri_diubah" in [d["code"] for d in codes], verdict["differences"]
+    assert {
+        "code": "audit.isian_berbeda",
+        "params": {
+            "entri": at(2, "setujui_permohonan"),
+            "kunci": "tempat",
+            "log": '"Hotel Mewah"',
+            "temporal": '"Aula Kanwil DKI Jakarta"',
+        },
+    } in codes
+    assert (
+        'Log audit, entri 2 (Setujui permohonan): log audit mencatat tempat = "Hotel Mewah"; riwayat Temporal '
+        'mencatat tempat = "Aula Kanwil DKI Jakarta".'
+    ) in verdict["differences"]
+    assert all(d.startswith("Log audit, entri 2 (Setujui permohonan): ") for d in verdict["differences"])
+    english = await audit(api, token, year, victim, "en")
+    assert english["difference_codes"] == codes
+    assert (
+        'Audit log, entry 2 (Approve the application): the audit log has tempat = "Hotel Mewah"; Temporal\'s '
+        'history records tempat = "Aula Kanwil DKI Jakarta".'
+    ) in english["differences"]
     assert verdict["chain"]["altered_entries"] == [2]
     assert (await audit(api, token, year, intact))["ok"]
 
@@ -164,11 +188,9 @@ async def test_altered_audit_row_is_named(
     status, out = await run(str(P2HAM), "audit", "--all", str(year), env=cli_env(settings, client))
     assert status == 1, out
     lines = out.splitlines()
-    assert any(line.startswith("ok") and intact in line for line in lines), out
-    assert any(
-        line.startswith("FAILED") and victim in line and "entry 2 (setujui_permohonan)" in line for line in lines
-    )
-    assert f"Cycle {year}: 2 cases audited: 1 ok, 1 failed." in out
+    assert any(line.startswith("OK") and intact in line for line in lines), out
+    assert any(line.startswith("GAGAL") and victim in line and "entri 2 (Setujui permohonan)" in line for line in lines)
+    assert f"Siklus {year}: 2 kasus diaudit: 1 OK, 1 gagal." in out
 
     overwrite(engine, approval, payload=approval.payload)
     assert (await audit(api, token, year, victim))["ok"], "restored, the case verifies again"
@@ -177,10 +199,21 @@ async def test_altered_audit_row_is_named(
     signed = rows_of(engine, year, intact)[-1]
     moved = entry_of(signed).model_copy(update={"target": "pelaporan"})
     overwrite(engine, signed, target="pelaporan", hash=lifecycle.chain_hash(moved.model_dump(mode="json")))
-    differences = (await audit(api, token, year, intact))["differences"]
+    moved_verdict = await audit(api, token, year, intact)
+    differences = moved_verdict["differences"]
+    assert {
+        "code": "audit.langkah_berbeda",
+        "params": {
+            "entri": at(4, "tandatangani_pernyataan"),
+            "dari": "dicanangkan",
+            "ke": "pembangunan",
+            "dari_log": "dicanangkan",
+            "ke_log": "pelaporan",
+        },
+    } in moved_verdict["difference_codes"]
     assert (
-        "entry 4 (tandatangani_pernyataan): the lifecycle leads from dicanangkan to pembangunan, but the audit log "
-        "says from dicanangkan to pelaporan"
+        "Log audit, entri 4 (Tanda tangani surat pernyataan pencanangan): menurut siklus P2HAM langkah ini mengarah "
+        "dari Dicanangkan ke Pembangunan, tetapi log audit mencatat dari Dicanangkan ke Pelaporan."
     ) in differences, differences
     overwrite(engine, signed, target=signed.target, hash=signed.hash)
     assert (await audit(api, token, year, intact))["ok"]
@@ -205,11 +238,13 @@ async def test_altered_audit_row_is_named(
     assert verdict["ok"] is False
     assert verdict["chain"]["altered_entries"] == [], "the forged chain is self-consistent"
     assert any(
-        d.startswith("entry 3 (deklarasikan)") and "Orang Lain" in d and "Temporal's history" in d
+        d.startswith("Log audit, entri 3 (Deklarasikan pencanangan): log audit menyebut pelakunya")
+        and "“Orang Lain” (Kanwil); riwayat Temporal menyebut" in d
         for d in verdict["differences"]
     ), verdict["differences"]
-    rewritten = [d for d in verdict["differences"] if "the audit log was rewritten up to here" in d]
-    assert [d.split(":")[0] for d in rewritten] == ["entry 3 (deklarasikan)", "entry 4 (tandatangani_pernyataan)"]
+    rewritten = [d["params"]["entri"] for d in verdict["difference_codes"] if d["code"] == "audit.log_ditulis_ulang"]
+    assert rewritten == [at(3, "deklarasikan"), at(4, "tandatangani_pernyataan")]
+    assert sum("Log audit ditulis ulang sampai entri ini." in d for d in verdict["differences"]) == 2
 
 
 # --- (b) changed workflow code no longer replays the committed histories ------------------------------------------
@@ -224,16 +259,21 @@ async def test_incompatible_workflow_change_fails_replay(change: str, finished: 
         assert (await replay_history(history)).ok, f"{path.name} must replay through today's code"
         found = await replay_history(history, changed)
         assert not found.ok, f"{path.name} replayed through a workflow with a {change}"
-        [message] = found.differences
-        assert f"history {path.stem} " in message and "nondeterminism" in message.lower(), message
+        [difference] = found.differences
+        assert difference.code == "audit.replay_gagal" and difference.params["workflow_id"] == path.stem
+        assert "nondeterminism" in difference.params["galat"].lower(), difference
+        assert render(difference, "id").startswith(f"Riwayat Temporal {path.stem} tidak dapat diputar ulang")
 
     # The auditor's verdict on a live case says the same.
     with Session(engine) as session:
         verdict = await verify_case(client, session, FINISHED_YEAR, FINISHED_UNIT, changed)
     assert not verdict.ok and not verdict.replay["ok"]
     assert any(
-        case_workflow_id(FINISHED_YEAR, FINISHED_UNIT) in d and "Nondeterminism" in d for d in verdict.differences
-    ), verdict.differences
+        d.code == "audit.replay_gagal"
+        and d.params["workflow_id"] == case_workflow_id(FINISHED_YEAR, FINISHED_UNIT)
+        and "Nondeterminism" in d.params["galat"]
+        for d in verdict.difference_codes
+    ), verdict.difference_codes
 
 
 # --- (c) the history as it was at any moment ----------------------------------------------------------------------

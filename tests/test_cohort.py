@@ -175,6 +175,9 @@ async def test_endpoint_counts_started_already_and_failed(
     result = r.json()
     assert (result["requested"], result["started"], result["already"], result["failed"]) == (3, 1, 1, 1), result
     assert [(f["unit"], f["error"]) for f in result["failures"]] == [("OPD-BALI-2", "duplicate")]
+    [failure] = result["failures"]
+    assert failure["why_codes"] == [{"code": "unit_tercantum_berulang", "params": {"unit": "OPD-BALI-2"}}]
+    assert failure["why"] == ["Unit OPD-BALI-2 tercantum lebih dari sekali; yang pertama yang dipakai."]
     # The endpoint answers once the cases are started; the read model has them moments later.
     assert await await_read_model(engine, year, ["OPD-BALI-1", "OPD-BALI-2"], WAIT) == 0
     assert ajukan_counts(engine, year) == {"OPD-BALI-1": (1, "admin-1:admin"), "OPD-BALI-2": (1, "admin-2:admin")}

@@ -21,6 +21,7 @@ from models.contracts import Actor, CaseData, Transition
 from models.tables import CaseRow, IdempotencyKeyRow, RefusalRow, TransitionRow
 from service.audit import entry_of, verify_case
 from service.demo import WITNESSES, Driver, open_case
+from service.i18n import in_words, render
 from service.settings import Settings
 from tests.stages import OPENS_LATE, REGION, calendar
 from tests.test_faults import tell
@@ -152,7 +153,7 @@ async def consistent(
     # The case the API shows is the serial replay's; the read model and Temporal agree with the log.
     shown = (await api.get(d.case_path, headers=d.officials["ditjen"])).json()
     ditjen = Actor(sub="ditjen-1", name="Direktur Diseminasi dan Penguatan HAM", role="ditjen_ham")
-    expected = lifecycle.view(states[-1], ditjen, datetime.now(UTC)).model_dump(mode="json")
+    expected = in_words(lifecycle.view(states[-1], ditjen, datetime.now(UTC)), "id").model_dump(mode="json")
     if shown != expected:
         problems.append(f"the case view {shown} is not the serial replay's {expected}")
     with Session(engine) as s:
@@ -173,7 +174,7 @@ async def consistent(
             f"Temporal has {live.stage} seq {live.seq} hash {live.last_hash[:12]}, the read model {row.stage} seq "
             f"{row.seq} hash {row.data['last_hash'][:12]}"
         )
-    problems += [f"audit: {why}" for why in verdict.differences]
+    problems += [f"audit: {render(why, 'en')}" for why in verdict.difference_codes]
     refused = sum(r.status != 200 for r in requests)
     if refusals != refused:
         problems.append(f"the refusal log holds {refusals} refusals, {refused} requests were refused")

@@ -77,7 +77,10 @@ async def test_weighted_total_decides_at_the_pass_mark_and_both_documents_say_wh
     # Before the result is fixed there is no document, and the answer says when there will be one.
     early = await api.get(f"{passing.case_path}/documents/hasil-evaluasi", headers=token("auditor"))
     assert (early.status_code, early.json()["error"]) == (404, "no_evaluation_result")
-    assert "tetapkan_hasil_evaluasi" in " ".join(early.json()["why"])
+    assert early.json()["why_codes"] == [{"code": "hasil_evaluasi_belum_ditetapkan", "params": {"stage": "evaluasi"}}]
+    assert early.json()["why"] == [
+        "Kasus ini berada pada tahap Evaluasi; dokumen tersedia setelah ketua tim penilai menetapkan hasil evaluasi."
+    ]
 
     assert (await passing.send("tetapkan_hasil_evaluasi", "ketua"))["stage"] == "lolos_evaluasi"
     assert (await failing.send("tetapkan_hasil_evaluasi", "ketua"))["stage"] == "tidak_lolos"
@@ -98,6 +101,18 @@ async def test_weighted_total_decides_at_the_pass_mark_and_both_documents_say_wh
     assert "Nilai akhir unit kerja:\n<strong>75,00</strong>" in ba
     assert "dinyatakan LOLOS" in ba
     assert str(datetime.now(UTC).year) in ba
+    assert lulus.headers["content-language"] == "id"
+    # The same document in English on request, with its numbers written the English way.
+    english = await api.get(
+        f"{passing.case_path}/documents/hasil-evaluasi",
+        headers={**passing.officials["operator"], "Accept-Language": "en"},
+    )
+    assert (english.status_code, english.headers["content-language"]) == (200, "en")
+    assert (
+        "has PASSED the P2HAM evaluation" in english.text
+        and "Final score of the work unit:\n<strong>75.00</strong>" in english.text
+    )
+    assert "dinyatakan" not in english.text
 
     sk = gagal.text
     assert "SURAT KETERANGAN HASIL EVALUASI" in sk and "dinyatakan TIDAK LOLOS" in sk
@@ -112,8 +127,8 @@ async def test_weighted_total_decides_at_the_pass_mark_and_both_documents_say_wh
     assert criterion["inovasi"] not in why and criterion["kepatuhan"] not in why and criterion["integritas"] not in why
 
 
-def test_documents_escape_names_and_date_the_decision_in_jakarta_time():
-    now = datetime(2026, 12, 9, 20, 30, tzinfo=UTC)  # already 10 December in Jakarta
+def decided(now: datetime, zone: str = "WIB", name: str = "Lapas <Kelas I> & Rutan", ketua: str = "Ketua"):
+    """A 2018 case whose result `ketua` fixed at `now`, in a unit of the given time zone; and its history."""
     policy = CyclePolicy(
         regulation="2018",
         calendar=Calendar(
@@ -124,7 +139,7 @@ def test_documents_escape_names_and_date_the_decision_in_jakarta_time():
             award_valid_until=now + timedelta(days=2),
         ),
     )
-    unit = UnitInfo(code="LAPAS-X", name="Lapas <Kelas I> & Rutan", kind="upt_pemasyarakatan", region="KANWIL-X")
+    unit = UnitInfo(code="LAPAS-X", name=name, kind="upt_pemasyarakatan", region="KANWIL-X", zona_waktu=zone)
     case = CaseData(year=2026, unit=unit, policy=policy, stage="lolos_evaluasi")
     case.score_sheets = {
         "p1": {"sarana": 90, "sdm": 80, "kepatuhan": 85},
@@ -151,15 +166,50 @@ def test_documents_escape_names_and_date_the_decision_in_jakarta_time():
             hash="cafe",
         )
 
-    assert documents.hasil_evaluasi(case, [entry(1, "nilai", "evaluasi", "p1", "Dr. <b>Satu</b>")]) is None
     history = [
         entry(1, "nilai", "evaluasi", "p1", "Dr. <b>Satu</b>"),
         entry(2, "nilai", "evaluasi", "p2", "Dua"),
-        entry(3, "tetapkan_hasil_evaluasi", "lolos_evaluasi", "k1", "Ketua"),
+        entry(3, "tetapkan_hasil_evaluasi", "lolos_evaluasi", "k1", ketua),
     ]
+    return case, history
+
+
+def test_documents_escape_names_and_date_the_decision_in_the_units_time():
+    now = datetime(2026, 12, 9, 20, 30, tzinfo=UTC)  # already 10 December in Jakarta
+    case, history = decided(now)
+    assert documents.hasil_evaluasi(case, history[:1]) is None
     document = documents.hasil_evaluasi(case, history)
     assert document is not None
     assert "Lapas &lt;Kelas I&gt; &amp; Rutan" in document.html and "<Kelas I>" not in document.html
     assert "Dr. &lt;b&gt;Satu&lt;/b&gt;" in document.html
-    assert "Kamis, 10 Desember 2026" in document.html
+    assert "Pada hari Kamis, 10 Desember 2026, Ketua Tim Penilai P2HAM telah menetapkan hasil evaluasi" in document.html
+    assert "Jakarta, Kamis, 10 Desember 2026" in document.html
     assert "Inovasi" not in document.html  # the 2018 regulation has three criteria
+    assert "Aksesibilitas dan ketersediaan sarana prasarana" in document.html  # criteria by their display names
+    assert "<td>: UPT Pemasyarakatan</td>" in document.html  # the unit kind by its display name, not upt_pemasyarakatan
+
+
+def test_the_date_is_the_units_own_a_wita_unit_is_a_day_ahead_of_jakarta_at_midnight():
+    now = datetime(2026, 12, 9, 16, 30, tzinfo=UTC)  # 23.30 WIB on 9 December, 00.30 WITA on 10 December
+    wib = documents.hasil_evaluasi(*decided(now, "WIB"))
+    wita = documents.hasil_evaluasi(*decided(now, "WITA"))
+    assert wib is not None and wita is not None
+    assert "Pada hari Rabu, 9 Desember 2026," in wib.html and "10 Desember" not in wib.html
+    assert "Pada hari Kamis, 10 Desember 2026," in wita.html and "9 Desember" not in wita.html
+
+
+def test_a_document_in_english_on_request_with_the_same_numbers():
+    case, history = decided(datetime(2026, 12, 9, 20, 30, tzinfo=UTC), name="Lapas Kelas I", ketua="Dr. Ketua")
+    indonesian, english = documents.hasil_evaluasi(case, history), documents.hasil_evaluasi(case, history, "en")
+    assert indonesian is not None and english is not None
+    assert '<html lang="id">' in indonesian.html and '<html lang="en">' in english.html
+    assert "BERITA ACARA HASIL EVALUASI" in indonesian.html
+    assert "OFFICIAL RECORD OF THE EVALUATION RESULT (BERITA ACARA HASIL EVALUASI)" in english.html
+    assert "On Thursday, December 10, 2026, the head of the P2HAM assessment team fixed" in english.html
+    assert "Lapas Kelas I has PASSED the P2HAM evaluation of 2026" in english.html
+    assert "Accessibility" in english.html or "accessibility" in english.html  # the criterion's English name
+    # Numbers as each language writes them: 85,00 in Bahasa Indonesia, 85.00 in English.
+    assert '<td class="angka">85,00</td>' in indonesian.html and '<td class="angka">85.00</td>' in english.html
+    for word in ("dinyatakan", "Kriteria", "Bobot", "Rata-rata", "Pada hari", "Desember", "Kamis"):
+        assert word not in english.html, word
+    assert english.filename == indonesian.filename

@@ -71,8 +71,31 @@ async def test_a_file_over_the_limit_is_refused_and_not_kept(settings: Settings,
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(small)), base_url="http://t") as http:
         big = sample_statement("X" * 100)
         r = await http.post("/evidence", files={"file": ("besar.pdf", big)}, headers=token("operator_unit", unit="U"))
+        english = await http.post(
+            "/evidence?lang=en", files={"file": ("besar.pdf", big)}, headers=token("operator_unit", unit="U")
+        )
     assert r.status_code == 413
     assert files_in(tmp_path) == set()
+    assert r.headers["content-language"] == "id"
+    assert r.json() == {
+        "error": "too_large",
+        "message": "Permintaan ini lebih besar dari 64 B; tidak ada yang disimpan.",
+        "why": ["Kirim berkas yang lebih kecil dari 64 B, lalu coba lagi."],
+        "why_codes": [{"code": "kirim_lebih_kecil", "params": {"batas": "64 B"}}],
+    }
+    assert (english.status_code, english.headers["content-language"]) == (413, "en")
+    assert english.json()["message"] == "The request is larger than 64 B; nothing was kept."
+    assert english.json()["why_codes"] == r.json()["why_codes"]
+
+    # Any other body over its limit: refused by the size limit itself, while the body streams in, the same way.
+    tight = settings.model_copy(update={"max_body_bytes": 100})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(tight)), base_url="http://t") as http:
+        unit = {"code": "U", "name": "x" * 200, "kind": "opd", "region": "R"}
+        headers = {**token("admin"), "Accept-Language": "en"}
+        r = await http.post("/units", json=unit, headers=headers)
+    assert (r.status_code, r.headers["content-language"]) == (413, "en")
+    assert r.json()["message"] == "The request is larger than 100 B; nothing was kept."
+    assert r.json()["why_codes"] == [{"code": "kirim_lebih_kecil", "params": {"batas": "100 B"}}]
 
 
 async def test_a_report_reusing_a_photo_across_criteria_is_refused_with_their_names(

@@ -40,6 +40,7 @@ from service.auth import mint
 from service.cli import search_attribute_flags
 from service.cohort import CohortResult, await_read_model, cases_in_read_model, open_cohort
 from service.demo import Driver, assign, declare, open_case, report
+from service.i18n import render
 from service.settings import Settings
 from tests.conftest import temporal_binary
 from tests.test_cohort import ajukan_counts, executions
@@ -230,7 +231,7 @@ async def temporal_problems(client: Client, engine: Engine, year: int, unit: str
     (live by query while it runs, else its result) against the case row."""
     with Session(engine) as session:
         verdict = await verify_case(client, session, year, unit)
-    problems = [f"{unit}: audit: {why}" for why in verdict.differences]
+    problems = [f"{unit}: audit: {render(why, 'en')}" for why in verdict.difference_codes]
     row = case_row(engine, year, unit)
     handle = client.get_workflow_handle_for(CaseWorkflow.run, case_workflow_id(year, unit))
     if (await handle.describe()).status.name == "RUNNING":

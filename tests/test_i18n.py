@@ -32,6 +32,13 @@ def test_dates_and_moments_in_the_readers_language_and_the_zone_they_carry():
     assert moment("id", datetime(2026, 12, 10, 9, 0, tzinfo=wita)) == "10 Desember 2026 09.00 WITA"
 
 
+def test_plural_forms_from_the_catalogue():
+    from service.i18n import ngettext
+
+    assert [ngettext("id", "audit.cli.entri", "audit.cli.entri_banyak", n) for n in (1, 3)] == ["1 entri", "3 entri"]
+    assert [ngettext("en", "audit.cli.entri", "audit.cli.entri_banyak", n) for n in (1, 3)] == ["1 entry", "3 entries"]
+
+
 def test_a_sentence_stored_before_reasons_were_data_is_shown_as_written():
     assert render("pencanangan needs a Forkopimda witness", "id") == "pencanangan needs a Forkopimda witness"
 
@@ -46,7 +53,10 @@ def test_every_message_id_has_an_indonesian_and_an_english_text_and_every_text_i
     for locale in ("id", "en"):
         with catalogue_path(locale).open("rb") as po:
             catalog = read_po(po, locale=locale)
-        texts = {m.id: m.string for m in catalog if m.id}
+        # A plural message by its singular id, translated when every one of the locale's forms is.
+        texts = {
+            m.id[0] if m.pluralizable else m.id: all(m.string) if m.pluralizable else m.string for m in catalog if m.id
+        }
         assert not used - set(texts), f"{locale}: ids without a text: {sorted(used - set(texts))}"
         assert not set(texts) - used, f"{locale}: ids no code uses: {sorted(set(texts) - used)}"
         assert all(texts.values()), f"{locale}: untranslated: {sorted(k for k, v in texts.items() if not v)}"

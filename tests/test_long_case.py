@@ -71,5 +71,5 @@ async def test_a_long_case_continues_as_new_with_its_state(settings: Settings, e
         ).all()
     chain = sorted(rows, key=lambda r: r.seq)
     assert [r.prev_hash for r in chain[1:]] == [r.hash for r in chain[:-1]], "the hash chain broke across runs"
-    assert verdict.ok, verdict.differences  # the auditor replays every run, from the application on
+    assert verdict.ok, verdict.difference_codes  # the auditor replays every run, from the application on
     assert verdict.replay["runs"] == len(runs)

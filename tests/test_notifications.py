@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from pathlib import Path
 
@@ -27,11 +27,13 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.notifications import Mailer
+from activities.notifications import TEMPLATES, Mailer, render
+from models.contracts import Notice, Recipient, UnitInfo
 from models.policy import Calendar
 from models.tables import NotificationRow
 from service.api import create_app
 from service.demo import Driver, declare, open_case, report
+from service.i18n import moment
 from service.settings import Settings
 from worker import build_worker
 from workflows.unit import case_workflow_id
@@ -164,6 +166,13 @@ async def test_reminders_before_the_window_closes_and_the_kanwil_escalation(
     assert len(to_unit) == 2, "one email per reminder to the unit's address (operator and head share it)"
     escalations = [m for m in inbox.mails if KANWIL_EMAIL in m.to]
     assert len(escalations) == 1 and "belum melapor" in escalations[0].subject
+    # The deadline in the unit's own zone (the test units keep Jakarta time), written as Bahasa Indonesia writes it.
+    wib = cal.reporting_closes.astimezone(timezone(timedelta(hours=7)))
+    subject = to_unit[0].subject.replace("\r\n", "")  # unfolded, as RFC 5322 says
+    assert (
+        subject == reminders[0].subject == f"[P2HAM] Batas pelaporan Kantor Imigrasi KANIM-INGAT: {moment('id', wib)}"
+    )
+    assert moment("id", wib).endswith(" WIB") and f" {wib.year} " in subject
     assert len({m.message_id for m in inbox.mails}) == len(inbox.mails), "no email was sent twice"
     closed_at = datetime.fromisoformat(closed["at"])
     for mail, due in zip(to_unit, [r.due_at for r in reminders][::2], strict=True):
@@ -304,3 +313,45 @@ async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
     assert len(delivered) == 1
     rows = outbox(engine, year, "KANIM-KILL", "batas_pelaporan")
     assert len(rows) == 2 and [r.role for r in rows if r.emailed_at] == ["operator_unit"]
+
+
+def notice(kind: str, zone: str, deadline: datetime) -> Notice:
+    unit = UnitInfo(code="LAPAS-MKS", name="Lapas Makassar", kind="upt_pemasyarakatan", region="KANWIL-SULSEL")
+    return Notice(
+        key=f"{kind}/1",
+        kind=kind,
+        at=deadline - timedelta(days=3),
+        deadline=deadline,
+        year=2026,
+        unit=unit.model_copy(update={"zona_waktu": zone}),
+        stage="pelaporan",
+        recipients=[],
+    )
+
+
+def test_a_reminder_dates_the_deadline_in_the_units_zone_in_bahasa_indonesia_or_english():
+    deadline = datetime(2026, 12, 9, 16, 30, tzinfo=UTC)  # 23.30 WIB on 9 December, 00.30 WITA on 10 December
+    operator = Recipient(role="operator_unit", unit="LAPAS-MKS")
+    subject, body = render(notice("batas_pelaporan", "WITA", deadline), operator)
+    assert subject == "[P2HAM] Batas pelaporan Lapas Makassar: 10 Desember 2026 00.30 WITA"
+    assert body.startswith("Yth. Operator Lapas Makassar,\n\nLaporan indikator P2HAM Lapas Makassar belum dikirim.")
+    assert "Batas waktu pengiriman: 10 Desember 2026 00.30 WITA." in body
+    subject, _ = render(notice("batas_pelaporan", "WIB", deadline), operator)
+    assert subject.endswith(": 9 Desember 2026 23.30 WIB")
+    subject, body = render(notice("batas_pelaporan", "WIT", deadline), operator, "en")
+    assert subject == "[P2HAM] Reporting deadline of Lapas Makassar: December 10, 2026 1:30\u202fAM WIT"
+    assert body.startswith("Dear operator of Lapas Makassar,") and "Yth." not in body
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+@pytest.mark.parametrize("kind", sorted(t.removesuffix(".txt") for t in TEMPLATES.list_templates() if t[0] != "_"))
+def test_every_notice_renders_every_word_from_the_catalogue(kind: str, locale: str):
+    deadline = datetime(2026, 12, 9, 16, 30, tzinfo=UTC)
+    for recipient in (Recipient(role="kepala_unit"), Recipient(role="kanwil", name="Ibu Sari")):
+        subject, body = render(notice(kind, "WITA", deadline), recipient, locale)
+        text = f"{subject}\n{body}"
+        assert subject.startswith("[P2HAM] ") and body.strip()
+        assert "mail." not in text and "{" not in text and "_" not in text  # no message id, placeholder or identifier
+        if "batas" in TEMPLATES.loader.get_source(TEMPLATES, f"{kind}.txt")[0]:
+            assert ("10 Desember 2026 00.30 WITA" if locale == "id" else "December 10, 2026") in text
+        assert ("Yth." in body) == (locale == "id") and ("Dear" in body) == (locale == "en")

@@ -21,7 +21,9 @@ async def test_ready_and_metrics(api: httpx.AsyncClient, settings: Settings, yea
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as http:
         r = await http.get("/ready")
     assert r.status_code == 503 and r.headers["Retry-After"]
-    assert r.json()["why"] == ["temporal does not answer"]
+    temporal = {"code": "layanan.temporal", "params": {}}
+    assert r.json()["why_codes"] == [{"code": "layanan_tidak_menjawab", "params": {"layanan": temporal}}]
+    assert r.json()["why"] == ["Layanan alur kerja (Temporal) tidak menjawab."]
 
 
 def test_log_lines_are_json_and_name_the_case():

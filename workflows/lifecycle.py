@@ -659,7 +659,7 @@ def start(case: CaseData, applicant: Actor, catatan: str | None, now: datetime) 
 
 
 def describe() -> dict[str, Any]:
-    """The machine as data, for `GET /lifecycle`, the role table and the docs."""
+    """The machine as data, for `GET /lifecycle`, the role table and the docs (service/docs.py adds the names)."""
     return {
         "initial": Lifecycle.initial_state.id,
         "states": [s.id for s in Lifecycle.states],
@@ -696,14 +696,3 @@ def mermaid() -> str:
                 lines.append(f"    {t.source.id} --> {t.target.id}: {event}{automatic}")
     lines += [f"    {final} --> [*]" for final in sorted(FINAL_STAGES)]
     return "\n".join(lines)
-
-
-def role_table() -> str:
-    """Who sends which event from which stage, as a Markdown table for the README."""
-    rows = ["| event | from | to | who |", "| --- | --- | --- | --- |"]
-    open_stages = {s.id for s in Lifecycle.states} - FINAL_STAGES
-    for e in describe()["events"]:
-        who = "the calendar (timer)" if e["automatic"] else ", ".join(f"`{r}`" for r in e["roles"])
-        source = "any open stage" if set(e["from"]) == open_stages else ", ".join(e["from"]) or "(start)"
-        rows.append(f"| `{e['event']}` | {source} | {', '.join(e['to'])} | {who} |")
-    return "\n".join(rows)

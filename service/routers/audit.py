@@ -11,9 +11,10 @@ from starlette.background import BackgroundTask
 from models.contracts import Actor
 from models.tables import ReadLogRow
 from service.access import log_read, readable_case, reads
-from service.audit import AuditVerdict, PackTooLarge, UnknownCase, audit_pack, pack_name, verify_case
+from service.audit import AuditVerdict, PackTooLarge, UnknownCase, audit_pack, in_words, pack_name, verify_case
 from service.deps import ActorDep, LimitsDep, SessionDep, State, Year, get_client, require_role, temporal_errors
 from service.errors import ApiError
+from service.i18n import LocaleDep
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/audit", tags=["audit"])
@@ -26,18 +27,19 @@ def auditor_only(actor: Actor) -> None:
 
 @router.get("", dependencies=[reads("audit")])
 async def audit(
-    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
 ) -> AuditVerdict:
     """Temporal's history replayed through today's code, the audit log's hash chain and steps verified, the read
-    model compared. `ok` is true only without differences; each difference names the entry concerned."""
+    model compared. `ok` is true only without differences; each difference names the entry concerned, in the
+    caller's language (`differences`) and as message ids with parameters (`difference_codes`)."""
     auditor_only(actor)
     limits.expensive(actor)
     client = await get_client(state)
     async with temporal_errors():
         try:
-            return await verify_case(client, session, year, unit)
-        except UnknownCase:
-            raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
+            return in_words(await verify_case(client, session, year, unit), locale)
+        except UnknownCase as e:
+            raise ApiError(404, "unknown_case", e.why) from None
 
 
 @router.get(
@@ -47,7 +49,7 @@ async def audit(
     responses={200: {"content": {"application/zip": {}}}},
 )
 async def pack(
-    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep
+    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
 ) -> FileResponse:
     """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline.
     Built in a temporary file off the event loop and streamed; above P2HAM_AUDIT_PACK_MAX_BYTES it is refused with
@@ -65,11 +67,12 @@ async def pack(
                 unit,
                 who=actor.sub,
                 max_bytes=state.settings.audit_pack_max_bytes,
+                locale=locale,
             )
-        except UnknownCase:
-            raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)) from None
+        except UnknownCase as e:
+            raise ApiError(404, "unknown_case", e.why) from None
         except PackTooLarge as e:
-            raise ApiError(413, "pack_too_large", reason("audit.paket_terlalu_besar"), [str(e)]) from None
+            raise ApiError(413, "pack_too_large", reason("audit.paket_terlalu_besar"), [e.why]) from None
     log_read(session, actor, year, unit, ["paket_audit"])
     headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
     return FileResponse(

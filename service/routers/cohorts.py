@@ -8,6 +8,7 @@ from models.contracts import UnitInfo
 from service.access import COMMAND, reads
 from service.cohort import DEFAULT_CONCURRENCY, CohortResult, open_cohort
 from service.deps import ActorDep, State, Year, get_client, require_role
+from service.i18n import LocaleDep
 from workflows import lifecycle
 
 router = APIRouter(prefix="/cycles/{year}/cohorts", tags=["cohorts"])
@@ -21,6 +22,7 @@ async def post_cohort(
     units: Annotated[list[UnitInfo], Body(min_length=1, max_length=MAX_UNITS)],
     actor: ActorDep,
     state: State,
+    locale: LocaleDep,
     concurrency: Annotated[int, Query(ge=1, le=256)] = DEFAULT_CONCURRENCY,
 ) -> CohortResult:
     """Register the units and start each one's case for the year (admin). Sending the same cohort again starts
@@ -30,6 +32,7 @@ async def post_cohort(
     appears in `GET /cycles/{year}/cases` within moments, as a worker runs its first step."""
     require_role(actor, *lifecycle.COHORT_ROLES)  # before touching Temporal: a refusal needs no workflow service
     client = await get_client(state)
-    return await open_cohort(
+    result = await open_cohort(
         state.engine, client, state.settings.task_queue, year, units, actor, concurrency=concurrency
     )
+    return result.in_words(locale)  # each failure's reasons in the caller's words, their codes beside them

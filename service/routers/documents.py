@@ -12,6 +12,7 @@ from service.access import ReadDocument
 from service.cases import transitions
 from service.deps import ActorDep, SessionDep, Year
 from service.errors import ApiError
+from service.i18n import LocaleDep
 from workflows import access
 from workflows.reasons import Reason, reason
 
@@ -19,12 +20,16 @@ router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["docume
 
 
 @router.get("/hasil-evaluasi", response_class=HTMLResponse)
-def hasil_evaluasi(year: Year, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep) -> HTMLResponse:
+def hasil_evaluasi(
+    year: Year, unit: str, row: ReadDocument, actor: ActorDep, session: SessionDep, locale: LocaleDep
+) -> HTMLResponse:
     """The evaluation's outcome document, once the result is fixed: the *Berita Acara Hasil Evaluasi* (lolos) or the
-    *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos)."""
+    *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos). In Bahasa Indonesia, or in English
+    on request (`Accept-Language`, `?lang=`)."""
     history = transitions(session, year, unit)
     case = CaseData.model_validate(row.data)
-    document = documents.hasil_evaluasi(case, history, anonymous=not access.names_assessors(case, actor))
+    anonymous = not access.names_assessors(case, actor)
+    document = documents.hasil_evaluasi(case, history, anonymous, locale)
     if document is None:
         raise ApiError(
             404,
@@ -32,7 +37,8 @@ def hasil_evaluasi(year: Year, unit: str, row: ReadDocument, actor: ActorDep, se
             reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year),
             [not_yet(row.stage, history)],
         )
-    return HTMLResponse(document.html, headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{document.filename}"', "Content-Language": locale}
+    return HTMLResponse(document.html, headers=headers)
 
 
 def not_yet(stage: str, history: Sequence[TransitionRow]) -> Reason:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlmodel import Session
 
+from service import docs
 from service.access import PUBLIC, reads
 from service.deps import RETRY_AFTER, State, get_client
 from service.errors import ApiError
@@ -43,7 +44,8 @@ async def health(state: State) -> dict[str, Any]:
 async def ready(state: State) -> dict[str, Any]:
     """Readiness: 200 only while both Temporal and the database answer, else 503 with what is missing."""
     seen = await dependencies(state)
-    missing = [reason("layanan_tidak_menjawab", layanan=name) for name, ok in seen.items() if not ok]
+    names = {"temporal": reason("layanan.temporal"), "database": reason("layanan.basis_data")}
+    missing = [reason("layanan_tidak_menjawab", layanan=names[name]) for name, ok in seen.items() if not ok]
     if missing:
         raise ApiError(503, "not_ready", reason("error.layanan_belum_siap"), missing, headers=RETRY_AFTER)
     return {"status": "ready", **seen}
@@ -56,5 +58,6 @@ def prometheus_metrics() -> Response:
 
 @router.get("/lifecycle", dependencies=[reads(PUBLIC)])
 def get_lifecycle() -> dict[str, Any]:
-    """The lifecycle as data: states, final states, events with their roles and transitions."""
-    return lifecycle.describe()
+    """The lifecycle as data: states, final states, events with their roles and transitions (identifiers), and
+    `names`: the display name of every state, event and role, per language (`id`, `en`)."""
+    return {**lifecycle.describe(), "names": docs.display_names()}
