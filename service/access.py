@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy import ColumnElement, false, true, tuple_
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from models.contracts import Actor, CaseData
 from models.tables import AssignmentRow, CaseRow, CeremonyRow, ReadLogRow, UnitRow
@@ -27,7 +27,7 @@ PUBLIC, COMMAND = "public", "command"
 READ_RULE = "p2ham_read_rule"  # the attribute that marks a dependency as a route's declared read rule
 
 
-def _declared(rule: str, dependency: Callable[..., Any]) -> Callable[..., Any]:
+def declared(rule: str, dependency: Callable[..., Any]) -> Callable[..., Any]:
     setattr(dependency, READ_RULE, rule)
     return dependency
 
@@ -36,13 +36,13 @@ def reads(rule: str) -> Any:
     """A route-level declaration: `dependencies=[reads("config")]`. For `config`, `audit`, `ceremony` and
     `notification` the caller's role must have a scope other than none; `public` and `command` only declare."""
     if rule in (PUBLIC, COMMAND):
-        return Depends(_declared(rule, lambda: None))
+        return Depends(declared(rule, lambda: None))
 
     def role_may_read(actor: ActorDep) -> Actor:
         require_scope(actor, rule)
         return actor
 
-    return Depends(_declared(rule, role_may_read))
+    return Depends(declared(rule, role_may_read))
 
 
 def declared_rule(dependant: Any) -> str | None:
@@ -85,7 +85,7 @@ def ReadableCase(resource: str) -> Any:  # noqa: N802 (reads like the type it an
     def dependency(year: Year, unit: str, actor: ActorDep, session: SessionDep) -> CaseRow:
         return readable_case(session, actor, resource, year, unit)
 
-    return Depends(_declared(resource, dependency))
+    return Depends(declared(resource, dependency))
 
 
 ReadCase = Annotated[CaseRow, ReadableCase("case")]
@@ -110,6 +110,14 @@ def visible_cases(actor: Actor, resource: str = "case") -> ColumnElement[bool]:
             )
             return tuple_(CaseRow.year, CaseRow.unit).in_(mine) & (CaseRow.unit != (actor.unit or ""))
     return false()
+
+
+def visible_case_page(session: Session, actor: Actor, year: int, offset: int, limit: int) -> tuple[int, list[CaseRow]]:
+    """The total and one page (by unit code) of the cases of `year` this official may read."""
+    where = (CaseRow.year == year, visible_cases(actor))
+    total = session.exec(select(func.count()).select_from(CaseRow).where(*where)).one()
+    rows = session.exec(select(CaseRow).where(*where).order_by(CaseRow.unit).offset(offset).limit(limit)).all()
+    return total, list(rows)
 
 
 def visible_ceremonies(actor: Actor) -> ColumnElement[bool]:

@@ -5,6 +5,7 @@ The expectation is written below from the issue's text ("Everyone sees only what
 `workflows/access.py`: per role, which relations to a case may read it; per route, what it reads.
 """
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from service.access import COMMAND, PUBLIC, declared_rule
 from service.api import create_app
 from service.demo import WITNESSES
 from service.settings import Settings
-from tests.stages import OPENS_AT_ONCE, REGION, calendar, case_at
+from tests.stages import KIND, OPENS_AT_ONCE, REGION, calendar, case_at
 from workflows.access import read_table
 
 # --- The expectation -----------------------------------------------------------------------------------------------
@@ -105,10 +106,32 @@ ROUTES = {
     "/cycles/{year}/ceremonies/{ceremony_id}": "ceremony",
     "/notifications": "notification",
     "/me/tasks": "case_list",
+    # The web pages (a session, not a bearer token: walked by `test_every_page_with_every_role_in_every_relation`).
+    "/ui/": "page_open",
+    "/ui/masuk": "page_open",
+    "/ui/masuk/sso": "page_login",
+    "/ui/masuk/sso/kembali": "page_login",
+    "/ui/permohonan": "page_open",
+    "/ui/kasus/{year}/{unit}": "case",
+    "/ui/kasus/{year}/{unit}/dokumen": "contents",
+    "/ui/kasus/{year}/{unit}/bukti/{evidence_id}": "contents",
+    "/ui/kasus/{year}/{unit}/bukti/{evidence_id}/kecil": "contents",
+    "/ui/kasus/{year}/{unit}/laporan": "report",
+    "/ui/kasus/{year}/{unit}/laporan/{kriteria}": "report",
 }
+API_ROUTES = {path: kind for path, kind in ROUTES.items() if not path.startswith("/ui/")}
+PAGES = {path: kind for path, kind in ROUTES.items() if path.startswith("/ui/") and kind != "page_login"}
 
 
 def expected(kind: str, role: str, relation: str) -> int:
+    if kind == "page_open":
+        return 200
+    if kind == "report":  # the report's pages: the unit's operator edits its report; others read the case page
+        if role in NEVER["draft"]:
+            return 403
+        if relation not in READS_CASE[role]:
+            return 404
+        return 200 if role == "operator_unit" else 403
     if kind in (PUBLIC, "open", "case_list", "ceremony_list") and not (
         kind == "ceremony_list" and role in NEVER["ceremony"]
     ):
@@ -169,7 +192,7 @@ async def test_every_route_with_every_role_in_every_relation(
     wrong = []
     for (role, relation), claims in officials(d.unit).items():
         headers = token(role, **claims)
-        for path, kind in ROUTES.items():
+        for path, kind in API_ROUTES.items():
             url = path.format(**values)
             got = await api.get(url, headers=headers)
             want = expected(kind, role, relation)
@@ -192,6 +215,36 @@ async def test_every_route_with_every_role_in_every_relation(
     assert ("verif-1", f"bukti:{evidence}") in readers and ("auditor-rw", "paket_audit") in readers
     assert ("ditjen-rw", "lembar_nilai") in readers and ("operator_unit-own", "data_saksi") in readers
     assert not any(sub == "operator_unit-tetangga" for sub, _ in readers)  # a refused read reads nothing
+
+
+async def test_every_page_with_every_role_in_every_relation(
+    api: httpx.AsyncClient, settings: Settings, token: Any, year: int
+) -> None:
+    """The same expectations for the web pages, each official logged in through the dev login: a case the official
+    may not read is a 404 page, a resource the role never reads a 403 page; nothing of it is shown."""
+    d = await case_at(api, settings, year, "RW-UI", "lolos_evaluasi", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    history = await d.call("GET", f"{d.case_path}/history", "ditjen")
+    report = next(e["payload"] for e in history["entries"] if e["event"] == "kirim_laporan")
+    photo = report["indikator"][0]["bukti"][0]  # a photo has a small copy; the signed statement (a PDF) has none
+    criteria = (await d.call("GET", f"/cycles/{year}?kind={KIND}", "ditjen"))["criteria"]
+    values = {"year": str(year), "unit": d.unit, "evidence_id": photo, "kriteria": criteria[0]["code"]}
+    wrong = []
+    for (role, relation), claims in officials(d.unit).items():
+        async with httpx.AsyncClient(transport=api._transport, base_url=str(api.base_url)) as browser:
+            login = await browser.get("/ui/masuk")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+            assert csrf, login.text[:500]
+            form = {"csrf_token": csrf.group(1), "role": role, "name": claims["sub"], **claims}
+            signed_in = await browser.post("/ui/masuk/dev", data=form)
+            assert signed_in.status_code in (200, 303), signed_in.text[:500]
+            for path, kind in PAGES.items():
+                got = await browser.get(path.format(**values))
+                want = expected(kind, role, relation)
+                if got.status_code != want:
+                    wrong.append(f"{role} ({relation}) GET {path}: expected {want}, got {got.status_code}")
+                elif want == 404:  # the same page as for a case that does not exist: nothing of the case on it
+                    assert 'aria-current="step"' not in got.text, (role, relation, path)  # no case page
+    assert not wrong, f"{len(wrong)} pages differ from the design:\n" + "\n".join(wrong)
 
 
 def test_the_readme_shows_the_declared_read_rules() -> None:

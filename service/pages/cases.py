@@ -24,7 +24,7 @@ from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, render
 from service.pages import forms
-from service.pages.render import PageActor, PageError, PageLocale, page
+from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
 from workflows import access, lifecycle
 from workflows.reasons import Reason, reason
 
@@ -96,7 +96,11 @@ def case_page(
     case = CaseData.model_validate(row.data)
     done = request.query_params.get("berhasil")
     view: CaseView = lifecycle.view(case, actor, cases.now(), lineage(db, row.unit))
-    history = cases.visible_history(db, actor, row, cases.transitions(db, row.year, row.unit))
+    # The steps, the report and the notes are the case's contents: only for those who read its history (an admin
+    # sees the stage and may cancel, never the contents).
+    may_read_history = access.may_read(case, actor, "history")
+    steps = cases.transitions(db, row.year, row.unit) if may_read_history else []
+    history = cases.visible_history(db, actor, row, steps)
     actions = []
     for event in view.allowed:
         event_fields = forms.fields(event, case)
@@ -143,7 +147,7 @@ def case_page(
     )
 
 
-@router.get("/kasus/{year}/{unit}", response_class=HTMLResponse)
+@router.get("/kasus/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("case")])
 def kasus(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
     with as_page():
         row = readable_case(db, actor, "case", year, unit)
@@ -163,7 +167,9 @@ async def stored_files(
     return stored
 
 
-@router.post("/kasus/{year}/{unit}/peristiwa/{event}", response_class=HTMLResponse)
+@router.post(
+    "/kasus/{year}/{unit}/peristiwa/{event}", response_class=HTMLResponse, dependencies=[page_reads("command")]
+)
 async def kirim(
     request: Request,
     year: int,
@@ -196,7 +202,7 @@ async def kirim(
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
 
 
-@router.get("/kasus/{year}/{unit}/dokumen")
+@router.get("/kasus/{year}/{unit}/dokumen", dependencies=[page_reads("document")])
 def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
     """The outcome document (Berita Acara / Surat Keterangan Hasil Evaluasi), one click from the case page."""
     with as_page():
@@ -210,7 +216,7 @@ def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
     return HTMLResponse(document.html, headers={"Content-Disposition": f'inline; filename="{document.filename}"'})
 
 
-@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}")
+@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}", dependencies=[page_reads("evidence")])
 def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
     """A file of the case's unit, for whoever may read the case."""
     with as_page():
@@ -221,7 +227,7 @@ def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionD
     )
 
 
-@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil")
+@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil", dependencies=[page_reads("evidence")])
 def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
     """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
     with as_page():
@@ -231,13 +237,13 @@ def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: Se
     return Response(small, media_type="image/jpeg", headers=evidence.HEADERS)
 
 
-@router.get("/permohonan", response_class=HTMLResponse)
+@router.get("/permohonan", response_class=HTMLResponse, dependencies=[page_reads("command")])
 def permohonan(request: Request, actor: PageActor, locale: PageLocale) -> HTMLResponse:
     year = (datetime.now(UTC) + WIB).year
     return page(request, locale, "permohonan.html", values={"tahun": str(year), "catatan": ""}, errors=[])
 
 
-@router.post("/permohonan", response_class=HTMLResponse)
+@router.post("/permohonan", response_class=HTMLResponse, dependencies=[page_reads("command")])
 async def ajukan(
     request: Request,
     actor: PageActor,

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from service.access import visible_case_page
 from service.deps import CYCLE_YEARS, SessionDep
 from service.i18n import display, moment
-from service.pages.render import PageActor, PageLocale, page
-from service.visible import visible_cases
+from service.pages.render import PageActor, PageLocale, page, page_reads
 
 router = APIRouter(prefix="/ui")
 
@@ -19,7 +19,7 @@ PER_PAGE = 25
 WIB = timedelta(hours=7)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[page_reads("case")])
 def beranda(
     request: Request,
     actor: PageActor,
@@ -29,7 +29,7 @@ def beranda(
     halaman: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     year = tahun or (datetime.now(UTC) + WIB).year
-    total, cases = visible_cases(db, actor, year, (halaman - 1) * PER_PAGE, PER_PAGE)
+    total, cases = visible_case_page(db, actor, year, (halaman - 1) * PER_PAGE, PER_PAGE)
     pages = max(1, ceil(total / PER_PAGE))
     rows = [
         [

@@ -14,7 +14,7 @@ from service.auth import actor_from_claims
 from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages import session
-from service.pages.render import LOGIN, PageError, PageLocale, page, safe_next
+from service.pages.render import LOGIN, PageError, PageLocale, page, page_reads, safe_next
 from service.settings import Settings
 from workflows.reasons import reason
 
@@ -50,21 +50,21 @@ def login_page(request: Request, locale: str, sso: StarletteOAuth2App | None, st
     return page(request, locale, "masuk.html", status, sso=sso is not None, dev=dev, role_options=roles, **context)
 
 
-@router.get("/masuk", response_class=HTMLResponse)
+@router.get("/masuk", response_class=HTMLResponse, dependencies=[page_reads("public")])
 def masuk(request: Request, locale: PageLocale, sso: Sso, lanjut: str | None = None) -> Response:
     if lanjut:
         request.session["lanjut"] = safe_next(lanjut)
     return login_page(request, locale, sso)
 
 
-@router.get("/masuk/sso")
+@router.get("/masuk/sso", dependencies=[page_reads("public")])
 async def masuk_sso(request: Request, sso: Sso) -> Response:
     if sso is None:
         raise PageError(404, reason("web.sso_not_configured_title"), reason("web.sso_not_configured"))
     return await sso.authorize_redirect(request, request.url_for("masuk_sso_kembali"))
 
 
-@router.get("/masuk/sso/kembali")
+@router.get("/masuk/sso/kembali", dependencies=[page_reads("public")])
 async def masuk_sso_kembali(request: Request, sso: Sso) -> Response:
     """The SSO sends the browser back here with a code; its claims become the session's `Actor`."""
     if sso is None:
@@ -98,13 +98,13 @@ def signed_in_as(request: Request, actor: dict[str, Any]) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/keluar")
+@router.post("/keluar", dependencies=[page_reads("command")])
 def keluar(request: Request) -> RedirectResponse:
     session.end(request)
     return RedirectResponse(LOGIN, status_code=303)
 
 
-@dev_router.post("/masuk/dev", response_class=HTMLResponse)
+@dev_router.post("/masuk/dev", response_class=HTMLResponse, dependencies=[page_reads("command")])
 def masuk_dev(
     request: Request,
     locale: PageLocale,

@@ -12,10 +12,12 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from models.contracts import Actor
+from service.access import COMMAND, PUBLIC, declared, require_scope
+from service.errors import ApiError
 from service.i18n import LOCALES, display, gettext, moment, negotiate, render
 from service.pages import diagram
 from service.pages.session import CSRF_FIELD, csrf_token
-from workflows.reasons import Reason
+from workflows.reasons import Reason, reason
 
 TEMPLATES = Path(__file__).with_name("templates")
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
@@ -61,6 +63,23 @@ def page_actor(request: Request) -> Actor:
 
 
 PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+def page_reads(rule: str) -> Any:
+    """A page's declared read rule (`service.access`, walked by tests/test_read_rules.py): the signed-in official's
+    role must read this resource at all (else a refusal page); a page of one case then asks `readable_case` for it.
+    `public` (the login pages) and `command` (a form that sends a change the lifecycle decides) only declare."""
+    if rule in (PUBLIC, COMMAND):
+        return Depends(declared(rule, lambda: None))
+
+    def role_may_read(actor: PageActor) -> Actor:
+        try:
+            require_scope(actor, rule)
+        except ApiError as e:
+            raise PageError(e.status, e.message, reason("web.refused_nothing_changed"), list(e.why)) from None
+        return actor
+
+    return Depends(declared(rule, role_may_read))
 
 
 def safe_next(target: str | None) -> str:

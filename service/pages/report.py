@@ -20,7 +20,7 @@ from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages.cases import as_page, case_url, verifier_notes
 from service.pages.forms import text
-from service.pages.render import PageActor, PageError, PageLocale, page
+from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui")
@@ -72,12 +72,12 @@ def overview(
     )
 
 
-@router.get("/kasus/{year}/{unit}/laporan", response_class=HTMLResponse)
+@router.get("/kasus/{year}/{unit}/laporan", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def laporan(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
     return overview(request, db, actor, locale, year, unit)
 
 
-@router.get("/kasus/{year}/{unit}/laporan/{kriteria}", response_class=HTMLResponse)
+@router.get("/kasus/{year}/{unit}/laporan/{kriteria}", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def laporan_kriteria(
     request: Request, year: int, unit: str, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
 ):
@@ -100,7 +100,7 @@ def laporan_kriteria(
     )
 
 
-@router.post("/kasus/{year}/{unit}/laporan/{kriteria}")
+@router.post("/kasus/{year}/{unit}/laporan/{kriteria}", dependencies=[page_reads("command")])
 async def simpan_kriteria(
     request: Request,
     year: int,
@@ -139,7 +139,7 @@ async def simpan_kriteria(
     return RedirectResponse(case_url(year, unit) + target, status_code=303)
 
 
-@router.post("/kasus/{year}/{unit}/laporan-kirim", response_class=HTMLResponse)
+@router.post("/kasus/{year}/{unit}/laporan-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
 async def kirim_laporan(
     request: Request,
     year: int,
