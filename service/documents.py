@@ -2,20 +2,25 @@
 
 Pass (`lolos_evaluasi`): the *Berita Acara Hasil Evaluasi*. Fail (`tidak_lolos` at evaluation): the *Surat Keterangan
 Hasil Evaluasi*, which lists the reasons per criterion. Both name the unit, the date the result was fixed, each
-assessor's scores per criterion, the weighted total and the pass mark. They are rebuilt on every request from what the
-read model holds (the case's data and its audit log), so they always say what the history says.
+assessor's scores per criterion, the weighted total and the pass mark. Awarded (`tetapkan_penghargaan`): the *Surat
+Keterangan Predikat Unit Kerja P2HAM*, whose QR code leads to the award's public verification page. All are rebuilt on
+every request from what the read model holds (the case's data and its audit log), so they always say what the history
+says.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from models.contracts import CaseData
 from models.indonesia import BULAN
 from models.tables import TransitionRow
+from service import register
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Autoescape: unit and assessor names come from people; StrictUndefined: a missing value is a bug, not a blank.
@@ -33,11 +38,14 @@ JENIS_UNIT = {
 }
 
 
-def tanggal(moment: datetime) -> str:
-    """'Kamis, 10 Desember 2026', in Jakarta time."""
-    if moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(WIB)
+def tanggal(moment: datetime | date) -> str:
+    """'Kamis, 10 Desember 2026': a moment in Jakarta time, a date (a decree's) as it is."""
+    if not isinstance(moment, datetime):
+        local: date = moment
+    elif moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
+        local = moment.replace(tzinfo=UTC).astimezone(WIB)
+    else:
+        local = moment.astimezone(WIB)
     return f"{HARI[local.weekday()]}, {local.day} {BULAN[local.month - 1]} {local.year}"
 
 
@@ -150,3 +158,43 @@ def hasil_evaluasi(case: CaseData, history: Sequence[TransitionRow]) -> Document
     name = "berita-acara-hasil-evaluasi" if outcome.passed else "surat-keterangan-hasil-evaluasi"
     template = ENV.get_template(f"{name.replace('-', '_')}.html")
     return Document(filename=f"{name}-{outcome.year}-{outcome.unit_code}.html", html=template.render(o=outcome))
+
+
+@dataclass(frozen=True)
+class Award:
+    year: int
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    region: str
+    decree_number: str
+    decree_date: date
+    awarded_at: datetime
+    reference: str  # the audit-log hash of the award's entry
+    verification_url: str
+    qr_svg: Markup  # the verification URL as a QR code, inline SVG
+
+
+def surat_keterangan_predikat(case: CaseData, history: Sequence[TransitionRow], public_url: str) -> Document | None:
+    """The award letter (*Surat Keterangan Predikat Unit Kerja P2HAM*) with a QR code to the public verification page;
+    None when the case was never awarded."""
+    entry = next((e for e in history if e.event == register.AWARD), None)
+    if entry is None:
+        return None
+    url = register.verification_url(public_url, case.year, case.unit.code)
+    qr = segno.make(url, error="m")
+    award = Award(
+        year=case.year,
+        unit_code=case.unit.code,
+        unit_name=case.unit.name,
+        unit_kind=JENIS_UNIT.get(case.unit.kind, case.unit.kind),
+        region=case.unit.region,
+        decree_number=entry.payload["nomor_keputusan"],
+        decree_date=date.fromisoformat(entry.payload["tanggal"]),
+        awarded_at=entry.at,
+        reference=entry.hash,
+        verification_url=url,
+        qr_svg=Markup(qr.svg_inline(scale=4, border=4, title=f"Verifikasi: {url}")),
+    )
+    html = ENV.get_template("surat_keterangan_predikat.html").render(a=award)
+    return Document(filename=f"surat-keterangan-predikat-{award.year}-{award.unit_code}.html", html=html)
