@@ -203,3 +203,12 @@ class WebSessionRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     expires_at: datetime = Field(index=True)
+
+
+class NotificationReadRow(SQLModel, table=True):
+    """A notification someone has seen on the Notifikasi page: the feed marks the others as unread."""
+
+    __tablename__ = "notification_read"
+    sub: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=400)  # NotificationRow.key
+    read_at: datetime

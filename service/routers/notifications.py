@@ -5,9 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlmodel import col, or_, select
 
-from models.tables import NotificationRow
+from service import notifications
 from service.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["notifications"])
@@ -31,17 +30,7 @@ def my_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[NotificationView]:
     """What was sent to you: to your role, for your unit (unit roles) or your region (kanwil)."""
-    query = select(NotificationRow).where(NotificationRow.role == actor.role)
-    if actor.unit or actor.region:
-        scope = []
-        if actor.unit:
-            scope.append(NotificationRow.target_unit == actor.unit)
-        if actor.region:
-            scope.append(NotificationRow.target_region == actor.region)
-        query = query.where(or_(*scope))
-    if year is not None:
-        query = query.where(NotificationRow.year == year)
-    rows = session.exec(query.order_by(col(NotificationRow.due_at).desc()).limit(limit))
+    rows = notifications.feed(session, actor, year, limit)
     return [
         NotificationView(
             kind=r.kind,
