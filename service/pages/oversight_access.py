@@ -7,6 +7,7 @@ from service.pages.render import PageError
 from workflows.reasons import reason
 
 DASHBOARD = ("ditjen_ham", "kanwil", "auditor")
+AUDIT = ("auditor",)
 
 
 def require(actor: Actor, roles: tuple[str, ...]) -> None:

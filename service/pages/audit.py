@@ -1,0 +1,147 @@
+"""The auditor's pages: find a case; its verified replay (`service.audit.verify_case`) as checks passed and
+differences; its history as it stood on a chosen date, with the refused commands; the evidence with its hashes; the
+audit pack, which verifies offline (`python3 -m service.audit_verify`). Auditors only
+(service/pages/oversight_access.py)."""
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+
+from models.tables import CaseRow, EvidenceRow
+from service.audit import UnknownCase, audit_pack, load_refusals, load_rows, pack_name, utc, verify_case
+from service.deps import SessionDep, State, get_client, temporal_errors
+from service.i18n import display, gettext, moment, render
+from service.pages.oversight_access import AUDIT, require
+from service.pages.render import PageActor, PageError, PageLocale, page
+from workflows.reasons import reason
+
+router = APIRouter(prefix="/ui/audit")
+WIB = timezone(timedelta(hours=7))
+FOUND_SHOWN = 50
+
+
+@router.get("", response_class=HTMLResponse)
+def cari(
+    request: Request,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    tahun: Annotated[str, Query(max_length=8)] = "",
+    unit: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """Search the cases of a year by (part of) the unit code."""
+    require(actor, AUDIT)
+    errors, found = [], None
+    if tahun or unit:
+        if not tahun.isdigit() or len(tahun) != 4:
+            errors.append(("tahun", gettext(locale, "web.audit_enter_year")))
+        else:
+            query = select(CaseRow).where(CaseRow.year == int(tahun), col(CaseRow.unit).contains(unit.strip()))
+            rows = db.exec(query.order_by(CaseRow.unit).limit(FOUND_SHOWN)).all()
+            found = [[r.unit, r.region, display(locale, "stage", r.stage), r.year] for r in rows]
+    return page(request, locale, "audit_cari.html", values={"tahun": tahun, "unit": unit}, errors=errors, found=found)
+
+
+def cutoff_of(day: date | None) -> datetime | None:
+    """The end of the chosen day in Jakarta time, as the history API reads a date."""
+    return None if day is None else datetime.combine(day, time.max, tzinfo=WIB).astimezone(UTC)
+
+
+def checks(verdict: Any) -> list[tuple[bool, str]]:
+    """The verdict's four checks as (passed, the check in words), for the reader's language."""
+    replay, chain, read_model = verdict.replay, verdict.chain, verdict.read_model
+    rerun = replay.get("lifecycle") or {}
+    return [
+        (
+            replay.get("failure") is None and "history_events" in replay,
+            reason("web.audit_check_replay", n=replay.get("history_events", 0)),
+        ),
+        (rerun.get("ok", False), reason("web.audit_check_lifecycle", n=rerun.get("entries", 0))),
+        (chain.get("ok", False), reason("web.audit_check_chain", n=chain.get("entries", 0))),
+        (read_model.get("ok", False), reason("web.audit_check_read_model", seq=read_model.get("seq") or 0)),
+    ]
+
+
+@router.get("/{year}/{unit}", response_class=HTMLResponse)
+async def kasus(
+    request: Request,
+    year: int,
+    unit: str,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    state: State,
+    per: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    require(actor, AUDIT)
+    errors, day = [], None
+    if per:
+        try:
+            day = date.fromisoformat(per)
+        except ValueError:
+            errors.append(("per", gettext(locale, "web.audit_enter_date")))
+    cutoff = cutoff_of(day)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            verdict = await verify_case(client, db, year, unit)
+        except UnknownCase:
+            raise PageError(
+                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+            ) from None
+    rows = [r for r in load_rows(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
+    refusals = [r for r in load_refusals(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
+    used = sorted({e for r in rows for e in r.evidence})
+    files = {e.id: e for e in db.exec(select(EvidenceRow).where(col(EvidenceRow.id).in_(used)))}
+    return page(
+        request,
+        locale,
+        "audit_kasus.html",
+        year=year,
+        unit=unit,
+        verdict=verdict,
+        checks=[(ok, render(words, locale)) for ok, words in checks(verdict)],
+        day=day,
+        per=per,
+        errors=errors,
+        stage=rows[-1].target if rows else None,
+        entries=[
+            [
+                r.seq,
+                moment(locale, r.at),
+                display(locale, "event", r.event),
+                display(locale, "stage", r.target),
+                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
+                r.hash,
+            ]
+            for r in rows
+        ],
+        refusals=[
+            [
+                moment(locale, r.at),
+                display(locale, "event", r.event),
+                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
+                "; ".join(render(w, locale) for w in r.why),
+            ]
+            for r in refusals
+        ],
+        evidence=[[e, files[e].media_type if e in files else "–", files[e].size if e in files else "–"] for e in used],
+    )
+
+
+@router.get("/{year}/{unit}/paket")
+async def paket(year: int, unit: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+    require(actor, AUDIT)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            verdict, data = await audit_pack(client, db, state.settings.evidence_dir, year, unit, who=actor.sub)
+        except UnknownCase:
+            raise PageError(
+                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+            ) from None
+    headers = {"Content-Disposition": f'attachment; filename="{pack_name(year, unit)}"'}
+    return Response(data, media_type="application/zip", headers=headers)
