@@ -95,3 +95,31 @@ async def test_the_audit_pages_are_the_auditors_only(page: Page, live_url: str):
     await dev_login(page, "ditjen_ham", "dj-audit", "Petugas Ditjen")
     await page.wait_for_url(f"{live_url}/ui/audit")
     assert "tidak berwenang" in await page.get_by_role("heading", level=1).inner_text()
+
+
+async def test_audit_all_runs_in_the_background_and_its_table_downloads(
+    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
+):
+    units = [f"AUD-C-{year}", f"AUD-D-{year}"]
+    for unit in units:
+        await case_at(api, settings, year, unit, "permohonan", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    await page.goto("/ui/audit")
+    await dev_login(page, "auditor", "auditor-3", "Auditor Itjen")
+    await page.wait_for_url(f"{live_url}/ui/audit")
+    await page.fill("#tahun-semua", str(year))
+    await page.get_by_role("button", name="Mulai audit seluruh kasus").click()
+    await page.wait_for_url(f"{live_url}/ui/audit/semua/*")
+    run_url = page.url
+    # The page refreshes itself (no script) until the run is finished.
+    await page.get_by_test_id("selesai").wait_for(timeout=120_000)
+    assert await page.get_by_test_id("selesai").inner_text() == "Audit selesai: 2 kasus diperiksa, 0 dengan perbedaan"
+    rows = await page.get_by_test_id("hasil").locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == units
+    await assert_accessible(page)
+    table = await page.request.get(await page.get_by_test_id("unduh-hasil").get_attribute("href"))
+    lines = (await table.text()).splitlines()
+    assert lines == ["unit,verdict,differences", f"{units[0]},ok,", f"{units[1]},ok,"]
+    # The finished run stays readable; an unknown run is a page in words.
+    assert (await page.goto(run_url)).status == 200
+    missing = await page.goto("/ui/audit/semua/tidak-ada")
+    assert missing is not None and missing.status == 404

@@ -6,13 +6,14 @@ audit pack, which verifies offline (`python3 -m service.audit_verify`). Auditors
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
 from models.tables import CaseRow, EvidenceRow
-from service.audit import UnknownCase, audit_pack, load_refusals, load_rows, pack_name, utc, verify_case
-from service.deps import SessionDep, State, get_client, temporal_errors
+from service import audit_runs
+from service.audit import UnknownCase, audit_pack, csv_text, load_refusals, load_rows, pack_name, utc, verify_case
+from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import display, gettext, moment, render
 from service.pages.oversight_access import AUDIT, require
 from service.pages.render import PageActor, PageError, PageLocale, page
@@ -21,6 +22,7 @@ from workflows.reasons import reason
 router = APIRouter(prefix="/ui/audit")
 WIB = timezone(timedelta(hours=7))
 FOUND_SHOWN = 50
+RESULT_COLUMNS = ["unit", "verdict", "differences"]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -65,6 +67,44 @@ def checks(verdict: Any) -> list[tuple[bool, str]]:
     ]
 
 
+@router.post("/semua")
+async def mulai_semua(
+    request: Request, actor: PageActor, locale: PageLocale, state: State, tahun: Annotated[str, Form()] = ""
+) -> Response:
+    """`audit --all` for a cycle, in the background; the browser goes to the page that follows it."""
+    require(actor, AUDIT)
+    if not tahun.isdigit() or int(tahun) not in CYCLE_YEARS:
+        errors = [("tahun-semua", gettext(locale, "web.audit_enter_year"))]
+        return page(
+            request, locale, "audit_cari.html", 422, values={"tahun": "", "unit": ""}, errors=errors, found=None
+        )
+    run = audit_runs.start(await get_client(state), state.engine, int(tahun), actor.sub)
+    return RedirectResponse(f"/ui/audit/semua/{run.id}", status_code=303)
+
+
+def audit_run(actor: PageActor, run_id: str) -> audit_runs.AuditRun:
+    require(actor, AUDIT)
+    run = audit_runs.RUNS.get(run_id)
+    if run is None:
+        raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
+    return run
+
+
+@router.get("/semua/{run_id}", response_class=HTMLResponse)
+def semua(request: Request, run_id: str, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+    run = audit_run(actor, run_id)
+    return page(request, locale, "audit_semua.html", run=run, started=moment(locale, run.started_at))
+
+
+@router.get("/semua/{run_id}/hasil.csv")
+def semua_csv(run_id: str, actor: PageActor) -> Response:
+    run = audit_run(actor, run_id)
+    rows = [[r.unit, "ok" if r.ok else "differences", " | ".join(r.differences)] for r in run.results]
+    headers = {"Content-Disposition": f'attachment; filename="p2ham-audit-{run.year}.csv"'}
+    return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# After the /semua routes: `/{year}/{unit}` would take /semua/{run_id} too.
 @router.get("/{year}/{unit}", response_class=HTMLResponse)
 async def kasus(
     request: Request,
