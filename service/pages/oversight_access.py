@@ -8,6 +8,7 @@ from workflows.reasons import reason
 
 DASHBOARD = ("ditjen_ham", "kanwil", "auditor")
 AUDIT = ("auditor",)
+ADMIN = ("admin",)
 
 
 def require(actor: Actor, roles: tuple[str, ...]) -> None:

@@ -1,0 +1,79 @@
+"""Administrasi in the real Chromium: a CSV of 200 units with two bad lines shows each error by its line and saves
+nothing; corrected, its preview lists 200 additions and the confirmation saves them all; a second file changing one
+unit previews exactly that change. Other roles are refused."""
+
+from pathlib import Path
+
+from playwright.async_api import Page
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
+
+from models.tables import UnitRow
+from tests.browser import assert_accessible, assert_light
+from tests.test_web import dev_login
+
+HEADER = "code,name,kind,region,zona_waktu,email"
+
+
+def units_csv(prefix: str, bad: bool, renamed: str | None = None) -> str:
+    lines = [HEADER]
+    for n in range(1, 201):
+        code = f"{prefix}-{n:03}"
+        kind = "kantor_imigrasi" if n % 2 else "upt_pemasyarakatan"
+        name = f"Kantor {code}" if code != renamed else f"Kantor {code} (nama baru)"
+        if bad and n == 50:
+            kind = "kantor_pajak"  # not a unit kind of the programme
+        if bad and n == 120:
+            name = ""  # a name is required
+        lines.append(f"{code},{name},{kind},KANWIL-BANTEN,WIB,")
+    return "\n".join(lines) + "\n"
+
+
+def registered(engine: Engine, prefix: str) -> int:
+    with Session(engine) as db:
+        return db.exec(select(func.count()).select_from(UnitRow).where(col(UnitRow.code).startswith(prefix))).one()
+
+
+async def upload(page: Page, path: Path, text: str) -> None:
+    path.write_text(text)
+    await page.set_input_files("#berkas", str(path))
+    await page.get_by_role("button", name="Tampilkan pratinjau").click()
+
+
+async def test_a_csv_import_with_errors_per_line_then_fixed_and_confirmed(
+    page: Page, engine: Engine, year: int, live_url: str, tmp_path: Path
+):
+    prefix = f"IMP{year}"
+    await page.goto("/ui/admin/unit")
+    await dev_login(page, "admin", "admin-imp", "Admin Ditjen HAM")
+    await page.wait_for_url(f"{live_url}/ui/admin/unit")
+    await assert_accessible(page)
+
+    await upload(page, tmp_path / "unit.csv", units_csv(prefix, bad=True))
+    errors = await page.get_by_test_id("galat-baris").locator("li").all_inner_texts()
+    assert len(errors) == 2 and errors[0].startswith("Baris 51:") and errors[1].startswith("Baris 121:"), errors
+    assert await page.get_by_role("button", name="Simpan").count() == 0
+    assert registered(engine, prefix) == 0  # nothing half-imported
+    await assert_accessible(page)
+
+    await upload(page, tmp_path / "unit.csv", units_csv(prefix, bad=False))
+    assert "Ditambahkan: 200. Diubah: 0." in await page.get_by_test_id("ringkasan-impor").inner_text()
+    await page.get_by_role("button", name="Simpan 200 unit").click()
+    await page.wait_for_url(f"{live_url}/ui/admin/unit?tersimpan=200")
+    assert registered(engine, prefix) == 200
+    await assert_light(page, "/ui/admin/unit?tersimpan=200")
+
+    await upload(page, tmp_path / "unit.csv", units_csv(prefix, bad=False, renamed=f"{prefix}-007"))
+    assert "Ditambahkan: 0. Diubah: 1. Tidak berubah: 199." in await page.get_by_test_id("ringkasan-impor").inner_text()
+    changed = await page.get_by_test_id("diubah").locator("tbody tr").all_inner_texts()
+    assert changed == [f"{prefix}-007\tNama unit kerja\tKantor {prefix}-007\tKantor {prefix}-007 (nama baru)"]
+    # The confirmation is needed: without it the registry keeps the old name.
+    with Session(engine) as db:
+        assert db.get(UnitRow, f"{prefix}-007").name == f"Kantor {prefix}-007"
+
+
+async def test_administrasi_is_the_admins_only(page: Page, live_url: str):
+    await page.goto("/ui/admin/unit")
+    await dev_login(page, "ditjen_ham", "dj-admin", "Petugas Ditjen")
+    await page.wait_for_url(f"{live_url}/ui/admin/unit")
+    assert "tidak berwenang" in await page.get_by_role("heading", level=1).inner_text()
