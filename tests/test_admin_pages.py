@@ -1,15 +1,19 @@
 """Administrasi in the real Chromium: a CSV of 200 units with two bad lines shows each error by its line and saves
 nothing; corrected, its preview lists 200 additions and the confirmation saves them all; a second file changing one
-unit previews exactly that change. Other roles are refused."""
+unit previews exactly that change. A cohort opened from the page completes (the page refreshing itself), and opened
+again starts nothing twice. Other roles are refused."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Page
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from models.tables import UnitRow
 from tests.browser import assert_accessible, assert_light
+from tests.stages import OPENS_LATE, calendar
 from tests.test_web import dev_login
 
 HEADER = "code,name,kind,region,zona_waktu,email"
@@ -77,3 +81,32 @@ async def test_administrasi_is_the_admins_only(page: Page, live_url: str):
     await dev_login(page, "ditjen_ham", "dj-admin", "Petugas Ditjen")
     await page.wait_for_url(f"{live_url}/ui/admin/unit")
     assert "tidak berwenang" in await page.get_by_role("heading", level=1).inner_text()
+
+
+async def test_a_cohort_opened_from_the_page_completes_and_again_starts_nothing_twice(
+    page: Page, api: httpx.AsyncClient, engine: Engine, token, year: int, live_url: str
+):
+    region = f"KANWIL-K{year}"
+    policy = {"regulation": "2023", "calendar": calendar(datetime.now(UTC), OPENS_LATE).model_dump(mode="json")}
+    assert (await api.put(f"/cycles/{year}", json=policy, headers=token("admin"))).status_code == 200
+    with Session(engine) as db:
+        for n in range(5):
+            db.add(UnitRow(code=f"KOH-{year}-{n}", name=f"Unit {n}", kind="kantor_imigrasi", region=region))
+        db.commit()
+
+    await page.goto("/ui/admin/kohort")
+    await dev_login(page, "admin", "admin-koh", "Admin Ditjen HAM")
+    await page.wait_for_url(f"{live_url}/ui/admin/kohort")
+    await assert_accessible(page)
+    for attempt, (started, already) in enumerate([(5, 0), (0, 5)]):
+        await page.goto("/ui/admin/kohort")
+        await page.fill("#tahun", str(year))
+        await page.fill("#wilayah", region)
+        await page.get_by_role("button", name="Buka kohort").click()
+        await page.wait_for_url(f"{live_url}/ui/admin/kohort/*")
+        await page.get_by_test_id("selesai").wait_for(timeout=120_000)  # the page refreshes itself until then
+        counts = [await page.get_by_test_id(t).inner_text() for t in ("dimulai", "sudah-ada", "gagal", "terlihat")]
+        assert counts == [str(started), str(already), "0", "5"], (attempt, counts)
+        await assert_accessible(page)
+    cases = (await api.get(f"/cycles/{year}/cases", headers=token("ditjen_ham"))).json()
+    assert sorted(c["unit"] for c in cases["items"]) == [f"KOH-{year}-{n}" for n in range(5)]

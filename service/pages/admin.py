@@ -1,17 +1,19 @@
 """Administrasi (admin): the unit registry imported from a CSV file, previewed (what is added, what changes, the
-errors per line), then saved all at once after the admin confirms (service/unit_import.py)."""
+errors per line), then saved all at once after the admin confirms (service/unit_import.py); a cohort opened from the
+page, in the background, with its progress (service/cohort_runs.py)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from models.contracts import UnitInfo
-from service import unit_import
-from service.deps import SessionDep
-from service.i18n import display, render
+from service import background, cohort_runs, unit_import
+from service.deps import CYCLE_YEARS, SessionDep, State, get_client
+from service.i18n import display, gettext, moment, render
 from service.pages.oversight_access import ADMIN, require
-from service.pages.render import PageActor, PageLocale, page
+from service.pages.render import PageActor, PageError, PageLocale, page
+from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui/admin")
 PENDING = "impor_unit"  # the session key of a previewed import waiting for its confirmation
@@ -66,3 +68,48 @@ def simpan(request: Request, actor: PageActor, locale: PageLocale, db: SessionDe
     units = [UnitInfo.model_validate(u) for u in pending]
     unit_import.save(db, units)
     return RedirectResponse(f"/ui/admin/unit?tersimpan={len(units)}", status_code=303)
+
+
+@router.get("/kohort", response_class=HTMLResponse)
+def kohort(request: Request, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+    require(actor, ADMIN)
+    return page(request, locale, "admin_kohort.html", values={}, errors=[])
+
+
+@router.post("/kohort")
+async def buka_kohort(
+    request: Request,
+    actor: PageActor,
+    locale: PageLocale,
+    state: State,
+    tahun: Annotated[str, Form()] = "",
+    wilayah: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Open the cases of the registered units (of one region, or all) for a cycle, in the background."""
+    require(actor, ADMIN)
+    if not tahun.isdigit() or int(tahun) not in CYCLE_YEARS:
+        errors = [("tahun", gettext(locale, "web.audit_enter_year"))]
+        values = {"tahun": tahun, "wilayah": wilayah}
+        return page(request, locale, "admin_kohort.html", 422, values=values, errors=errors)
+    client = await get_client(state)
+    run = cohort_runs.start(client, state.engine, state.settings.task_queue, int(tahun), actor, wilayah.strip() or None)
+    return RedirectResponse(f"/ui/admin/kohort/{run.id}", status_code=303)
+
+
+@router.get("/kohort/{run_id}", response_class=HTMLResponse)
+def kohort_berjalan(request: Request, run_id: str, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+    require(actor, ADMIN)
+    run = background.get(cohort_runs.KIND, run_id)
+    if run is None:
+        raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
+    refused = [render(r, locale) for r in run.refused]
+    failures = [(f.unit, "; ".join(render(w, locale) for w in f.why)) for f in run.results]
+    return page(
+        request,
+        locale,
+        "admin_kohort_jalan.html",
+        run=run,
+        started=moment(locale, run.started_at),
+        refused=refused,
+        failures=failures,
+    )

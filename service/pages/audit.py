@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
 from models.tables import CaseRow, EvidenceRow
-from service import audit_runs
+from service import audit_runs, background
 from service.audit import UnknownCase, audit_pack, csv_text, load_refusals, load_rows, pack_name, utc, verify_case
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import display, gettext, moment, render
@@ -82,9 +82,9 @@ async def mulai_semua(
     return RedirectResponse(f"/ui/audit/semua/{run.id}", status_code=303)
 
 
-def audit_run(actor: PageActor, run_id: str) -> audit_runs.AuditRun:
+def audit_run(actor: PageActor, run_id: str) -> background.Run:
     require(actor, AUDIT)
-    run = audit_runs.RUNS.get(run_id)
+    run = background.get(audit_runs.KIND, run_id)
     if run is None:
         raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
     return run
