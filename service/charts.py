@@ -2,6 +2,7 @@
 its inline config script taken out), the palette of the pages' stylesheet, text at AA contrast. Every chart goes on
 a page inside a <figure> whose caption names it and whose table carries the same numbers."""
 
+from functools import lru_cache
 from xml.etree import ElementTree
 
 import pygal
@@ -25,47 +26,60 @@ STYLE = Style(
     legend_font_size=13,
     value_font_size=12,
 )
+SVG = "{http://www.w3.org/2000/svg}"
+DROPPED = {f"{SVG}script", f"{SVG}desc", "script", "desc"}
 OPTIONS = dict(js=[], disable_xml_declaration=True, style=STYLE, width=760, height=360, margin=8)
 
 
 def svg(chart: Graph, label_id: str) -> Markup:
-    """The chart as inline SVG without any script, named for assistive technology by the element `label_id`."""
+    """The chart as inline SVG without any script, tooltip text or comment (they need pygal's script), named for
+    assistive technology by the element `label_id`."""
     tree = chart.render_tree()
     for parent in tree.iter():
-        for child in [c for c in parent if c.tag in ("script", "{http://www.w3.org/2000/svg}script")]:
+        for child in [c for c in parent if c.tag in DROPPED or not isinstance(c.tag, str)]:
             parent.remove(child)
     tree.set("role", "img")
     tree.set("aria-labelledby", label_id)
     return Markup(ElementTree.tostring(tree, encoding="unicode"))
 
 
-def horizontal_bars(labels: list[str], values: list[float], series: str) -> Graph:
+# Each chart is drawn once per set of numbers: the arguments are tuples, and a page showing the same numbers again
+# (most requests: the numbers move slowly) gets the SVG from memory.
+Labels = tuple[str, ...]
+Series = tuple[tuple[str, tuple[float | None, ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def horizontal_bars(labels: Labels, values: tuple[float, ...], series: str, label_id: str) -> Markup:
     options = {**OPTIONS, "height": max(160, 34 * len(labels))}
     chart = pygal.HorizontalBar(**options, show_legend=False, print_values=True)
     chart.x_labels = labels
     chart.add(series, values)
-    return chart
+    return svg(chart, label_id)
 
 
-def stacked_bars(labels: list[str], series: dict[str, list[int]]) -> Graph:
+@lru_cache(maxsize=256)
+def stacked_bars(labels: Labels, series: Series, label_id: str) -> Markup:
     chart = pygal.StackedBar(**OPTIONS, legend_at_bottom=True, x_label_rotation=20)
     chart.x_labels = labels
-    for name, values in series.items():
+    for name, values in series:
         chart.add(name, values)
-    return chart
+    return svg(chart, label_id)
 
 
-def grouped_bars(labels: list[str], series: dict[str, list[float]]) -> Graph:
+@lru_cache(maxsize=256)
+def grouped_bars(labels: Labels, series: Series, label_id: str) -> Markup:
     chart = pygal.Bar(**OPTIONS, legend_at_bottom=True, print_values=True, x_label_rotation=20)
     chart.x_labels = labels
-    for name, values in series.items():
+    for name, values in series:
         chart.add(name, values)
-    return chart
+    return svg(chart, label_id)
 
 
-def line(labels: list[str], values: list[float | None], series: str) -> Graph:
+@lru_cache(maxsize=256)
+def line(labels: Labels, values: tuple[float | None, ...], series: str, label_id: str) -> Markup:
     chart = pygal.Line(**OPTIONS, show_legend=False, range=(0, 100), show_dots=False, x_labels_major_every=7)
     chart.x_labels = labels
     chart.show_minor_x_labels = False
     chart.add(series, values)
-    return chart
+    return svg(chart, label_id)

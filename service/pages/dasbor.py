@@ -58,12 +58,18 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
     stage = lambda s: display(locale, "stage", s)  # noqa: E731
     d = n.d
     out = []
+
+    def label(figure: str) -> str:
+        return f"grafik-{figure}-judul"  # the figcaption's id: the chart's accessible name
+
     stages = [s for s in STAGES if s in d.by_stage]
     out.append(
         dict(
             id="tahap",
             caption=_("web.chart_stages", n=d.total),
-            chart=charts.horizontal_bars([stage(s) for s in stages], [d.by_stage[s] for s in stages], _("web.cases")),
+            svg=charts.horizontal_bars(
+                tuple(stage(s) for s in stages), tuple(d.by_stage[s] for s in stages), _("web.cases"), label("tahap")
+            ),
             head=[_("web.stage"), _("web.cases")],
             rows=[[stage(s), d.by_stage[s]] for s in stages],
         )
@@ -74,8 +80,10 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
         dict(
             id="wilayah",
             caption=_("web.chart_regions"),
-            chart=charts.stacked_bars(
-                regions, {stage(s): [d.by_region[r].get(s, 0) for r in regions] for s in in_regions}
+            svg=charts.stacked_bars(
+                tuple(regions),
+                tuple((stage(s), tuple(d.by_region[r].get(s, 0) for r in regions)) for s in in_regions),
+                label("wilayah"),
             ),
             head=[_("web.region"), *[stage(s) for s in in_regions]],
             rows=[[r, *[d.by_region[r].get(s, 0) for s in in_regions]] for r in regions],
@@ -87,10 +95,11 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
             dict(
                 id="pelaporan",
                 caption=_("web.chart_reporting", opened=rep.opened, closes=rep.closes),
-                chart=charts.line(
-                    [str(day.days_left) for day in rep.days],
-                    [None if day.rate is None else round(day.rate * 100, 1) for day in rep.days],
+                svg=charts.line(
+                    tuple(str(day.days_left) for day in rep.days),
+                    tuple(None if day.rate is None else round(day.rate * 100, 1) for day in rep.days),
                     _("web.reported_share"),
+                    label("pelaporan"),
                 ),
                 head=[_("web.days_left"), _("web.reported"), _("web.reported_share")],
                 rows=[
@@ -105,9 +114,10 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
         dict(
             id="kelulusan",
             caption=_("web.chart_rates", passed=r.passed, failed=r.failed, awarded=r.awarded),
-            chart=charts.grouped_bars(
-                [_("web.pass_rate"), _("web.award_rate")],
-                {_("web.rate"): [round((r.pass_rate or 0) * 100, 1), round((r.award_rate or 0) * 100, 1)]},
+            svg=charts.grouped_bars(
+                (_("web.pass_rate"), _("web.award_rate")),
+                ((_("web.rate"), (round((r.pass_rate or 0) * 100, 1), round((r.award_rate or 0) * 100, 1))),),
+                label("kelulusan"),
             ),
             head=[_("web.measure"), _("web.value")],
             rows=[
@@ -124,8 +134,11 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
         dict(
             id="median",
             caption=_("web.chart_medians", as_of=moment(locale, d.median_days_as_of)),
-            chart=charts.horizontal_bars(
-                [stage(s) for s in medians], [round(d.median_days[s], 1) for s in medians], _("web.median_days")
+            svg=charts.horizontal_bars(
+                tuple(stage(s) for s in medians),
+                tuple(round(d.median_days[s], 1) for s in medians),
+                _("web.median_days"),
+                label("median"),
             ),
             head=[_("web.stage"), _("web.median_days")],
             rows=[[stage(s), days(locale, d.median_days[s])] for s in medians],
@@ -136,20 +149,19 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
         dict(
             id="cakupan",
             caption=_("web.chart_coverage"),
-            chart=charts.grouped_bars(
-                [c.region for c in cov],
-                {
-                    _("web.units_registered"): [c.registered for c in cov],
-                    _("web.units_with_case"): [c.with_case for c in cov],
-                    _("web.units_holding"): [c.holding for c in cov],
-                },
+            svg=charts.grouped_bars(
+                tuple(c.region for c in cov),
+                (
+                    (_("web.units_registered"), tuple(c.registered for c in cov)),
+                    (_("web.units_with_case"), tuple(c.with_case for c in cov)),
+                    (_("web.units_holding"), tuple(c.holding for c in cov)),
+                ),
+                label("cakupan"),
             ),
             head=[_("web.region"), _("web.units_registered"), _("web.units_with_case"), _("web.units_holding")],
             rows=[[c.region, c.registered, c.with_case, c.holding] for c in cov],
         )
     )
-    for f in out:
-        f["svg"] = charts.svg(f.pop("chart"), f"grafik-{f['id']}-judul")
     return out
 
 
