@@ -19,7 +19,26 @@ STYLE = Style(
     foreground_subtle="#505a66",
     opacity="1",
     opacity_hover="1",
-    colors=("#0a4a8c", "#b42318", "#0e6b3a", "#5b2a86", "#8a4b00", "#006d77", "#505a66", "#9c1c6b"),
+    # One colour per stage (14 of them): pygal would darken a short palette's repeats into black.
+    colors=(
+        "#0a4a8c",
+        "#b42318",
+        "#0e6b3a",
+        "#5b2a86",
+        "#8a4b00",
+        "#006d77",
+        "#505a66",
+        "#9c1c6b",
+        "#2f5f98",
+        "#7a3b00",
+        "#3d6b1f",
+        "#6b2e5f",
+        "#1f4e5a",
+        "#a33b20",
+        "#44546a",
+        "#5a3d8a",
+    ),
+    value_colors=("#ffffff",) * 16,  # printed on the bars: white on every colour above
     font_family="system-ui, sans-serif",
     label_font_size=13,
     major_label_font_size=13,
@@ -53,8 +72,8 @@ Series = tuple[tuple[str, tuple[float | None, ...]], ...]
 def horizontal_bars(labels: Labels, values: tuple[float, ...], series: str, label_id: str) -> Markup:
     options = {**OPTIONS, "height": max(160, 34 * len(labels))}
     chart = pygal.HorizontalBar(**options, show_legend=False, print_values=True)
-    chart.x_labels = labels
-    chart.add(series, values)
+    chart.x_labels = labels[::-1]  # pygal draws the first label at the bottom: the first reads at the top
+    chart.add(series, values[::-1])
     return svg(chart, label_id)
 
 
