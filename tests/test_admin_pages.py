@@ -110,3 +110,44 @@ async def test_a_cohort_opened_from_the_page_completes_and_again_starts_nothing_
         await assert_accessible(page)
     cases = (await api.get(f"/cycles/{year}/cases", headers=token("ditjen_ham"))).json()
     assert sorted(c["unit"] for c in cases["items"]) == [f"KOH-{year}-{n}" for n in range(5)]
+
+
+async def test_the_cycle_policy_form_refuses_as_the_api_does_then_saves(
+    page: Page, api: httpx.AsyncClient, token, year: int, live_url: str
+):
+    year = 2070 + year % 20  # a year the holidays package knows (it stops near 2100), still this test's own
+    await page.goto(f"/ui/admin/siklus/{year}")
+    await dev_login(page, "admin", "admin-siklus", "Admin Ditjen HAM")
+    await page.wait_for_url(f"{live_url}/ui/admin/siklus/{year}")
+    await assert_accessible(page)
+    dates = {
+        "applications_close": f"{year}-03-31",
+        "reporting_opens": f"{year}-09-01",
+        "reporting_closes": f"{year}-08-01",  # before it opens: the policy's own rule refuses it
+        "cycle_ends": f"{year}-11-30",
+        "award_valid_until": f"{year + 1}-12-31",
+    }
+    for name, value in dates.items():
+        await page.fill(f"#{name}", value)
+    await page.get_by_role("button", name="Simpan kebijakan siklus").click()
+    summary = page.locator(".ringkasan-galat")
+    await summary.wait_for()
+    assert await summary.locator("a").get_attribute("href") == "#reporting_closes"
+    # The same words as the API's refusal of the same policy.
+    wib = "T23:59:00+07:00"
+    calendar = {k: v + ("T00:00:00+07:00" if k == "reporting_opens" else wib) for k, v in dates.items()}
+    refused = await api.put(
+        f"/cycles/{year}", json={"regulation": "2023", "calendar": calendar}, headers=token("admin")
+    )
+    assert refused.status_code == 422
+    assert refused.json()["why"][0] in await page.locator("#reporting_closes-galat").inner_text()
+    await assert_accessible(page)
+
+    await page.fill("#reporting_closes", f"{year}-10-31")
+    await page.get_by_role("button", name="Simpan kebijakan siklus").click()
+    await page.wait_for_url(f"{live_url}/ui/admin/siklus/{year}?tersimpan=1")
+    saved = (await api.get(f"/cycles/{year}", headers=token("admin"))).json()
+    assert saved["calendar"]["reporting_closes"].startswith(f"{year}-10-31T23:59")
+    assert saved["calendar"]["holidays"]  # filled from the holidays package, and now shown to edit
+    assert f"{year}-08-17" in await page.locator("#holidays").input_value()
+    await assert_light(page, f"/ui/admin/siklus/{year}")
