@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots bench-dasbor
+.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots screenshots-oversight bench-dasbor
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -16,10 +16,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# dclint, the linter and Compose-schema check of docker-compose.yml (tests/test_compose.py), at the version pinned in
+# deploy/package-lock.json; needs node >= 20.19 and npm.
+DCLINT := deploy/node_modules/.bin/dclint
+$(DCLINT): deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm; } || \
+	  { echo "The compose checks need Node.js 20 and npm: sudo apt-get install -y nodejs npm"; exit 1; }
+	npm ci --prefix deploy --no-audit --no-fund
+	touch $@
+
 run: $(BIN)/.installed
 	$(BIN)/p2ham dev
 
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed browser $(DCLINT)
 	$(BIN)/python -m pytest
 
 # The browser tests drive the system Chromium (Debian package); Playwright's own browser download is not used.
@@ -42,7 +52,7 @@ bench-dasbor: $(BIN)/.installed
 	$(BIN)/python -m bench.dasbor
 
 # docs/dasbor.png and docs/verifikasi-predikat.png, in the system Chromium over synthetic cases (tests/screenshots.py).
-screenshots: $(BIN)/.installed browser
+screenshots-oversight: $(BIN)/.installed browser
 	$(BIN)/python -m tests.screenshots
 
 lint: $(BIN)/.installed
@@ -61,6 +71,10 @@ messages: $(BIN)/.installed
 # The lifecycle diagram of the web pages, drawn from workflows/lifecycle.py (a test keeps the committed files current).
 diagram: $(BIN)/.installed
 	$(BIN)/python -m service.pages.diagram
+
+# The main pages as PNGs under docs/screenshots, saved by the browser test of a whole case while it runs.
+screenshots: $(BIN)/.installed browser
+	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py -q -k "whole_case and not nojs"
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)

@@ -26,7 +26,9 @@ slows both sides alike):
 The API is served in this process over ASGI (no HTTP server, no network): the driver and the API share this process.
 `--sqlite-synchronous`, `--worker-option`, `--activity-threads` and `--unsandboxed` change one setting of the worker or
 the database for an experiment (bench/worker.py); `--profile DIR` records py-spy profiles of each measurement's first
-round.
+round. The dev server gets the production dynamic config (deploy/temporal/dynamicconfig.yaml), `--dynamic-config`
+values in its place; `--compare-dynamic-config KEY=VALUE` starts a second server (and worker) with that value on top,
+and runs phase 1's bursts on both, interleaved round by round, each against its own floor and against the first.
 """
 
 import argparse
@@ -71,11 +73,11 @@ from models.tables import CaseRow, TransitionRow
 from service import dashboard
 from service.api import create_app
 from service.auth import mint
-from service.cli import PROJECT_ROOT, temporal_binary
+from service.cli import PROJECT_ROOT, dynamic_config, dynamic_config_flags, temporal_binary
 from service.cohort import await_read_model, open_cohort
 from service.demo import WITNESSES, happy_path, sample_photo, sample_statement
 from service.deps import ActorDep, SessionDep
-from service.routers.evidence import resolve
+from service.evidence import resolve
 from service.settings import Settings
 from workflows.unit import SEARCH_ATTRIBUTES, CaseWorkflow, case_workflow_id
 
@@ -222,6 +224,7 @@ class Bench:
     http: httpx.AsyncClient
     server_pids: list[int]
     tuning: Tuning
+    label: str = ""  # the server's dynamic config, when it is the second of a comparison (--compare-dynamic-config)
     worker_pids: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     base_year: int = 2900
@@ -560,42 +563,61 @@ def api_sender(bench: Bench, t: Targets) -> Callable[[int], Awaitable[None]]:
     return send
 
 
-async def throughput_phase(bench: Bench) -> None:
-    a = bench.args
+async def throughput_phase(benches: list[Bench]) -> None:
+    """The four bursts on each stack, round by round (more than one stack: servers with different dynamic configs,
+    interleaved so that a busy shared machine slows each alike)."""
+    a = benches[0].args
     n, each, rounds = a.cases, a.updates, a.rounds
     say(
         f"throughput: {n} cases x {each} official events ({EVENT_MIXES[a.events]}) per burst, {a.concurrency} cases "
         f"at a time, {rounds} round(s); the floor gets the same number of Updates at the same concurrency"
     )
-    t = await prepare_targets(bench)
     kinds: dict[str, Callable[[Bench, Targets], Callable[[int], Awaitable[None]]]] = {
         "floor": floor_sender,
         "floor + activity": durable_floor_sender,
         "worker-only": worker_sender,
         "API path": api_sender,
     }
+    targets = [await prepare_targets(bench) for bench in benches]
     # Warm-up, not counted: the first Updates of a run pay for imports, caches and connections.
-    for name, sender in kinds.items():
-        await burst(bench, f"warm-up {name}", min(n, a.concurrency), 1, sender(bench, t))
-    results: dict[str, list[Burst]] = {name: [] for name in kinds}
-    order = list(kinds)
+    for bench, t in zip(benches, targets, strict=True):
+        for name, sender in kinds.items():
+            await burst(bench, f"warm-up {name}", min(n, a.concurrency), 1, sender(bench, t))
+    results: list[dict[str, list[Burst]]] = [{name: [] for name in kinds} for _ in benches]
+    order, stacks = list(kinds), list(range(len(benches)))
     for r in range(rounds):
         say(f"  round {r + 1}/{rounds}:")
-        for name in order:
-            before, requests = bench.count_transitions(t.year), bench.requests.copy()
-            async with profiled(bench, f"burst-{name}", first=r == 0):
-                result = await burst(bench, name, n, each, kinds[name](bench, t))
-            results[name].append(result)
-            say(f"    {result.line()}")
-            if not name.startswith("floor"):  # every official event must have left its projection and audit entry
-                written = bench.count_transitions(t.year) - before
-                if written != n * each:
-                    bench.problems.append(f"throughput {name}: {written} audit entries for {n * each} events")
-            if name == "API path":
-                sent = (bench.requests - requests).total()
-                say(f"    API requests per transition: {sent / max(result.done, 1):.2f}")
+        for s in stacks:
+            bench, t = benches[s], targets[s]
+            of = f" ({bench.label})" if bench.label else ""
+            for name in order:
+                before, requests = bench.count_transitions(t.year), bench.requests.copy()
+                async with profiled(bench, f"burst-{name}{of}", first=r == 0):
+                    result = await burst(bench, name + of, n, each, kinds[name](bench, t))
+                results[s][name].append(result)
+                say(f"    {result.line()}")
+                if not name.startswith("floor"):  # every official event must have left its projection and audit entry
+                    written = bench.count_transitions(t.year) - before
+                    if written != n * each:
+                        bench.problems.append(f"throughput {name}{of}: {written} audit entries for {n * each} events")
+                if name == "API path":
+                    sent = (bench.requests - requests).total()
+                    say(f"    API requests per transition: {sent / max(result.done, 1):.2f}")
         order = order[1:] + order[:1]  # the next round starts with another kind: no kind always goes first
+        stacks = stacks[1:] + stacks[:1]  # nor any server
+    for bench, result in zip(benches, results, strict=True):
+        throughput_summary(result, f" ({bench.label})" if bench.label else "")
+    first, ones = benches[0].label, results[0]
+    for bench, result in zip(benches[1:], results[1:], strict=True):
+        for name in kinds:  # the same burst on the compared server and on the first
+            ratios = [x.rate / y.rate for x, y in zip(result[name], ones[name], strict=True)]
+            say(f"  ratio {name} ({bench.label})/{name} ({first}) (transitions per second): {spread(ratios)}")
+        for name in ("floor + activity", "API path"):  # and against the first server's floor
+            ratios = [x.rate / y.rate for x, y in zip(result[name], ones["floor"], strict=True)]
+            say(f"  ratio {name} ({bench.label})/floor ({first}) (transitions per second): {spread(ratios)}")
 
+
+def throughput_summary(results: dict[str, list[Burst]], of: str) -> None:
     def rates(name: str) -> list[float]:
         return [b.rate for b in results[name]]
 
@@ -607,15 +629,18 @@ async def throughput_phase(bench: Bench) -> None:
             (x.done / x.meter.cpu) / (y.done / y.meter.cpu) for x, y in zip(results[top], results[bottom], strict=True)
         ]
 
-    say("  transitions/s: " + "; ".join(f"{name} {spread(rates(name), '/s', 1)}" for name in kinds))
-    say(f"  ratio API path/floor (transitions per second): {spread(ratios('API path', 'floor'))} (target >= 0.6x)")
-    say(f"  ratio worker-only/floor (transitions per second): {spread(ratios('worker-only', 'floor'))}")
-    say(f"  ratio API path/worker-only (transitions per second): {spread(ratios('API path', 'worker-only'))}")
+    say(f"  transitions/s{of}: " + "; ".join(f"{name} {spread(rates(name), '/s', 1)}" for name in results))
+    say(f"  ratio API path/floor (transitions per second){of}: {spread(ratios('API path', 'floor'))} (target >= 0.6x)")
+    say(f"  ratio worker-only/floor (transitions per second){of}: {spread(ratios('worker-only', 'floor'))}")
+    say(f"  ratio API path/worker-only (transitions per second){of}: {spread(ratios('API path', 'worker-only'))}")
     # What any projection that runs after the commit costs, with nothing in it: the bound on the ratio above.
-    say(f"  ratio floor + activity/floor (transitions per second): {spread(ratios('floor + activity', 'floor'))}")
-    say(f"  ratio API path/floor + activity (transitions per second): {spread(ratios('API path', 'floor + activity'))}")
-    say(f"  ratio API path/floor (transitions per CPU second): {spread(cpu_ratios('API path', 'floor'))}")
-    say(f"  ratio worker-only/floor (transitions per CPU second): {spread(cpu_ratios('worker-only', 'floor'))}")
+    say(f"  ratio floor + activity/floor (transitions per second){of}: {spread(ratios('floor + activity', 'floor'))}")
+    say(
+        f"  ratio API path/floor + activity (transitions per second){of}: "
+        f"{spread(ratios('API path', 'floor + activity'))}"
+    )
+    say(f"  ratio API path/floor (transitions per CPU second){of}: {spread(cpu_ratios('API path', 'floor'))}")
+    say(f"  ratio worker-only/floor (transitions per CPU second){of}: {spread(cpu_ratios('worker-only', 'floor'))}")
 
 
 # --- py-spy, for finding where the time goes --------------------------------------------------------------------------
@@ -1010,6 +1035,16 @@ def tuning_of(a: argparse.Namespace) -> Tuning:
     return Tuning(a.sqlite_synchronous, options, a.activity_threads, a.unsandboxed)
 
 
+def server_config(a: argparse.Namespace, second: bool = False) -> dict[str, str]:
+    """The dev server's dynamic config: the production file's (as `p2ham dev` and the topology test give it), with
+    --dynamic-config's values in their place; the compared server's, with --compare-dynamic-config's on top."""
+    values = dynamic_config()
+    for kv in a.dynamic_config + (a.compare_dynamic_config if second else []):
+        key, _, value = kv.partition("=")
+        values[key] = value
+    return values
+
+
 async def run_in(a: argparse.Namespace, tmp: Path) -> int:
     settings = Settings(
         database_url=a.database_url or f"sqlite:///{tmp / 'bench.db'}",
@@ -1020,12 +1055,34 @@ async def run_in(a: argparse.Namespace, tmp: Path) -> int:
     tuning = tuning_of(a)
     say(f"P2HAM benchmark on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     say(f"tuning: {tuning.describe()}" + "".join(f"; server {kv}" for kv in a.dynamic_config))
+    first = ("server " + (", ".join(a.dynamic_config) or "as configured")) if a.compare_dynamic_config else ""
+    async with stack(a, settings, tuning, server_config(a), first) as bench:
+        if a.database_url:  # a shared database may hold earlier runs: years of our own
+            bench.base_year = 5000 + 8 * secrets.randbelow(600)
+        if not a.compare_dynamic_config:
+            return await phases(bench, [])
+        # A second server and worker, their own read model: the bursts run on both, round by round (throughput_phase).
+        label = "server " + ", ".join(a.compare_dynamic_config)
+        second = settings.model_copy(
+            update={"database_url": a.database_url or f"sqlite:///{tmp / 'compare.db'}", "evidence_dir": tmp / "ev2"}
+        )
+        async with stack(a, second, tuning, server_config(a, second=True), label) as other:
+            other.base_year = bench.base_year + 5  # years the first stack does not use, in a shared database
+            return await phases(bench, [other])
+
+
+@asynccontextmanager
+async def stack(
+    a: argparse.Namespace, settings: Settings, tuning: Tuning, config: dict[str, str], label: str = ""
+) -> AsyncIterator[Bench]:
+    """A dev server with `config`, the API over ASGI, and the workers (child processes, or in this process)."""
+    others = set(temporal_server_pids())
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",  # its "slow gRPC call" warnings would drown the numbers
-        dev_server_extra_args=[arg for kv in a.dynamic_config for arg in ("--dynamic-config-value", kv)],
+        dev_server_extra_args=dynamic_config_flags(config),
     )
     async with env:
         engine = tune_engine(make_engine(settings.database_url), tuning)
@@ -1042,24 +1099,25 @@ async def run_in(a: argparse.Namespace, tmp: Path) -> int:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://p2ham.bench", timeout=120, event_hooks=hooks
         ) as http:
-            bench = Bench(a, settings, env.client, engine, http, temporal_server_pids(), tuning, requests=requests)
-            if a.database_url:  # a shared database may hold earlier runs: years of our own
-                bench.base_year = 5000 + 8 * secrets.randbelow(600)
+            servers = [pid for pid in temporal_server_pids() if pid not in others]
+            bench = Bench(a, settings, env.client, engine, http, servers, tuning, label=label, requests=requests)
             if not bench.server_pids:
                 say("  (the Temporal server process was not found: CPU times count this process only)")
-            return await phases(bench)
+            async with workers(bench):
+                yield bench
 
 
-async def phases(bench: Bench) -> int:
+@asynccontextmanager
+async def workers(bench: Bench) -> AsyncIterator[None]:
     a = bench.args
-    started = time.perf_counter()
+    of = f" ({bench.label})" if bench.label else ""
     children: list[asyncio.subprocess.Process] = []
     in_process: list[Worker] = []
     try:
         if a.worker_processes:
             children = await start_worker_processes(bench, a.worker_processes)
             bench.worker_pids = [child.pid for child in children]
-            say(f"workers: {a.worker_processes} separate process(es); the API and the driver in this one")
+            say(f"workers{of}: {a.worker_processes} separate process(es); the API and the driver in this one")
         else:
             in_process = [
                 service_worker(bench.client, bench.engine, TASK_QUEUE, bench.tuning),
@@ -1067,36 +1125,43 @@ async def phases(bench: Bench) -> int:
             ]
             for w in in_process:
                 await w.__aenter__()
-            say("workers: in this process (the API and the driver run here too)")
-
-        if a.cases:
-            await throughput_phase(bench)
-        if a.lifecycle:
-            await lifecycle_phase(bench)
-        if a.cases:
-            now, peak, whose = worker_memory(bench)
-            say(f"worker memory so far: RSS {mib(now)}, peak {mib(peak)} ({whose})")
-            await dashboard_phase(bench, bench.base_year, f"the {a.cases} throughput cases")
-        if a.dashboard_rows:
-            year = bench.base_year + 1
-            written = insert_synthetic(bench.engine, year, a.dashboard_rows)
-            say(f"dashboard: {a.dashboard_rows} SYNTHETIC cases and {written} transitions inserted straight into SQL")
-            await dashboard_phase(bench, year, f"{a.dashboard_rows} synthetic rows")
-        if a.cohort:
-            await cohort_phase(bench)
-        if a.idle:
-            await idle_phase(bench)
-        say(f"peak memory of this process: {mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}")
+            say(f"workers{of}: in this process (the API and the driver run here too)")
+        yield
     finally:
         for w in reversed(in_process):
             await w.__aexit__(None, None, None)
         for child in children:  # ours: started above, stopped by pid
             child.terminate()
             await child.wait()
-    for problem in bench.problems:
+
+
+async def phases(bench: Bench, others: list[Bench]) -> int:
+    """Every phase on `bench`; the throughput bursts also on `others` (servers with another dynamic config)."""
+    a = bench.args
+    started = time.perf_counter()
+    if a.cases:
+        await throughput_phase([bench, *others])
+    if a.lifecycle:
+        await lifecycle_phase(bench)
+    if a.cases:
+        now, peak, whose = worker_memory(bench)
+        say(f"worker memory so far: RSS {mib(now)}, peak {mib(peak)} ({whose})")
+        await dashboard_phase(bench, bench.base_year, f"the {a.cases} throughput cases")
+    if a.dashboard_rows:
+        year = bench.base_year + 1
+        written = insert_synthetic(bench.engine, year, a.dashboard_rows)
+        say(f"dashboard: {a.dashboard_rows} SYNTHETIC cases and {written} transitions inserted straight into SQL")
+        await dashboard_phase(bench, year, f"{a.dashboard_rows} synthetic rows")
+    if a.cohort:
+        await cohort_phase(bench)
+    if a.idle:
+        await idle_phase(bench)
+    say(f"peak memory of this process: {mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}")
+    problems = [problem for b in (bench, *others) for problem in b.problems]
+    for problem in problems:
         say(f"PROBLEM: {problem}")
     say(f"benchmark took {time.perf_counter() - started:.0f}s")
-    return 1 if bench.problems else 0
+    return 1 if problems else 0
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -1144,7 +1209,16 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a Temporal server dynamic config value, e.g. system.enableActivityEagerExecution=true",
+        help="a Temporal server dynamic config value in place of deploy/temporal/dynamicconfig.yaml's, e.g. "
+        "system.enableActivityEagerExecution=true",
+    )
+    experiments.add_argument(
+        "--compare-dynamic-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a second server with this value too: the throughput bursts run on both servers, round by round, "
+        "and each is compared with its own floor and with the first",
     )
     experiments.add_argument(
         "--profile",

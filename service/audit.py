@@ -40,8 +40,8 @@ from temporalio.worker import Replayer
 from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, EvidenceInfo, Transition
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
 from service.archive import archived_histories, run_histories
+from service.evidence import resolve, stored_path
 from service.i18n import render
-from service.routers.evidence import resolve, stored_path
 from worker import SANDBOX
 from workflows import lifecycle
 from workflows.ceremony import CeremonyWorkflow

@@ -188,18 +188,24 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
-def dynamic_config_flags(path: Path = DYNAMIC_CONFIG) -> list[str]:
-    """`--dynamic-config-value KEY=JSON` for each value of Temporal's dynamic config file (none has constraints)."""
+def dynamic_config(path: Path = DYNAMIC_CONFIG) -> dict[str, str]:
+    """Temporal's dynamic config file as KEY -> JSON value (none has constraints)."""
     import json
 
     import yaml
 
-    flags: list[str] = []
+    values: dict[str, str] = {}
     for key, entries in (yaml.safe_load(path.read_text()) or {}).items():
         [entry] = entries  # one value, for every namespace and task queue
         assert not entry.get("constraints"), f"{path}: {key} has constraints, which the dev server cannot take"
-        flags += ["--dynamic-config-value", f"{key}={json.dumps(entry['value'])}"]
-    return flags
+        values[key] = json.dumps(entry["value"])
+    return values
+
+
+def dynamic_config_flags(values: dict[str, str] | None = None) -> list[str]:
+    """`--dynamic-config-value KEY=JSON` for each value: by default, those of the dynamic config file."""
+    values = dynamic_config() if values is None else values
+    return [flag for key, value in values.items() for flag in ("--dynamic-config-value", f"{key}={value}")]
 
 
 async def keep_histories(address: str) -> None:

@@ -27,10 +27,10 @@ from temporalio.client import Client
 from models.contracts import Actor, UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CaseRow, UnitRow
+from service.cases import begin_case, case_start
 from service.deps import require_role
 from service.errors import ApiError
-from service.routers.admin import load_policy
-from service.routers.cases import begin_case, case_start
+from service.registry import load_policy
 from workflows import lifecycle
 from workflows.reasons import Reason, payload_reasons, reason
 

@@ -2,8 +2,8 @@
 
 Two sources. Ids written in the code and templates (`reason("id")`, `gettext(locale, "id")`, `_("id")` in templates),
 found by Babel's extraction over `babel.cfg`; and ids derived from data: the display names of every stage, event,
-role, witness kind, unit kind and criterion (`stage.pencanangan_terjadwal`), and the payload messages that pydantic's
-error types map to. Usage: `python -m service.messages OUT.pot`.
+role, witness kind, unit kind and criterion (`stage.pencanangan_terjadwal`), the payload messages that pydantic's
+error types map to, and the labels of the generated event forms. Usage: `python -m service.messages OUT.pot`.
 """
 
 import sys
@@ -43,6 +43,9 @@ def derived() -> Iterator[str]:
     yield from (f"kind.{k}" for k in get_args(UnitInfo.model_fields["kind"].annotation))
     yield from (f"criterion.{c}" for reg in get_args(Regulation) for c in criterion_codes(reg))
     yield from (*PAYLOAD_MESSAGES.values(), PAYLOAD_INVALID)
+    # the labels of the event forms the pages generate from the payload models (service/pages/forms.py)
+    yield from {f"web.field_{name}" for rule in lifecycle.RULES.values() for name in rule.payload.model_fields}
+    yield from (f"web.field_saksi_{name}" for name in Saksi.model_fields)
 
 
 def message_ids() -> set[str]:

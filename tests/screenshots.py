@@ -1,5 +1,5 @@
 """The screenshots of docs/ (the dashboard and the public verification page), taken in the system Chromium over the
-synthetic cases of the benchmark (labelled synthetic). Run with `make screenshots`; no Temporal needed.
+synthetic cases of the benchmark (labelled synthetic). Run with `make screenshots-oversight`; no Temporal needed.
 
     .venv/bin/python -m tests.screenshots [--cases 2000]
 """

@@ -190,7 +190,11 @@ async def test_a_direct_temporal_update_is_refused_by_the_validator(
             )
         cause = caught.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "Refused", cause
-        assert actor.role in cause.message, cause.message
+        [why] = cause.details[0]  # the reasons as data: {"code", "params"}
+        assert why == {
+            "code": "peran_salah",
+            "params": {"event": "setujui_permohonan", "roles": ["ditjen_ham"], "role": actor.role},
+        }
     scoped = EventRequest(
         event="batalkan", actor=Actor(sub="op-y", role="operator_unit", unit=FAR_UNIT), payload={"alasan": "salah unit"}
     )

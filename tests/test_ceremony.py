@@ -101,9 +101,10 @@ async def test_one_ceremony_declares_three_units_and_reports_the_head_who_did_no
     # Before the date every case refuses the declaration, with the lifecycle's reason; nothing moves.
     early = await post(api, f"{path}/events/deklarasikan", officials["kanwil"], {"saksi_hadir": WITNESSES})
     assert early.status_code == 409, early.text
-    assert early.json()["why"] == [
-        f"{', '.join(codes)}: the pencanangan is scheduled for {jadwal.isoformat()}; it can be declared from then"
-    ]
+    [grouped] = early.json()["why_codes"]
+    assert grouped["code"] == "untuk_unit" and grouped["params"]["units"] == list(codes)
+    assert grouped["params"]["alasan"]["code"] == "pencanangan_belum_waktunya"
+    assert early.json()["why"][0].startswith(f"Unit {codes[0]}, {codes[1]}, dan {codes[2]}: Pencanangan dijadwalkan")
 
     d = drivers[codes[0]]
     await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], "the ceremony's date", WAIT)
@@ -130,8 +131,8 @@ async def test_one_ceremony_declares_three_units_and_reports_the_head_who_did_no
     }
     assert report["summary"]["awaiting_signature"] == ["LAPAS-CER-C"]
     assert report["summary"]["by_stage"] == {"pembangunan": 2, "dicanangkan": 1}
-    assert "has not signed" in units["LAPAS-CER-C"]["note"]
-    assert "has not signed" not in units["LAPAS-CER-A"]["note"]
+    assert "belum menandatangani surat pernyataan pencanangan" in units["LAPAS-CER-C"]["note"]
+    assert "belum menandatangani" not in units["LAPAS-CER-A"]["note"]
     assert [(e["event"], e["applied"], e["refused"]) for e in report["events"]] == [
         ("setujui", 3, 0),
         ("deklarasikan", 0, 3),
@@ -205,7 +206,8 @@ async def test_a_unit_at_the_wrong_stage_is_refused_with_its_reason_and_the_othe
         "KANIM-DITOLAK": ("refused", "permohonan_ditolak"),
     }
     assert units["KANIM-DITOLAK"]["why"] == [
-        "setujui_permohonan is possible only at stage permohonan; this case is at permohonan_ditolak"
+        "Langkah “Setujui permohonan” hanya dapat dilakukan pada tahap Permohonan; kasus ini berada pada tahap "
+        "Permohonan ditolak."
     ]
     assert "setujui_permohonan" not in await case_events(drivers["KANIM-DITOLAK"])
 
@@ -213,7 +215,8 @@ async def test_a_unit_at_the_wrong_stage_is_refused_with_its_reason_and_the_othe
     again = await post(api, f"{path}/events/setujui", officials["ditjen"], {})
     assert again.status_code == 409, again.text
     assert again.json()["why"] == [
-        "KANIM-DITOLAK: setujui_permohonan is possible only at stage permohonan; this case is at permohonan_ditolak"
+        "Unit KANIM-DITOLAK: Langkah “Setujui permohonan” hanya dapat dilakukan pada tahap Permohonan; kasus ini "
+        "berada pada tahap Permohonan ditolak."
     ]
     for code in ("KANIM-OK-1", "KANIM-OK-2"):
         assert (await case_events(drivers[code])).count("setujui_permohonan") == 1
@@ -260,16 +263,19 @@ async def test_ceremony_refusals_say_why_and_change_nothing(
     assert operator.status_code == 403
     elsewhere = await post(api, url, token("kanwil", region="KANWIL-JATIM"), body)
     assert elsewhere.status_code == 403
-    assert "not to your region KANWIL-JATIM" in " ".join(elsewhere.json()["why"])
+    assert "bukan wilayah Anda (KANWIL-JATIM)" in " ".join(elsewhere.json()["why"])
     no_forkopimda = await post(api, url, officials["kanwil"], {**body, "saksi": WITNESSES[:1]})
     assert no_forkopimda.status_code == 409
-    assert no_forkopimda.json()["why"] == [f"{', '.join(codes)}: pencanangan needs a Forkopimda witness"]
+    assert no_forkopimda.json()["why"] == [
+        f"Unit {codes[0]} dan {codes[1]}: Pencanangan memerlukan saksi dari unsur Forkopimda. Tambahkan saksi "
+        "Forkopimda lalu ajukan kembali."
+    ]
     unknown = await post(api, url, officials["kanwil"], {**body, "units": [*codes, "TIDAK-ADA"]})
     assert unknown.status_code == 409
-    assert "TIDAK-ADA: not registered" in " ".join(unknown.json()["why"])
+    assert "Unit TIDAK-ADA: Unit belum terdaftar" in " ".join(unknown.json()["why"])
     past = await post(api, url, officials["kanwil"], {**body, "jadwal": "2020-01-01T09:00:00+07:00"})
     assert past.status_code == 409
-    assert "not in the future" in " ".join(past.json()["why"])
+    assert "sudah lewat. Pilih tanggal yang akan datang." in " ".join(past.json()["why"])
     for bad in ({**body, "units": [codes[0], codes[0]]}, {**body, "jadwal": "besok pagi"}, {**body, "units": []}):
         response = await post(api, url, officials["kanwil"], bad)
         assert (response.status_code, response.json()["error"]) == (422, "invalid_payload"), response.text
@@ -280,14 +286,14 @@ async def test_ceremony_refusals_say_why_and_change_nothing(
     path = f"{url}/{created.json()['id']}"
     kanwil_approves = await post(api, f"{path}/events/setujui", officials["kanwil"], {})
     assert kanwil_approves.status_code == 403
-    assert "setujui_permohonan is done by ditjen_ham" in " ".join(kanwil_approves.json()["why"])
+    assert "Langkah “Setujui permohonan” dilakukan oleh Ditjen HAM" in " ".join(kanwil_approves.json()["why"])
     with_body = await post(api, f"{path}/events/setujui", officials["ditjen"], {"jadwal": "x"})
     assert with_body.status_code == 422
     foreign = await post(
         api, f"{path}/events/deklarasikan", token("kanwil", region="KANWIL-JATIM"), {"saksi_hadir": WITNESSES}
     )
     assert foreign.status_code == 403
-    assert "not to your region KANWIL-JATIM" in " ".join(foreign.json()["why"])
+    assert "bukan wilayah Anda (KANWIL-JATIM)" in " ".join(foreign.json()["why"])
     assert (await post(api, f"{path}/events/resmikan", officials["ditjen"], {})).status_code == 404
     assert (await api.get(f"{url}/tidak-ada", headers=officials["ditjen"])).status_code == 404
 

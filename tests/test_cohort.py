@@ -97,10 +97,10 @@ async def test_cohort_open_twice_starts_each_case_once(
 
     status, out, err = await cohort_open(client, settings, year, csv_file)
     assert status == 0, out + err
-    assert f"cohort {year}: 5 units: started 5, already there 0, failed 0" in out, out + err
+    assert f"Kohort {year}: 5 unit; dimulai 5, sudah ada 0, gagal 0." in out, out + err
     status, out, err = await cohort_open(client, settings, year, csv_file)
     assert status == 0, out + err
-    assert f"cohort {year}: 5 units: started 0, already there 5, failed 0" in out, out + err
+    assert f"Kohort {year}: 5 unit; dimulai 0, sudah ada 5, gagal 0." in out, out + err
 
     assert ajukan_counts(engine, year) == dict.fromkeys(codes, (1, "admin-kohort:admin"))
     found = await executions(client, year, len(codes))
@@ -133,9 +133,9 @@ async def test_a_second_run_before_the_read_model_has_the_cases_starts_nothing_t
     # The command says how many are missing and which task queue needs a worker, and exits 1.
     status, out, err = await cohort_open(client, own, year, units_csv(tmp_path), "--wait", "1")
     assert status == 1, out + err
-    assert f"cohort {year}: 5 units: started 0, already there 5, failed 0" in out, out + err
-    assert "5 of 5 cases are still not in the read model" in err, err
-    assert f"task queue {own.task_queue}" in err, err
+    assert f"Kohort {year}: 5 unit; dimulai 0, sudah ada 5, gagal 0." in out, out + err
+    assert "5 dari 5 kasus belum tercatat" in err, err
+    assert f"antrean tugas {own.task_queue}" in err, err
     assert cases_in_read_model(engine, year, codes) == 0
 
     async with build_worker(client, engine, own.task_queue):
@@ -155,8 +155,8 @@ async def test_a_bad_csv_line_fails_alone_and_is_reported(
     )
     status, out, err = await cohort_open(client, settings, year, csv_file)
     assert status == 1, out + err
-    assert f"cohort {year}: 2 units: started 1, already there 0, failed 1" in out, out + err
-    assert "OPD-SALAH: invalid_unit: line 3: kind" in err, err
+    assert f"Kohort {year}: 2 unit; dimulai 1, sudah ada 0, gagal 1." in out, out + err
+    assert "OPD-SALAH: Baris 3: Isian kind tidak termasuk pilihan yang tersedia." in err, err
     assert ajukan_counts(engine, year) == {"OPD-BAIK": (1, "admin-kohort:admin")}
 
 
@@ -188,7 +188,8 @@ async def test_endpoint_refusals_change_nothing(api: httpx.AsyncClient, token, e
     r = await api.post(f"/cycles/{year}/cohorts", json=body, headers=token("operator_unit", unit="OPD-TOLAK"))
     assert r.status_code == 403, r.text
     r = await api.post(f"/cycles/{year}/cohorts", json=body, headers=token("admin"))
-    assert r.status_code == 409 and "closed" in " ".join(r.json()["why"]), r.text
+    assert r.status_code == 409 and [w["code"] for w in r.json()["why_codes"]] == ["permohonan_ditutup"], r.text
+    assert "Masa permohonan untuk siklus ini sudah ditutup" in r.json()["why"][0]
     assert ajukan_counts(engine, year) == {}
     r = await api.get("/units", params={"region": "KANWIL-BALI"}, headers=token("auditor"))
     assert "OPD-TOLAK" not in {u["code"] for u in r.json()}

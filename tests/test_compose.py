@@ -7,6 +7,7 @@ the file uses, so a URL is checked as Compose would hand it to the container.
 import json
 import re
 import shlex
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,9 @@ OPERATOR_ENV = {
     "P2HAM_DOMAIN": "p2ham.example.go.id",
 }
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+# dclint (npm), installed by `make test` from deploy/package-lock.json; its rules as deploy/dclint.yaml sets them.
+DCLINT = ROOT / "deploy" / "node_modules" / ".bin" / "dclint"
+DCLINT_CONFIG = ROOT / "deploy" / "dclint.yaml"
 
 _VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<bare>\w+))")
 _SEARCH_ATTRIBUTE = re.compile(r"--name[ =](?P<name>\S+)\s+--type[ =](?P<type>\S+)")
@@ -417,3 +421,31 @@ def test_the_certificate_script_makes_what_the_services_mount(tmp_path: Path) ->
     assert tls.client_cert == (client / "client.pem").read_bytes() and tls.server_root_ca_cert.startswith(b"-----")
     assert tls_config(Settings()) is None  # the dev stack: no TLS
     assert {p.name for p in (tmp_path / "server").iterdir()} == {"ca.pem", "temporal.pem", "temporal.key"}
+
+
+def dclint(path: Path) -> subprocess.CompletedProcess[str]:
+    assert DCLINT.exists(), f"{DCLINT} is missing: `make test` installs it (npm ci in deploy/)"
+    command = [str(DCLINT), "--no-color", "--config", str(DCLINT_CONFIG), "--max-warnings", "0", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_compose_file_passes_the_compose_schema_and_dclint() -> None:
+    """The Compose specification's JSON schema (the one dclint ships) and dclint's rules; a warning fails too."""
+    done = dclint(COMPOSE_FILE)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("mistake", "rule"),
+    [
+        (("    stop_grace_period: 30s\n", "    stop_grace_period: 30s\n    stop_grace_perod: 30s\n"), "invalid-schema"),
+        (('"0.0.0.0:443:443"', '"443:443"'), "no-unbound-port-interfaces"),
+    ],
+)
+def test_dclint_catches_a_mistake_in_the_compose_file(tmp_path: Path, mistake: tuple[str, str], rule: str) -> None:
+    text = COMPOSE_FILE.read_text()
+    assert mistake[0] in text
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(text.replace(mistake[0], mistake[1], 1))
+    done = dclint(broken)
+    assert done.returncode != 0 and rule in done.stdout, done.stdout + done.stderr

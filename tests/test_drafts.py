@@ -15,7 +15,8 @@ async def test_a_draft_shows_what_still_fails_and_sends_nothing(api: httpx.Async
     )
     draft_path = f"{d.case_path}/draft"
     early = await d.call("GET", draft_path, "operator")
-    assert not early["ready"] and "pelaporan" in " ".join(early["checks"])  # the window is not open yet
+    assert not early["ready"] and [c["code"] for c in early["check_codes"]] == ["tahap_salah"]  # not open yet
+    assert "tahap Pelaporan" in early["checks"][0]
     await declare(d, datetime.now(UTC) + timedelta(seconds=1), 15)
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", 15)
 
@@ -26,8 +27,9 @@ async def test_a_draft_shows_what_still_fails_and_sends_nothing(api: httpx.Async
     saved = await d.call("PUT", draft_path, "operator", partial)
     why = " ".join(saved["checks"])
     assert not saved["ready"]
-    assert f"indicator {first['indicators'][1]['code']} ({first['indicators'][1]['name']}) is not answered" in why
-    assert "criterion sarana (Aksesibilitas dan ketersediaan sarana prasarana) has 1 photos; at least 3" in why
+    assert f"Indikator {first['indicators'][1]['code']} ({first['indicators'][1]['name']}) belum dijawab." in why
+    assert "Kriteria Aksesibilitas dan ketersediaan sarana prasarana baru memiliki 1 foto; diperlukan paling " in why
+    assert {"code": "foto_kurang", "params": {"kriteria": "sarana", "jumlah": 1, "minimum": 3}} in saved["check_codes"]
     assert (await d.call("GET", draft_path, "operator"))["laporan"] == saved["laporan"]
     assert (await d.call("GET", d.case_path, "operator"))["stage"] == "pelaporan"  # nothing was sent
 

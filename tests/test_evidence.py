@@ -94,6 +94,10 @@ async def test_a_report_reusing_a_photo_across_criteria_is_refused_with_their_na
     r = await api.post(f"{d.case_path}/events/kirim_laporan", json={"indikator": answers}, headers=headers)
     assert r.status_code == 409
     why = " ".join(r.json()["why"])
-    assert f"evidence {photos[0]} is used for criteria inovasi, integritas, kepatuhan, sarana, sdm" in why
-    assert f"evidence {foreign['id']} was uploaded by another unit (KANIM-LAIN)" in why
+    assert {
+        "code": "bukti_dipakai_berulang",
+        "params": {"bukti": photos[0], "kriteria": sorted(c["code"] for c in cycle["criteria"])},
+    } in (r.json()["why_codes"])
+    assert f"Bukti dukung {photos[0]} dipakai untuk lebih dari satu kriteria (Inovasi pelayanan publik, " in why
+    assert f"Bukti dukung {foreign['id']} diunggah oleh unit lain (KANIM-LAIN)." in why
     assert (await d.call("GET", d.case_path, "operator"))["stage"] == "pelaporan"

@@ -21,6 +21,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -233,6 +236,19 @@ async def test_no_reminder_after_batalkan(settings: Settings, client: Client, en
     )
 
 
+async def polled(client: Client, task_queue: str) -> None:
+    """Until a worker polls `task_queue` for workflow tasks: a worker process starts slowly on a busy machine."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    deadline = time.monotonic() + WAIT
+    while not (await client.workflow_service.describe_task_queue(request)).pollers:
+        assert time.monotonic() < deadline, f"no worker polled {task_queue}"
+        await asyncio.sleep(0.2)
+
+
 @pytest.mark.parametrize("kill", [signal.SIGKILL])
 async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
     settings: Settings, client: Client, engine: Engine, temporal: WorkflowEnvironment, year: int, kill: int
@@ -258,6 +274,8 @@ async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
 
         worker = start_worker()
         try:
+            # The calendar runs from here in seconds: its reminder must not come and go while the worker still starts.
+            await polled(client, own.task_queue)
             app = create_app(own, client=client)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
                 cal = calendar(datetime.now(UTC), closes_in=12, reminders_before=[timedelta(seconds=4)])

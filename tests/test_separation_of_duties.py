@@ -39,13 +39,13 @@ class Desk:
     async def refuse(
         self, event: str, official: Official, payload: dict[str, Any], status: int, because: str
     ) -> list[str]:
-        """`official` (role, sub, claims) sends `event` and gets `status` with a reason saying `because`."""
+        """`official` (role, sub, claims) sends `event` and gets `status` with the reason `because` (its code)."""
         role, sub, claims = official
         before = await snapshot(self.api, self.reader, self.d)
         response = await self.post(event, self.token(role, sub, **claims), payload)
         assert response.status_code == status, response.text
         why = response.json()["why"]
-        assert any(because in reason for reason in why), why
+        assert because in [r["code"] for r in response.json()["why_codes"]], why
         assert await snapshot(self.api, self.reader, self.d) == before, f"the refused {event} changed the case"
         self.tried.append((sub, role, event, status, because))
         return why
@@ -61,7 +61,7 @@ class Desk:
         logged = [(r.actor_sub, r.actor_role, r.event, r.status) for r in rows]
         assert logged == [tried[:4] for tried in self.tried]
         for row, (*_, word) in zip(rows, self.tried, strict=True):
-            assert row.why and any(word in reason for reason in row.why), row.why
+            assert row.why and any(reason["code"] == word for reason in row.why), row.why
 
 
 async def test_a_verifier_from_the_unit_cannot_verify_it(
@@ -76,7 +76,7 @@ async def test_a_verifier_from_the_unit_cannot_verify_it(
         "tidak_lolos_verifikasi": {"alasan": "Bukti dukung tidak sesuai"},
     }
     for event, payload in attempts.items():
-        why = await desk.refuse(event, member, payload, status=403, because="conflict of interest")
+        why = await desk.refuse(event, member, payload, status=403, because="menilai_unit_sendiri")
         assert d.unit in " ".join(why)
     desk.assert_logged(engine)
 
@@ -94,17 +94,19 @@ async def test_four_eyes_at_evaluation(
     outsider = {"unit": ASSESSORS}
 
     insider = ("penilai", "penilai-orang-dalam", {"unit": d.unit})
-    await desk.refuse("nilai", insider, {"skor": dict.fromkeys(codes, 100)}, status=403, because="conflict of interest")
+    await desk.refuse("nilai", insider, {"skor": dict.fromkeys(codes, 100)}, status=403, because="menilai_unit_sendiri")
     await d.send("nilai", "penilai_a", {"skor": dict.fromkeys(codes, 90)})
     again = ("penilai", "penilai-a", outsider)
-    await desk.refuse("nilai", again, {"skor": dict.fromkeys(codes, 60)}, status=409, because="one sheet")
+    await desk.refuse(
+        "nilai", again, {"skor": dict.fromkeys(codes, 60)}, status=409, because="lembar_nilai_sudah_dikirim"
+    )
     ketua = ("ketua_penilai", "ketua-1", outsider)
-    await desk.refuse("tetapkan_hasil_evaluasi", ketua, {}, status=409, because="two assessors")
+    await desk.refuse("tetapkan_hasil_evaluasi", ketua, {}, status=409, because="penilai_kurang")
     await d.send("nilai", "penilai_b", {"skor": dict.fromkeys(codes, 84)})
     scorer = ("ketua_penilai", "penilai-a", outsider)  # scored as a penilai, now acting as head of the team
-    await desk.refuse("tetapkan_hasil_evaluasi", scorer, {}, status=403, because="scored")
+    await desk.refuse("tetapkan_hasil_evaluasi", scorer, {}, status=403, because="ketua_sudah_menilai")
     member = ("ketua_penilai", "ketua-orang-dalam", {"unit": d.unit})
-    await desk.refuse("tetapkan_hasil_evaluasi", member, {}, status=403, because="conflict of interest")
+    await desk.refuse("tetapkan_hasil_evaluasi", member, {}, status=403, because="menilai_unit_sendiri")
     desk.assert_logged(engine)
 
     view = await d.send("tetapkan_hasil_evaluasi", "ketua")  # two distinct assessors, an independent head
@@ -141,8 +143,12 @@ async def test_an_idempotency_key_belongs_to_one_request(
         assert reused.status_code == 422, reused.text
         assert reused.json()["error"] == "idempotency_key_reused"
         assert set(reused.json()) == {"error", "message", "why", "why_codes"} and reused.json()["why"]
+        assert reused.json()["why_codes"] == [{"code": "kunci_milik_permintaan_lain", "params": {"kunci": key}}]
         assert await snapshot(api, desk.reader, d) == after_first
-    desk.tried += [(sub, "ditjen_ham", "setujui_permohonan", 422, key) for sub in ("ditjen-1", "ditjen-1", "ditjen-2")]
+    reused_key = "kunci_milik_permintaan_lain"
+    desk.tried += [
+        (sub, "ditjen_ham", "setujui_permohonan", 422, reused_key) for sub in ("ditjen-1", "ditjen-1", "ditjen-2")
+    ]
     desk.assert_logged(engine)
 
     history = after_first[1]["entries"]

@@ -180,7 +180,10 @@ class Attempt:
 
     def local(self, when: datetime) -> str:
         """A moment as a reason's parameter: in the unit's zone, so the reader sees WIB, WITA or WIT."""
-        return when.astimezone(self.case.unit.tz).isoformat()
+        try:
+            return when.astimezone(self.case.unit.tz).isoformat()
+        except OverflowError:  # the first or last day a calendar can name, moved to another zone: as it was given
+            return when.isoformat()
 
 
 Check = Callable[[Attempt], list[Reason]]  # empty: nothing stands in the way

@@ -15,7 +15,7 @@ from service.i18n import LOCALES, display, gettext
 from workflows.lifecycle import EVENTS, FINAL_STAGES, RULES, Lifecycle, sources, targets
 
 STATIC = Path(__file__).with_name("static")
-BOX_W, BOX_H, COL_GAP, ROW_GAP, LEFT, TOP = 190, 40, 80, 40, 190, 20
+BOX_W, BOX_H, COL_GAP, ROW_GAP, LEFT, TOP = 190, 40, 130, 40, 230, 20
 STATES = [s.id for s in Lifecycle.states]
 OPEN = set(STATES) - FINAL_STAGES
 EVERYWHERE = {e for e in EVENTS if set(sources(e)) == OPEN}  # batalkan: from any open stage
@@ -104,8 +104,8 @@ def label(x: float, y: float, text: str, anchor: str = "start") -> str:
 @cache
 def svg(locale: str, current: str | None = None) -> str:
     place = layout()
-    width = max(box(p)[0] for p in place.values()) + BOX_W + 20
-    height = max(box(p)[1] for p in place.values()) + BOX_H + 40
+    width = max(box(p)[0] for p in place.values()) + BOX_W + 80
+    height = max(box(p)[1] for p in place.values()) + BOX_H + 60
     title = gettext(locale, "web.lifecycle_diagram")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="siklus" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -115,7 +115,8 @@ def svg(locale: str, current: str | None = None) -> str:
         ".siklus .akhir rect{fill:#f2f4f7;stroke-dasharray:4 2}.siklus .tahap text{font-size:13px;fill:#1d2733}"
         ".siklus .kini rect{fill:#0a4a8c;stroke:#06305c;stroke-width:3}.siklus .kini text{fill:#fff;font-weight:700}"
         ".siklus .peristiwa{font-size:11px;fill:#505a66;paint-order:stroke;stroke:#fff;stroke-width:3px}"
-        ".siklus path,.siklus line{stroke:#505a66;stroke-width:1.3;fill:none}</style>",
+        ".siklus path,.siklus line{stroke:#505a66;stroke-width:1.3;fill:none}.siklus .otomatis{stroke-dasharray:5 3}"
+        "</style>",
         '<defs><marker id="panah" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" style="fill:#505a66;stroke:none"/></marker></defs>',
     ]
@@ -126,16 +127,23 @@ def svg(locale: str, current: str | None = None) -> str:
     for (source, target), names in drawn.items():
         text = " / ".join(dict.fromkeys(names))
         timer = all(RULES[e].roles == ("system",) for s, e, t in edges() if (s, t) == (source, target))
-        if timer:
-            text += " ⏱"
+        dashed = ' class="otomatis"' if timer else ""  # sent by the calendar: dashed, as the legend says
         x1, y1 = box(place[source])
         x2, y2 = box(place[target])
         if source == target:  # a loop on the left side of the stage
             out.append(
                 f'<path d="M{x1:.0f} {y1 + 10:.0f}C{x1 - 30:.0f} {y1 + 5:.0f} {x1 - 30:.0f} {y1 + BOX_H - 5:.0f} '
-                f'{x1:.0f} {y1 + BOX_H - 10:.0f}" marker-end="url(#panah)"/>'
+                f'{x1:.0f} {y1 + BOX_H - 10:.0f}"{dashed} marker-end="url(#panah)"/>'
             )
             out.append(label(x1 - 34, y1 + BOX_H / 2 + 4, text, "end"))
+            continue
+        if y1 == y2 and abs(x2 - x1) > BOX_W + COL_GAP:  # across the row: below the boxes in between
+            ax, bx, low = x1 + BOX_W - 12, x2 + BOX_W / 2, y1 + BOX_H + 8
+            out.append(
+                f'<path d="M{ax:.0f} {y1 + BOX_H:.0f}V{low:.0f}H{bx:.0f}V{y2 + BOX_H:.0f}"{dashed} '
+                'marker-end="url(#panah)"/>'
+            )
+            out.append(label((ax + bx) / 2, low + 14, text, "middle"))
             continue
         if x1 == x2:  # straight down (or up) the column
             down = y2 > y1
@@ -149,8 +157,12 @@ def svg(locale: str, current: str | None = None) -> str:
         if shift:
             sign = 1 if (source, target) < (target, source) else -1
             ay, by = ay + sign * shift, by + sign * shift
-        out.append(f'<line x1="{ax:.0f}" y1="{ay:.0f}" x2="{bx:.0f}" y2="{by:.0f}" marker-end="url(#panah)"/>')
-        mx, my = (ax + bx) / 2, (ay + by) / 2
+        out.append(f'<line x1="{ax:.0f}" y1="{ay:.0f}" x2="{bx:.0f}" y2="{by:.0f}"{dashed} marker-end="url(#panah)"/>')
+        if ay == by:  # along the row: the words above the line
+            out.append(label((ax + bx) / 2, ay - 6, text, "middle"))
+            continue
+        # Nearer the target than the source, so that labels of edges leaving one stage do not meet.
+        mx, my = ax + (bx - ax) * 0.6, ay + (by - ay) * 0.6
         out.append(label(mx + 6, my + 4 + (8 if shift and ay > y1 + BOX_H / 2 else 0), text))
     for stage in STATES:
         x, y = box(place[stage])
@@ -167,6 +179,7 @@ def svg(locale: str, current: str | None = None) -> str:
         x, y = box(place[target])
         note = gettext(locale, "web.lifecycle_from_every_open_stage", events=events)
         out.append(label(x + BOX_W / 2, y + BOX_H + 16, note, "middle"))
+    out.append(label(LEFT, height - 12, gettext(locale, "web.lifecycle_dashed_is_timer")))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

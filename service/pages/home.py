@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from service.deps import CYCLE_YEARS, SessionDep
 from service.i18n import display, moment
@@ -32,7 +33,7 @@ def beranda(
     pages = max(1, ceil(total / PER_PAGE))
     rows = [
         [
-            case.unit,
+            Markup('<a href="/ui/kasus/{}/{}">{}</a>').format(case.year, case.unit, case.unit),
             case.region,
             display(locale, "kind", case.kind),
             display(locale, "stage", case.stage),

@@ -7,27 +7,12 @@ from sqlmodel import select
 
 from models.contracts import UnitInfo
 from models.policy import CyclePolicy, CyclePolicyView
-from models.tables import CycleRow, UnitRow
+from models.tables import UnitRow
 from service import cycle_policy
 from service.deps import ActorDep, SessionDep, require_role
-from service.errors import ApiError
-from workflows.reasons import reason
+from service.registry import load_policy
 
 router = APIRouter(tags=["cycles and units"])
-
-
-def load_policy(session: SessionDep, year: int) -> CyclePolicy:
-    row = session.get(CycleRow, year)
-    if row is None:
-        raise ApiError(404, "unknown_cycle", reason("error.siklus_tidak_ditemukan", tahun=year))
-    return CyclePolicy.model_validate(row.policy)
-
-
-def load_unit(session: SessionDep, code: str) -> UnitInfo:
-    row = session.get(UnitRow, code)
-    if row is None:
-        raise ApiError(404, "unknown_unit", reason("error.unit_tidak_ditemukan", unit=code))
-    return UnitInfo.model_validate(row, from_attributes=True)
 
 
 def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyView:

@@ -1,32 +1,21 @@
 """Cases: apply, read, send events, read the history. Writes go to the case workflow; reads to the read model."""
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import func, select
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models.contracts import Actor, CaseData, CaseStart, CaseView, Code, EventRequest, Text, UnitInfo
-from models.policy import CyclePolicy
-from models.tables import CaseRow, RefusalRow, TransitionRow
-from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
-from service.errors import ApiError, codes, payload_or_422
+from models.contracts import CaseData, CaseView, Code, Text
+from models.tables import CaseRow, RefusalRow
+from service import cases
+from service.cases import load_case, now, transitions
+from service.deps import ActorDep, ClientDep, SessionDep, State, require_role
+from service.errors import ApiError, codes
 from service.i18n import LocaleDep, in_words, render
-from service.records import claim_idempotency_key, refusals_logged
-from service.routers.admin import load_policy, load_unit
-from service.routers.evidence import resolve
 from workflows import lifecycle
 from workflows.reasons import reason, received
-from workflows.unit import REGION, UNIT, YEAR, CaseWorkflow, case_workflow_id
 
 router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
 
@@ -87,82 +76,6 @@ class History(BaseModel):
     refused: list[RefusedCommand] | None = None  # only with include_refused=true (auditors): the refusal log
 
 
-def load_case(session: SessionDep, year: int, unit: str) -> CaseRow:
-    row = session.get(CaseRow, (year, unit))
-    if row is None:
-        raise ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year))
-    return row
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class CaseStartOptions(TypedDict):
-    """Temporal's start options of a case workflow, the same for every path that starts one (`case_start`)."""
-
-    id: str
-    task_queue: str
-    id_reuse_policy: WorkflowIDReusePolicy
-    search_attributes: TypedSearchAttributes
-
-
-def case_start(
-    task_queue: str,
-    year: int,
-    unit: UnitInfo,
-    policy: CyclePolicy,
-    applicant: Actor,
-    catatan: str | None = None,
-) -> tuple[CaseStart, CaseStartOptions]:
-    """The workflow input and start options of the unit's case for `year`: the one source for `start_case` and
-    `begin_case`. The workflow id is fixed per unit and year, and never reused (one case per unit per year)."""
-    start = CaseStart(case=CaseData(year=year, unit=unit, policy=policy), applicant=applicant, catatan=catatan)
-    search = [
-        SearchAttributePair(YEAR, year),
-        SearchAttributePair(REGION, unit.region),
-        SearchAttributePair(UNIT, unit.code),
-    ]
-    return start, CaseStartOptions(
-        id=case_workflow_id(year, unit.code),
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(search),
-    )
-
-
-async def start_case(client: Client, start: CaseStart, options: CaseStartOptions) -> CaseData:
-    """Start the unit's case workflow and return the case once its application is in the read model.
-
-    A unit's own application (`POST /cycles/{year}/cases`). Idempotent per unit and year: a second start attaches to
-    the running case (USE_EXISTING) and waits as the first does.
-    """
-    async with temporal_errors():
-        return await client.execute_update_with_start_workflow(
-            CaseWorkflow.ajukan,
-            start_workflow_operation=WithStartWorkflowOperation(
-                CaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
-            ),
-        )
-
-
-async def begin_case(client: Client, start: CaseStart, options: CaseStartOptions) -> bool:
-    """Start the unit's case workflow without waiting for a worker; False if the case exists already.
-
-    Cohorts (service/cohort.py): Temporal answers as soon as the workflow is recorded, and the workflow projects the
-    application into the read model on its first run, moments later. "Exists" includes a case started but not yet in
-    the read model, and an ended one: a workflow id is never started twice (FAIL, REJECT_DUPLICATE).
-    """
-    try:
-        async with temporal_errors():
-            await client.start_workflow(
-                CaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **options
-            )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
-
-
 @router.post("", status_code=201)
 async def ajukan(
     year: int,
@@ -175,23 +88,9 @@ async def ajukan(
     locale: LocaleDep,
 ) -> CaseView:
     """A unit applies (`ajukan`): starts its case for the year. Applying again returns the same case."""
-    policy = load_policy(session, year)
-    with refusals_logged(session, year, body.unit, "ajukan", actor, body.model_dump(mode="json")):
-        forbidden, why = lifecycle.application_refused(policy, body.unit, actor, now())
-        if forbidden:
-            raise ApiError(403, "forbidden", reason("error.tidak_boleh_mengajukan", unit=body.unit), forbidden)
-        unit = load_unit(session, body.unit)
-        existing = session.get(CaseRow, (year, body.unit))
-        if existing is not None and existing.final:
-            ended = [reason("kasus_sudah_berakhir", tahun=year, stage=existing.stage)]
-            raise ApiError(409, "case_exists", reason("error.satu_kasus_per_tahun"), ended)
-        if existing is not None:
-            response.status_code = 200
-            return in_words(lifecycle.view(CaseData.model_validate(existing.data), actor, now()), locale)
-        if why:
-            raise ApiError(409, "refused", reason("error.permohonan_tidak_dapat_diterima"), why)
-    session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
-    case = await start_case(client, *case_start(state.settings.task_queue, year, unit, policy, actor, body.catatan))
+    case, started = await cases.apply(session, client, state.settings.task_queue, year, body.unit, actor, body.catatan)
+    if not started:
+        response.status_code = 200
     return in_words(lifecycle.view(case, actor, now()), locale)
 
 
@@ -239,26 +138,7 @@ async def send_event(
     payload: Annotated[dict[str, Any], Body()] = {},  # noqa: B006 (FastAPI copies defaults)
 ) -> CaseView:
     """Fire an event. A retried request with the same `Idempotency-Key` is applied once."""
-    if event not in lifecycle.RULES:
-        why = [reason("peristiwa_tidak_dikenal", nama=event)]
-        raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"), why)
-    row = load_case(session, year, unit)
-    with refusals_logged(session, year, unit, event, actor, payload):
-        case = CaseData.model_validate(row.data)
-        if row.final:
-            why = [reason("kasus_sudah_berakhir", tahun=year, stage=row.stage)]
-            raise ApiError(409, "case_closed", reason("error.kasus_berakhir"), why)
-        forbidden = lifecycle.forbidden(case, event, actor)
-        if forbidden:
-            raise ApiError(403, "forbidden", reason("error.peristiwa_dilarang", event=event), forbidden)
-        parsed = payload_or_422(lifecycle.RULES[event].payload, payload, event)
-        claim_idempotency_key(session, year, unit, idempotency_key, event, actor, payload)
-        request = EventRequest(event=event, actor=actor, payload=payload, evidence=resolve(session, parsed, unit))
-        session.close()  # no database connection is held while Temporal works (the pool is small, the waits long)
-        async with temporal_errors():
-            result = await client.get_workflow_handle(case_workflow_id(year, unit)).execute_update(
-                CaseWorkflow.kirim, request, id=idempotency_key
-            )
+    result = await cases.send_event(session, client, year, unit, event, actor, payload, idempotency_key)
     return in_words(lifecycle.view(result, actor, now()), locale)
 
 
@@ -277,10 +157,7 @@ def history(
     if include_refused:
         require_role(actor, "auditor")
     cutoff = as_of_moment(as_of)
-    query = select(TransitionRow).where(TransitionRow.year == year, TransitionRow.unit == unit)
-    if cutoff is not None:
-        query = query.where(TransitionRow.at <= cutoff)
-    rows = list(session.exec(query.order_by(TransitionRow.seq)))
+    rows = transitions(session, year, unit, cutoff)
     if not rows:
         load_case(session, year, unit)
         message = reason("error.kasus_belum_ada", unit=unit, tahun=year, tanggal=cutoff.isoformat())

@@ -15,12 +15,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
+from service.cases import now
 from service.deps import ActorDep, ClientDep, SessionDep, State, require_role, temporal_errors
 from service.errors import ApiError, codes, payload_or_422
 from service.i18n import LocaleDep, render
 from service.records import claim_idempotency_key, refusals_logged
-from service.routers.admin import load_policy
-from service.routers.cases import now
+from service.registry import load_policy
 from workflows import lifecycle
 from workflows.ceremony import (
     CASE_EVENTS,

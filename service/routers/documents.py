@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from models.contracts import CaseData
 from models.tables import TransitionRow
 from service import documents
+from service.cases import load_case
 from service.deps import ActorDep, SessionDep, State
 from service.errors import ApiError
-from service.routers.cases import load_case
 from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])

@@ -1,0 +1,260 @@
+"""Kasus, Permohonan and the forms of every event: the case as its reader may see it, and what the reader may do.
+
+Every write goes through the service layer the JSON API uses (`service/cases.py`, `service/drafts.py`,
+`service/evidence.py`); a refusal comes back as `ApiError` with its reasons and is shown as the error summary, with
+what was typed kept. Success: POST, then a redirect to the case page (GET).
+"""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from models.contracts import Actor, CaseData, CaseView
+from models.tables import CaseRow
+from service import cases, documents, evidence
+from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
+from service.errors import ApiError
+from service.i18n import display, gettext, moment, render
+from service.pages import forms
+from service.pages.render import PageActor, PageError, PageLocale, page
+from service.visible import readable_case
+from workflows import lifecycle
+from workflows.reasons import Reason, reason
+
+router = APIRouter(prefix="/ui")
+
+WIB = timedelta(hours=7)
+REPORT_EVENTS = ("kirim_laporan", "kirim_perbaikan")
+OUTCOME_STAGES = ("lolos_evaluasi", "berpredikat", "tidak_lolos", "dicabut", "selesai")
+Errors = list[tuple[str, str]]  # (the field's id, the problem in words)
+
+
+def case_url(year: int, unit: str) -> str:
+    return f"/ui/kasus/{year}/{unit}"
+
+
+@contextmanager
+def as_page() -> Iterator[None]:
+    """A refusal of the service layer, on a page that has no form to show it beside: a page in words."""
+    try:
+        yield
+    except ApiError as e:
+        raise PageError(e.status, e.message, reason("web.refused_nothing_changed"), list(e.why)) from None
+
+
+def field_id(event: str, r: Reason | str) -> str:
+    """The form field a reason is about (a payload reason names it as `isian`), else the form itself."""
+    path = r.params.get("isian") if isinstance(r, Reason) else None
+    if isinstance(path, str) and path not in ("", "body"):
+        return f"{event}-{path}".replace(".", "-")
+    return f"form-{event}"
+
+
+def refusal_errors(event: str, e: ApiError, locale: str) -> Errors:
+    return [(field_id(event, r), render(r, locale)) for r in (e.why or [e.message])]
+
+
+def local_moment(locale: str, value: datetime | None, case: CaseData) -> str:
+    return moment(locale, value.astimezone(case.unit.tz)) if value else "–"
+
+
+def submitted_report(history: list, case: CaseData) -> dict[str, Any] | None:
+    """The report as last sent (kirim_laporan or kirim_perbaikan), with the verifier's notes if it was returned."""
+    sent = [t for t in history if t.event in REPORT_EVENTS]
+    if not sent:
+        return None
+    answers = {a["kode"]: a for a in sent[-1].payload.get("indikator", [])}
+    return {"answers": answers, "criteria": case.policy.criteria_for(case.unit.kind)}
+
+
+def verifier_notes(history: list) -> dict[str, Any]:
+    """The last `kembalikan`: its general note and the notes per indicator."""
+    returned = [t for t in history if t.event == "kembalikan"]
+    if not returned:
+        return {"catatan": "", "indikator": {}}
+    return {"catatan": returned[-1].payload.get("catatan", ""), "indikator": returned[-1].payload.get("indikator", {})}
+
+
+def case_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    row: CaseRow,
+    status: int = 200,
+    failed: str | None = None,
+    errors: Errors | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    case = CaseData.model_validate(row.data)
+    done = request.query_params.get("berhasil")
+    view: CaseView = lifecycle.view(case, actor, cases.now())
+    history = cases.transitions(db, row.year, row.unit)
+    actions = []
+    for event in view.allowed:
+        event_fields = forms.fields(event, case)
+        key = secrets.token_urlsafe(16)
+        actions.append({"event": event, "fields": event_fields, "key": key, "files": forms.has_file(event_fields)})
+    not_now = [
+        (event, [render(r, locale) for r in why])
+        for event, why in view.refused_codes.items()
+        if lifecycle.RULES[event].roles != ("system",)
+    ]
+    entries = [
+        [
+            local_moment(locale, t.at, case),
+            f"{t.actor_name or t.actor_sub} ({display(locale, 'role', t.actor_role)})",
+            display(locale, "event", t.event),
+            display(locale, "stage", t.target),
+        ]
+        for t in reversed(history)
+    ]
+    return page(
+        request,
+        locale,
+        "kasus.html",
+        status,
+        case=case,
+        row=row,
+        view=view,
+        deadline=local_moment(locale, view.deadline, case),
+        actions=actions,
+        not_now=not_now,
+        entries=entries,
+        report=submitted_report(history, case),
+        notes=verifier_notes(history),
+        outcome=row.stage in OUTCOME_STAGES,
+        failed=failed,
+        errors=errors or [],
+        values=values or {},
+        done=done if done in lifecycle.EVENTS or done == "ajukan" else None,
+        kind_name=display(locale, "kind", case.unit.kind),
+        event_name=lambda event: display(locale, "event", event),
+        unsur_options=[(u, display(locale, "unsur", u)) for u in forms.UNSUR],
+        saksi_rows=range(forms.SAKSI_ROWS),
+        case_url=case_url(row.year, row.unit),
+    )
+
+
+@router.get("/kasus/{year}/{unit}", response_class=HTMLResponse)
+def kasus(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+    with as_page():
+        row = readable_case(db, actor, year, unit)
+    return case_page(request, db, actor, locale, row)
+
+
+async def stored_files(
+    event_fields: list[forms.Field], form: FormData, db: Session, state: Any, actor: Actor
+) -> dict[str, str]:
+    """The files chosen on the form, stored as evidence of the actor's unit: their ids by field."""
+    stored = {}
+    limit = state.settings.evidence_max_bytes
+    for name, upload in forms.files(event_fields, form).items():
+        data = await upload.read(limit + 1)
+        info, _ = evidence.store(db, state.settings.evidence_dir, limit, actor, data, upload.filename or "")
+        stored[name] = info.id
+    return stored
+
+
+@router.post("/kasus/{year}/{unit}/peristiwa/{event}", response_class=HTMLResponse)
+async def kirim(
+    request: Request,
+    year: int,
+    unit: str,
+    event: str,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    state: State,
+    client: ClientDep,
+) -> Response:
+    """One event from its form. A refusal shows the case page again with the reasons and what was typed."""
+    with as_page():
+        row = readable_case(db, actor, year, unit)
+        if event not in lifecycle.RULES:
+            raise ApiError(404, "unknown_event", reason("error.peristiwa_tidak_dikenal"))
+    form = await request.form()
+    case = CaseData.model_validate(row.data)
+    event_fields = forms.fields(event, case)
+    key = forms.text(form, "kunci") or secrets.token_urlsafe(16)
+    try:
+        uploaded = await stored_files(event_fields, form, db, state, actor)
+        payload = forms.payload(event_fields, form, case, uploaded)
+        await cases.send_event(db, client, year, unit, event, actor, payload, key)
+    except ApiError as e:
+        db.rollback()
+        row = readable_case(db, actor, year, unit)
+        errors = refusal_errors(event, e, locale)
+        return case_page(request, db, actor, locale, row, e.status, event, errors, forms.kept(form))
+    return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
+
+
+@router.get("/kasus/{year}/{unit}/dokumen")
+def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
+    """The outcome document (Berita Acara / Surat Keterangan Hasil Evaluasi), one click from the case page."""
+    with as_page():
+        row = readable_case(db, actor, year, unit)
+    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), cases.transitions(db, year, unit))
+    if document is None:
+        stage = [reason("hasil_evaluasi_belum_ditetapkan", stage=row.stage)]
+        raise PageError(404, reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year), stage[0])
+    return HTMLResponse(document.html, headers={"Content-Disposition": f'inline; filename="{document.filename}"'})
+
+
+@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}")
+def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+    """A file of the case's unit, for whoever may read the case."""
+    with as_page():
+        readable_case(db, actor, year, unit)
+        row, path = evidence.load_unit_file(db, state.settings.evidence_dir, evidence_id, unit)
+    return Response(path.read_bytes(), media_type=row.media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil")
+def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+    """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
+    with as_page():
+        readable_case(db, actor, year, unit)
+        evidence.load_unit_file(db, state.settings.evidence_dir, evidence_id, unit)
+        small = evidence.thumbnail(state.settings.evidence_dir, evidence_id)
+    return Response(small, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/permohonan", response_class=HTMLResponse)
+def permohonan(request: Request, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+    year = (datetime.now(UTC) + WIB).year
+    return page(request, locale, "permohonan.html", values={"tahun": str(year), "catatan": ""}, errors=[])
+
+
+@router.post("/permohonan", response_class=HTMLResponse)
+async def ajukan(
+    request: Request,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    state: State,
+    client: ClientDep,
+    tahun: Annotated[str, Form()] = "",
+    catatan: Annotated[str, Form()] = "",
+) -> Response:
+    """The unit's application (`ajukan`) for a cycle year; then its case page."""
+    values = {"tahun": tahun.strip(), "catatan": catatan.strip()}
+    year = int(values["tahun"]) if values["tahun"].isdigit() else None
+    if year is None or year not in CYCLE_YEARS:
+        problem = gettext(locale, "web.enter_cycle_year")
+        return page(request, locale, "permohonan.html", 422, values=values, errors=[("tahun", problem)])
+    try:
+        await cases.apply(
+            db, client, state.settings.task_queue, year, actor.unit or "", actor, values["catatan"] or None
+        )
+    except ApiError as e:
+        errors = [("tahun", render(r, locale)) for r in (e.why or [e.message])]
+        return page(request, locale, "permohonan.html", e.status, values=values, errors=errors)
+    return RedirectResponse(f"{case_url(year, actor.unit or '')}?berhasil=ajukan", status_code=303)
