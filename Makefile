@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots
+.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots screenshots-oversight bench-dasbor
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -46,6 +46,14 @@ test-postgres: $(BIN)/.installed
 # The service against the Temporal floor, the dashboard, a cohort (README, "Scale"); e.g. BENCH_ARGS="--idle 3000".
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The dashboard page over 20,000 synthetic cases: server time against the JSON dashboard and Beranda (bench/dasbor.py).
+bench-dasbor: $(BIN)/.installed
+	$(BIN)/python -m bench.dasbor
+
+# docs/dasbor.png and docs/verifikasi-predikat.png, in the system Chromium over synthetic cases (tests/screenshots.py).
+screenshots-oversight: $(BIN)/.installed browser
+	$(BIN)/python -m tests.screenshots
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -70,6 +70,7 @@ from models.contracts import Actor, CaseData, EventRequest, EvidenceInfo, Lapora
 from models.db import make_engine
 from models.policy import Calendar, CyclePolicy, compressed_calendar
 from models.tables import CaseRow, TransitionRow
+from service import dashboard
 from service.api import create_app
 from service.auth import mint
 from service.cli import PROJECT_ROOT, dynamic_config, dynamic_config_flags, temporal_binary
@@ -77,7 +78,6 @@ from service.cohort import await_read_model, open_cohort
 from service.demo import WITNESSES, happy_path, sample_photo, sample_statement
 from service.deps import ActorDep, SessionDep
 from service.evidence import resolve
-from service.routers import dashboard
 from service.settings import Settings
 from workflows.unit import SEARCH_ATTRIBUTES, CaseWorkflow, case_workflow_id
 
@@ -785,7 +785,7 @@ def add_plain_sql_route(app: FastAPI) -> None:
 
 
 def dashboard_parts(engine: Engine, year: int, repeat: int) -> dict[str, float]:
-    """The dashboard's own queries timed one by one (service/routers/dashboard.py), to show where the time goes."""
+    """The dashboard's own queries timed one by one (service/dashboard.py), to show where the time goes."""
     where = dashboard.case_filters(year, None, None)
     now = datetime.now(UTC)
     parts: dict[str, Callable[[Session], Any]] = {

@@ -231,3 +231,12 @@ class ReadLogRow(SQLModel, table=True):
     actor_sub: str = Field(max_length=200)
     actor_name: str = Field(max_length=200)
     actor_role: str = Field(max_length=32)
+
+
+class NotificationReadRow(SQLModel, table=True):
+    """A notification someone has seen on the Notifikasi page: the feed marks the others as unread."""
+
+    __tablename__ = "notification_read"
+    sub: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=400)  # NotificationRow.key
+    read_at: datetime

@@ -2,23 +2,28 @@
 
 Pass (`lolos_evaluasi`): the *Berita Acara Hasil Evaluasi*. Fail (`tidak_lolos` at evaluation): the *Surat Keterangan
 Hasil Evaluasi*, which lists the reasons per criterion. Both name the unit, the date the result was fixed, each
-assessor's scores per criterion, the weighted total and the pass mark. They are rebuilt on every request from what the
-read model holds (the case's data and its audit log), so they always say what the history says.
+assessor's scores per criterion, the weighted total and the pass mark. Awarded (`tetapkan_penghargaan`): the *Surat
+Keterangan Predikat Unit Kerja P2HAM*, whose QR code leads to the award's public verification page. All are rebuilt on
+every request from what the read model holds (the case's data and its audit log), so they always say what the history
+says.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+import segno
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from models.contracts import CaseData
 from models.tables import TransitionRow
+from service import register
 from service.i18n import DEFAULT_LOCALE, display, gettext, supported
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -27,11 +32,16 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 
 
 @pass_context
-def tanggal(context: Context, moment: datetime) -> str:
-    """'Kamis, 10 Desember 2026' in the reader's language, in the unit's own time zone."""
-    if moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
-        moment = moment.replace(tzinfo=UTC)
-    day, locale = moment.astimezone(context["zone"]).date(), context["locale"]
+def tanggal(context: Context, moment: datetime | date) -> str:
+    """'Kamis, 10 Desember 2026' in the reader's language; a moment in the unit's own time zone, a date (a decree's)
+    as it is."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:  # the audit log keeps UTC; SQLite hands it back without its offset
+            moment = moment.replace(tzinfo=UTC)
+        day = moment.astimezone(context["zone"]).date()
+    else:
+        day = moment
+    locale = context["locale"]
     # The weekday, then the long date ("10 Desember 2026"; Babel's full Indonesian form would write "09 Desember").
     return f"{format_date(day, 'EEEE', locale=locale)}, {format_date(day, 'long', locale=locale)}"
 
@@ -163,3 +173,56 @@ def hasil_evaluasi(
         display=lambda kind, identifier: display(locale, kind, identifier),
     )
     return Document(filename=f"{name}-{outcome.year}-{outcome.unit_code}.html", html=html)
+
+
+@dataclass(frozen=True)
+class Award:
+    year: int
+    unit_code: str
+    unit_name: str
+    unit_kind: str  # its identifier; the letter shows its display name
+    region: str
+    decree_number: str
+    decree_date: date
+    awarded_at: datetime
+    reference: str  # the audit-log hash of the award's entry
+    verification_url: str
+    qr_svg: Markup  # the verification URL as a QR code, inline SVG
+
+
+def surat_keterangan_predikat(
+    case: CaseData, history: Sequence[TransitionRow], public_url: str, locale: str = DEFAULT_LOCALE
+) -> Document | None:
+    """The award letter (*Surat Keterangan Predikat Unit Kerja P2HAM*) with a QR code to the public verification page;
+    None when the case was never awarded."""
+    entry = next((e for e in history if e.event == register.AWARD), None)
+    if entry is None:
+        return None
+    url = register.verification_url(public_url, case.year, case.unit.code)
+    qr = segno.make(url, error="m")
+    award = Award(
+        year=case.year,
+        unit_code=case.unit.code,
+        unit_name=case.unit.name,
+        unit_kind=case.unit.kind,
+        region=case.unit.region,
+        decree_number=entry.payload["nomor_keputusan"],
+        decree_date=date.fromisoformat(entry.payload["tanggal"]),
+        awarded_at=entry.at,
+        reference=entry.hash,
+        verification_url=url,
+        qr_svg=Markup(qr.svg_inline(scale=4, border=4, title=gettext(locale, "doc.predikat.qr", url=url))),
+    )
+    locale = supported(locale)
+
+    def _(msgid: str, **params: object) -> str:
+        return gettext(locale, msgid, **params)
+
+    html = ENV.get_template("surat_keterangan_predikat.html").render(
+        a=award,
+        _=_,
+        locale=locale,
+        zone=case.unit.tz,
+        display=lambda kind, identifier: display(locale, kind, identifier),
+    )
+    return Document(filename=f"surat-keterangan-predikat-{award.year}-{award.unit_code}.html", html=html)

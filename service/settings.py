@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     oidc_claim_role: str = "role"
     oidc_claim_unit: str = "unit"
     oidc_claim_region: str = "region"
+    # The service's address as the public reaches it: the award letter's QR code points to its verification page.
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("history_retention", mode="before")
     @classmethod

@@ -82,6 +82,7 @@ NEVER = {  # what a role never reads, whatever the case: 403 before any case is 
     },
     "ceremony": {"operator_unit", "kepala_unit", "verifikator", "penilai", "ketua_penilai", "admin"},
     "notification": {"admin"},
+    "dashboard": {"operator_unit", "kepala_unit", "verifikator", "penilai", "ketua_penilai", "admin"},
 }
 
 # Every GET route and what it reads; a new route must be added here, with its expectation.
@@ -118,14 +119,38 @@ ROUTES = {
     "/ui/kasus/{year}/{unit}/bukti/{evidence_id}/kecil": "contents",
     "/ui/kasus/{year}/{unit}/laporan": "report",
     "/ui/kasus/{year}/{unit}/laporan/{kriteria}": "report",
+    "/publik/predikat/{year}": "page_open",  # the public register: no login at all
+    "/publik/predikat/{year}/{unit}": "not_awarded",
+    "/ui/dasbor/{year}": "dashboard",
+    "/ui/dasbor/{year}/unduh.csv": "dashboard",
+    "/ui/dasbor/{year}/unduh.xlsx": "dashboard",
+    "/ui/notifikasi": "notification",
+    "/ui/audit": "audit",
+    "/ui/audit/{year}/{unit}": "audit",
+    "/ui/audit/{year}/{unit}/paket": "audit",
+    "/ui/audit/semua/{run_id}": "audit_job",
+    "/ui/audit/semua/{run_id}/hasil.csv": "audit_job",
+    "/ui/admin/unit": "admin_page",
+    "/ui/admin/kohort": "admin_page",
+    "/ui/admin/kohort/{run_id}": "admin_job",
+    "/ui/admin/siklus/{year}": "admin_page",
 }
-API_ROUTES = {path: kind for path, kind in ROUTES.items() if not path.startswith("/ui/")}
-PAGES = {path: kind for path, kind in ROUTES.items() if path.startswith("/ui/") and kind != "page_login"}
+PAGE_PREFIXES = ("/ui/", "/publik/")
+API_ROUTES = {path: kind for path, kind in ROUTES.items() if not path.startswith(PAGE_PREFIXES)}
+PAGES = {path: kind for path, kind in ROUTES.items() if path.startswith(PAGE_PREFIXES) and kind != "page_login"}
 
 
 def expected(kind: str, role: str, relation: str) -> int:
     if kind == "page_open":
         return 200
+    if kind == "not_awarded":  # the case is not (yet) awarded: the register knows nothing of it
+        return 404
+    if kind == "dashboard":  # a Kanwil sees its own region's, whatever it asks
+        return 403 if role in NEVER["dashboard"] else 200
+    if kind in ("admin_page", "admin_job"):  # the administration's forms and jobs (an unknown job: 404)
+        return 403 if role != "admin" else (200 if kind == "admin_page" else 404)
+    if kind == "audit_job":
+        return 403 if role in NEVER["audit"] else 404
     if kind == "report":  # the report's pages: the unit's operator edits its report; others read the case page
         if role in NEVER["draft"]:
             return 403
@@ -227,7 +252,7 @@ async def test_every_page_with_every_role_in_every_relation(
     report = next(e["payload"] for e in history["entries"] if e["event"] == "kirim_laporan")
     photo = report["indikator"][0]["bukti"][0]  # a photo has a small copy; the signed statement (a PDF) has none
     criteria = (await d.call("GET", f"/cycles/{year}?kind={KIND}", "ditjen"))["criteria"]
-    values = {"year": str(year), "unit": d.unit, "evidence_id": photo, "kriteria": criteria[0]["code"]}
+    values = {"year": str(year), "unit": d.unit, "evidence_id": photo, "kriteria": criteria[0]["code"], "run_id": "x"}
     wrong = []
     for (role, relation), claims in officials(d.unit).items():
         async with httpx.AsyncClient(transport=api._transport, base_url=str(api.base_url)) as browser:

@@ -11,12 +11,15 @@ from models.contracts import Actor, CaseData
 from workflows.lifecycle import RULES, sources
 
 Scope = Literal["none", "own_unit", "region", "assigned", "all"]
-Resource = Literal["case", "history", "draft", "evidence", "document", "ceremony", "notification", "audit", "config"]
+Resource = Literal[
+    "case", "history", "draft", "evidence", "document", "ceremony", "notification", "audit", "dashboard", "config"
+]
 RESOURCES: tuple[str, ...] = get_args(Resource)
 
 # A case resource is read on one case (404 when that case is out of the caller's scope); `ceremony`, `notification`,
 # `audit` and `config` are read through their own routes. `config` (cycles, units, the lifecycle, aggregate counts)
-# is open to every signed-in role.
+# is open to every signed-in role. `dashboard` is the oversight page (the counts with the overdue cases named, the
+# downloads): Ditjen HAM and auditors nationally, a Kanwil for its region.
 CASE_RESOURCES = ("case", "history", "draft", "evidence", "document")
 
 _UNIT: dict[str, Scope] = {
@@ -28,6 +31,7 @@ _UNIT: dict[str, Scope] = {
     "ceremony": "none",
     "notification": "own_unit",
     "audit": "none",
+    "dashboard": "none",
     "config": "all",
 }
 _JUDGE: dict[str, Scope] = {
@@ -39,6 +43,7 @@ _JUDGE: dict[str, Scope] = {
     "ceremony": "none",
     "notification": "assigned",
     "audit": "none",
+    "dashboard": "none",
     "config": "all",
 }
 _EVERYTHING: dict[str, Scope] = dict.fromkeys(RESOURCES, "all")

@@ -3,13 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models.contracts import UnitInfo
 from models.policy import CyclePolicy, CyclePolicyView, UnitPolicyView
-from models.tables import CycleRow, UnitRow
-from models.workdays import indonesian_holidays
+from models.tables import UnitRow
+from service import cycle_policy
 from service.access import COMMAND, reads
 from service.deps import ActorDep, SessionDep, Year, require_role
 from service.registry import load_policy
@@ -26,20 +25,7 @@ def policy_view(year: int, policy: CyclePolicy, kind: str = "") -> CyclePolicyVi
 def put_cycle(year: Year, policy: CyclePolicy, actor: ActorDep, session: SessionDep) -> CyclePolicyView:
     """Set a cycle's policy. Running cases keep the policy they started with (it is their workflow input)."""
     require_role(actor, "admin")
-    cal = policy.calendar
-    if cal.holidays is None:  # Indonesian public holidays and cuti bersama of the cycle's years
-        cal.holidays = indonesian_holidays(range(cal.applications_close.year, cal.award_valid_until.year + 1))
-    for attempt in range(2):
-        row = session.get(CycleRow, year) or CycleRow(year=year, policy={})
-        row.policy = policy.model_dump(mode="json")
-        session.add(row)
-        try:
-            session.commit()
-            break
-        except IntegrityError:  # another admin created the same year at the same moment: the later save wins
-            session.rollback()
-            if attempt:
-                raise
+    cycle_policy.save(session, year, policy)
     return policy_view(year, policy)
 
 

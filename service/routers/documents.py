@@ -10,7 +10,7 @@ from models.tables import TransitionRow
 from service import documents
 from service.access import ReadDocument
 from service.cases import transitions
-from service.deps import ActorDep, SessionDep, Year
+from service.deps import ActorDep, SessionDep, State, Year
 from service.errors import ApiError
 from service.i18n import LocaleDep
 from workflows import access
@@ -45,3 +45,19 @@ def not_yet(stage: str, history: Sequence[TransitionRow]) -> Reason:
     if any(e.event == "tidak_lolos_verifikasi" for e in history):
         return reason("berakhir_di_verifikasi")
     return reason("hasil_evaluasi_belum_ditetapkan", stage=stage)
+
+
+@router.get("/surat-keterangan-predikat", response_class=HTMLResponse)
+def surat_keterangan_predikat(
+    year: Year, unit: str, row: ReadDocument, session: SessionDep, state: State, locale: LocaleDep
+) -> HTMLResponse:
+    """The award letter once the Predikat is awarded, with a QR code to its public verification page."""
+    history = transitions(session, year, unit)
+    document = documents.surat_keterangan_predikat(
+        CaseData.model_validate(row.data), history, state.settings.public_url, locale
+    )
+    if document is None:
+        raise ApiError(
+            404, "no_award", reason("error.predikat_belum_ditetapkan", unit=unit, tahun=year, stage=row.stage)
+        )
+    return HTMLResponse(document.html, headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})

@@ -5,11 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import tuple_
-from sqlmodel import col, select
 
-from models.tables import CaseRow, NotificationRow
-from service.access import reads, visible_cases
+from service import notifications
+from service.access import reads
 from service.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["notifications"])
@@ -34,13 +32,7 @@ def my_notifications(
 ) -> list[NotificationView]:
     """What was sent to your role about the cases you may see: your unit's (unit roles), your region's (kanwil), the
     cases assigned to you (verifiers and assessors)."""
-    cases = select(CaseRow.year, CaseRow.unit).where(visible_cases(actor, "notification"))
-    query = select(NotificationRow).where(
-        NotificationRow.role == actor.role, tuple_(NotificationRow.year, NotificationRow.unit).in_(cases)
-    )
-    if year is not None:
-        query = query.where(NotificationRow.year == year)
-    rows = session.exec(query.order_by(col(NotificationRow.due_at).desc()).limit(limit))
+    rows = notifications.feed(session, actor, year, limit)
     return [
         NotificationView(
             kind=r.kind,

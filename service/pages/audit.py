@@ -1,0 +1,221 @@
+"""The auditor's pages: find a case; its verified replay (`service.audit.verify_case`) as checks passed and
+differences; its history as it stood on a chosen date, with the refused commands; the evidence with its hashes; the
+audit pack, which verifies offline (`python3 -m service.audit_verify`). Auditors only
+(service/pages/oversight_access.py)."""
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import col, select
+from starlette.background import BackgroundTask
+
+from models.tables import CaseRow, EvidenceRow
+from service import audit_runs, background
+from service.access import log_read
+from service.audit import (
+    PackTooLarge,
+    UnknownCase,
+    audit_pack,
+    csv_text,
+    in_words,
+    load_refusals,
+    load_rows,
+    pack_name,
+    utc,
+    verify_case,
+)
+from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
+from service.i18n import display, gettext, moment, render
+from service.pages.oversight_access import require_scope
+from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from workflows.reasons import reason
+
+router = APIRouter(prefix="/ui/audit")
+WIB = timezone(timedelta(hours=7))
+FOUND_SHOWN = 50
+RESULT_COLUMNS = ["unit", "verdict", "differences"]
+
+
+@router.get("", response_class=HTMLResponse, dependencies=[page_reads("audit")])
+def cari(
+    request: Request,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    tahun: Annotated[str, Query(max_length=8)] = "",
+    unit: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """Search the cases of a year by (part of) the unit code."""
+    require_scope(actor, "audit")
+    errors, found = [], None
+    if tahun or unit:
+        if not tahun.isdigit() or len(tahun) != 4:
+            errors.append(("tahun", gettext(locale, "web.audit_enter_year")))
+        else:
+            query = select(CaseRow).where(CaseRow.year == int(tahun), col(CaseRow.unit).contains(unit.strip()))
+            rows = db.exec(query.order_by(CaseRow.unit).limit(FOUND_SHOWN)).all()
+            found = [[r.unit, r.region, display(locale, "stage", r.stage), r.year] for r in rows]
+    return page(request, locale, "audit_cari.html", values={"tahun": tahun, "unit": unit}, errors=errors, found=found)
+
+
+def cutoff_of(day: date | None) -> datetime | None:
+    """The end of the chosen day in Jakarta time, as the history API reads a date."""
+    return None if day is None else datetime.combine(day, time.max, tzinfo=WIB).astimezone(UTC)
+
+
+def checks(verdict: Any) -> list[tuple[bool, str]]:
+    """The verdict's four checks as (passed, the check in words), for the reader's language."""
+    replay, chain, read_model = verdict.replay, verdict.chain, verdict.read_model
+    rerun = replay.get("lifecycle") or {}
+    return [
+        (
+            replay.get("failure") is None and "history_events" in replay,
+            reason("web.audit_check_replay", n=replay.get("history_events", 0)),
+        ),
+        (rerun.get("ok", False), reason("web.audit_check_lifecycle", n=rerun.get("entries", 0))),
+        (chain.get("ok", False), reason("web.audit_check_chain", n=chain.get("entries", 0))),
+        (read_model.get("ok", False), reason("web.audit_check_read_model", seq=read_model.get("seq") or 0)),
+    ]
+
+
+@router.post("/semua", dependencies=[page_reads("command")])
+async def mulai_semua(
+    request: Request, actor: PageActor, locale: PageLocale, state: State, tahun: Annotated[str, Form()] = ""
+) -> Response:
+    """`audit --all` for a cycle, in the background; the browser goes to the page that follows it."""
+    require_scope(actor, "audit")
+    if not tahun.isdigit() or int(tahun) not in CYCLE_YEARS:
+        errors = [("tahun-semua", gettext(locale, "web.audit_enter_year"))]
+        return page(
+            request, locale, "audit_cari.html", 422, values={"tahun": "", "unit": ""}, errors=errors, found=None
+        )
+    run = audit_runs.start(await get_client(state), state.engine, int(tahun), actor.sub)
+    return RedirectResponse(f"/ui/audit/semua/{run.id}", status_code=303)
+
+
+def audit_run(actor: PageActor, run_id: str) -> background.Run:
+    require_scope(actor, "audit")
+    run = background.get(audit_runs.KIND, run_id)
+    if run is None:
+        raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
+    return run
+
+
+@router.get("/semua/{run_id}", response_class=HTMLResponse, dependencies=[page_reads("audit")])
+def semua(request: Request, run_id: str, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+    run = audit_run(actor, run_id)
+    return page(request, locale, "audit_semua.html", run=run, started=moment(locale, run.started_at))
+
+
+@router.get("/semua/{run_id}/hasil.csv", dependencies=[page_reads("audit")])
+def semua_csv(run_id: str, actor: PageActor) -> Response:
+    run = audit_run(actor, run_id)
+    rows = [[r.unit, "ok" if r.ok else "differences", " | ".join(r.differences)] for r in run.results]
+    headers = {"Content-Disposition": f'attachment; filename="p2ham-audit-{run.year}.csv"'}
+    return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# After the /semua routes: `/{year}/{unit}` would take /semua/{run_id} too.
+@router.get("/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("audit")])
+async def kasus(
+    request: Request,
+    year: int,
+    unit: str,
+    actor: PageActor,
+    locale: PageLocale,
+    db: SessionDep,
+    state: State,
+    per: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    require_scope(actor, "audit")
+    errors, day = [], None
+    if per:
+        try:
+            day = date.fromisoformat(per)
+        except ValueError:
+            errors.append(("per", gettext(locale, "web.audit_enter_date")))
+    cutoff = cutoff_of(day)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            verdict = in_words(await verify_case(client, db, year, unit), locale)
+        except UnknownCase:
+            raise PageError(
+                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+            ) from None
+    rows = [r for r in load_rows(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
+    refusals = [r for r in load_refusals(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
+    log_read(db, actor, year, unit, ["refusals"])  # who tried what on the case, and why refused: as the API logs it
+    used = sorted({e for r in rows for e in r.evidence})
+    files = {e.id: e for e in db.exec(select(EvidenceRow).where(col(EvidenceRow.id).in_(used)))}
+    return page(
+        request,
+        locale,
+        "audit_kasus.html",
+        year=year,
+        unit=unit,
+        verdict=verdict,
+        checks=[(ok, render(words, locale)) for ok, words in checks(verdict)],
+        day=day,
+        per=per,
+        errors=errors,
+        stage=rows[-1].target if rows else None,
+        entries=[
+            [
+                r.seq,
+                moment(locale, r.at),
+                display(locale, "event", r.event),
+                display(locale, "stage", r.target),
+                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
+                r.hash,
+            ]
+            for r in rows
+        ],
+        refusals=[
+            [
+                moment(locale, r.at),
+                display(locale, "event", r.event),
+                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
+                "; ".join(render(w, locale) for w in r.why),
+            ]
+            for r in refusals
+        ],
+        evidence=[[e, files[e].media_type if e in files else "–", files[e].size if e in files else "–"] for e in used],
+    )
+
+
+@router.get("/{year}/{unit}/paket", dependencies=[page_reads("audit")])
+async def paket(year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep, state: State) -> Response:
+    """The audit pack, as the API builds it (`GET .../audit/pack`): the same size cap, limit and read log."""
+    require_scope(actor, "audit")
+    state.limits.expensive(actor)
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            verdict, path = await audit_pack(
+                client,
+                db,
+                state.settings.evidence_dir,
+                year,
+                unit,
+                who=actor.sub,
+                max_bytes=state.settings.audit_pack_max_bytes,
+                locale=locale,
+            )
+        except UnknownCase:
+            raise PageError(
+                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+            ) from None
+        except PackTooLarge as e:
+            raise PageError(413, reason("audit.paket_terlalu_besar"), e.why) from None
+    log_read(db, actor, year, unit, ["paket_audit"])
+    headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=pack_name(year, unit),
+        headers=headers,
+        background=BackgroundTask(path.unlink),
+    )

@@ -1,0 +1,38 @@
+"""Who may open the oversight pages: the dashboard and the audit pages ask the one read rule table
+(`workflows/access.py`: a Kanwil sees its own region only; the audit pages are the auditor's); the administration
+pages are the admin's, as the API's configuration commands are. Deny by default: a role not named is refused, in
+words."""
+
+from models.contracts import Actor
+from service.pages.render import PageError
+from workflows import access
+from workflows.reasons import reason
+
+ADMIN = ("admin",)
+
+
+def require_scope(actor: Actor, resource: str) -> str:
+    """The official's scope for an oversight resource; a role that never reads it gets a refusal page."""
+    scope = access.scope(actor, resource)
+    if scope == "none":
+        readers = [role for role, scopes in access.READS.items() if scopes.get(resource, "none") != "none"]
+        raise PageError(
+            403, reason("web.not_allowed_title"), reason("error.peran_salah", roles=readers, role=actor.role)
+        )
+    return scope
+
+
+def require(actor: Actor, roles: tuple[str, ...]) -> None:
+    if actor.role not in roles:
+        raise PageError(
+            403, reason("web.not_allowed_title"), reason("error.peran_salah", roles=list(roles), role=actor.role)
+        )
+
+
+def dashboard_region(actor: Actor, asked: str | None) -> str | None:
+    """The region the dashboard may show: a Kanwil's own, whatever it asks; the others' choice (None: all)."""
+    if require_scope(actor, "dashboard") == "all":
+        return asked
+    if asked and asked != actor.region:
+        raise PageError(403, reason("web.not_allowed_title"), reason("web.dashboard_other_region", region=actor.region))
+    return actor.region

@@ -1,0 +1,125 @@
+"""The auditor's pages in the real Chromium: find a finished case, a clean verdict as checks in words, the refused
+commands and the evidence with its hashes, the audit pack downloaded and verified offline; the history as it stood on
+an earlier date (a case written into the read model with entries days apart); other roles refused."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from service.i18n import display
+from service.settings import Settings
+from tests.browser import assert_accessible, assert_light
+from tests.stages import OPENS_AT_ONCE, calendar, case_at
+from tests.test_dashboard import DKI, KANIM, TO_PEMBANGUNAN, Known, write_case
+from tests.test_web import dev_login
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_an_auditor_finds_a_finished_case_sees_a_clean_verdict_and_verifies_the_pack_offline(
+    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str, tmp_path: Path
+):
+    unit = f"AUD-A-{year}"
+    d = await case_at(api, settings, year, unit, "berpredikat", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    headers = {**d.officials["verifikator"], "Idempotency-Key": f"refused-{year}"}
+    refused = await api.post(f"{d.case_path}/events/lolos_verifikasi", json={}, headers=headers)
+    assert refused.status_code == 409, refused.text  # recorded as a refused command
+    await d.send("cabut", "ditjen", {"alasan": "Pengaduan masyarakat terbukti"})
+
+    await page.goto(f"/ui/audit?tahun={year}&unit=AUD-A")
+    await dev_login(page, "auditor", "auditor-1", "Auditor Inspektorat")
+    await page.wait_for_url(f"{live_url}/ui/audit?tahun={year}&unit=AUD-A")
+    await assert_accessible(page)
+    await page.get_by_test_id("hasil-cari").get_by_role("link", name=unit).click()
+    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}")
+
+    assert await page.get_by_test_id("putusan").inner_text() == "Audit bersih: semua pemeriksaan lolos"
+    checks = await page.get_by_test_id("pemeriksaan").locator("li").all_inner_texts()
+    assert len(checks) == 4 and all(c.startswith("Lolos:") for c in checks), checks
+    assert await page.get_by_test_id("perbedaan").count() == 0
+    assert display("id", "event", "lolos_verifikasi") in await page.get_by_test_id("ditolak").inner_text()
+    history = (await api.get(f"{d.case_path}/history", headers=d.officials["ditjen"])).json()["entries"]
+    hashes = await page.get_by_test_id("riwayat").locator("code").all_inner_texts()
+    assert hashes == [e["hash"] for e in history]
+    evidence = await page.get_by_test_id("bukti").locator("tbody th").all_inner_texts()
+    assert evidence and len(evidence[0]) == 64  # the sha256 each file is named by
+    await assert_accessible(page)
+    await assert_light(page, f"/ui/audit/{year}/{unit}")
+
+    pack = await page.request.get(await page.get_by_test_id("paket").get_attribute("href"))
+    assert pack.status == 200
+    path = tmp_path / f"p2ham-audit-{year}-{unit}.zip"
+    path.write_bytes(await pack.body())
+    checked = subprocess.run(
+        [sys.executable, "-m", "service.audit_verify", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_the_history_as_it_stood_on_an_earlier_date(page: Page, engine: Engine, year: int, live_url: str):
+    unit = f"AUD-B-{year}"
+    with Session(engine) as db:  # entries on 6, 8, 11 and 12 January 2030; no Temporal history: the verdict says so
+        write_case(db, year, Known(unit, DKI, KANIM, TO_PEMBANGUNAN))
+        db.commit()
+    await page.goto(f"/ui/audit/{year}/{unit}")
+    await dev_login(page, "auditor", "auditor-2", "Auditor BPK")
+    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}")
+    assert "perbedaan" in await page.get_by_test_id("putusan").inner_text()
+    assert await page.get_by_test_id("perbedaan").locator("li").count() >= 1
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 4
+
+    await page.fill("#per", "2030-01-09")
+    await page.get_by_role("button", name="Tampilkan").click()
+    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}?per=2030-01-09#riwayat")
+    stage = display("id", "stage", "pencanangan_terjadwal")
+    assert (
+        await page.get_by_test_id("tahap-per").inner_text() == f"Pada 9 Januari 2030 kasus berada pada tahap {stage}."
+    )
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 2
+    await assert_accessible(page)
+
+    await page.goto(f"/ui/audit/{year}/{unit}?per=2030-01-05")
+    assert await page.get_by_test_id("belum-ada").is_visible()
+    await page.goto(f"/ui/audit/{year}/{unit}?per=30-06-2024")
+    assert "Isi tanggal dengan benar" in await page.locator(".ringkasan-galat").inner_text()
+
+
+async def test_the_audit_pages_are_the_auditors_only(page: Page, live_url: str):
+    await page.goto("/ui/audit")
+    await dev_login(page, "ditjen_ham", "dj-audit", "Petugas Ditjen")
+    await page.wait_for_url(f"{live_url}/ui/audit")
+    assert "tidak berwenang" in await page.get_by_role("heading", level=1).inner_text()
+
+
+async def test_audit_all_runs_in_the_background_and_its_table_downloads(
+    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
+):
+    units = [f"AUD-C-{year}", f"AUD-D-{year}"]
+    for unit in units:
+        await case_at(api, settings, year, unit, "permohonan", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    await page.goto("/ui/audit")
+    await dev_login(page, "auditor", "auditor-3", "Auditor Itjen")
+    await page.wait_for_url(f"{live_url}/ui/audit")
+    await page.fill("#tahun-semua", str(year))
+    await page.get_by_role("button", name="Mulai audit seluruh kasus").click()
+    await page.wait_for_url(f"{live_url}/ui/audit/semua/*")
+    run_url = page.url
+    # The page refreshes itself (no script) until the run is finished.
+    await page.get_by_test_id("selesai").wait_for(timeout=120_000)
+    assert await page.get_by_test_id("selesai").inner_text() == "Audit selesai: 2 kasus diperiksa, 0 dengan perbedaan"
+    rows = await page.get_by_test_id("hasil").locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == units
+    await assert_accessible(page)
+    table = await page.request.get(await page.get_by_test_id("unduh-hasil").get_attribute("href"))
+    lines = (await table.text()).splitlines()
+    assert lines == ["unit,verdict,differences", f"{units[0]},ok,", f"{units[1]},ok,"]
+    # The finished run stays readable; an unknown run is a page in words.
+    assert (await page.goto(run_url)).status == 200
+    missing = await page.goto("/ui/audit/semua/tidak-ada")
+    assert missing is not None and missing.status == 404
