@@ -66,7 +66,7 @@ def require_scope(actor: Actor, resource: str) -> None:
 
 
 def not_found(year: int, unit: str) -> ApiError:
-    return ApiError(404, "unknown_case", reason("akses.kasus_tidak_ditemukan", unit=unit, year=year))
+    return ApiError(404, "unknown_case", reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year))
 
 
 def readable_case(session: Session, actor: Actor, resource: str, year: int, unit: str) -> CaseRow:

@@ -200,7 +200,7 @@ def test_the_date_is_the_units_own_a_wita_unit_is_a_day_ahead_of_jakarta_at_midn
 
 def test_a_document_in_english_on_request_with_the_same_numbers():
     case, history = decided(datetime(2026, 12, 9, 20, 30, tzinfo=UTC), name="Lapas Kelas I", ketua="Dr. Ketua")
-    indonesian, english = documents.hasil_evaluasi(case, history), documents.hasil_evaluasi(case, history, "en")
+    indonesian, english = documents.hasil_evaluasi(case, history), documents.hasil_evaluasi(case, history, locale="en")
     assert indonesian is not None and english is not None
     assert '<html lang="id">' in indonesian.html and '<html lang="en">' in english.html
     assert "BERITA ACARA HASIL EVALUASI" in indonesian.html

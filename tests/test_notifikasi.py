@@ -7,11 +7,26 @@ from playwright.async_api import Page
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.tables import NotificationRow
+from models.tables import CaseRow, NotificationRow
 from tests.browser import assert_accessible, assert_light
 from tests.test_web import dev_login
 
 NOW = datetime.now(UTC)
+
+
+def case(year: int, region: str, unit: str) -> CaseRow:
+    """The read model's row of the case a notice is about: the feed shows what concerns a case the reader may see."""
+    return CaseRow(
+        year=year,
+        unit=unit,
+        region=region,
+        kind="kantor_imigrasi",
+        stage="pelaporan",
+        final=False,
+        seq=1,
+        updated_at=NOW,
+        data={},
+    )
 
 
 def notice(year: int, region: str, unit: str, subject: str, hours_ago: int, role: str = "kanwil") -> NotificationRow:
@@ -35,6 +50,13 @@ async def test_the_feed_newest_first_with_the_unseen_marked_and_links_to_cases(
 ):
     region = f"KANWIL-N{year}"
     with Session(engine) as db:
+        for unit, where in (
+            ("UNIT-LAMA", region),
+            ("UNIT-BARU", region),
+            ("UNIT-LAIN", "KANWIL-LAIN"),
+            ("UNIT-OP", region),
+        ):
+            db.add(case(year, where, unit))
         db.add(notice(year, region, "UNIT-LAMA", "Pelaporan dibuka", 48))
         db.add(notice(year, region, "UNIT-BARU", "Batas pelaporan tiga hari lagi", 2))
         db.add(notice(year, "KANWIL-LAIN", "UNIT-LAIN", "Untuk wilayah lain", 1))

@@ -99,6 +99,7 @@ ROUTES = {
     "/cycles/{year}/cases/{unit}/history": "contents",
     "/cycles/{year}/cases/{unit}/evidence/{evidence_id}": "contents",
     "/cycles/{year}/cases/{unit}/documents/hasil-evaluasi": "contents",
+    "/cycles/{year}/cases/{unit}/documents/surat-keterangan-predikat": "award_letter",
     "/cycles/{year}/cases/{unit}/draft": "draft",
     "/cycles/{year}/cases/{unit}/audit": "audit",
     "/cycles/{year}/cases/{unit}/audit/pack": "audit",
@@ -143,6 +144,8 @@ PAGES = {path: kind for path, kind in ROUTES.items() if path.startswith(PAGE_PRE
 def expected(kind: str, role: str, relation: str) -> int:
     if kind == "page_open":
         return 200
+    if kind == "award_letter":  # the case is not awarded: no letter, to whoever reads its documents
+        return 403 if role in NEVER["contents"] else 404
     if kind == "not_awarded":  # the case is not (yet) awarded: the register knows nothing of it
         return 404
     if kind == "dashboard":  # a Kanwil sees its own region's, whatever it asks
@@ -224,7 +227,8 @@ async def test_every_route_with_every_role_in_every_relation(
             if got.status_code != want:
                 wrong.append(f"{role} ({relation}) GET {path}: expected {want}, got {got.status_code} {got.text[:200]}")
             elif want == 404:
-                assert got.json()["error"] in ("unknown_case", "unknown_ceremony"), got.text  # never confirms it exists
+                # never confirms that a case exists to whoever may not read it
+                assert got.json()["error"] in ("unknown_case", "unknown_ceremony", "no_award"), got.text
         listed = (await api.get(f"/cycles/{year}/cases", headers=headers)).json()
         sees = relation in READS_CASE[role] or role == "admin"
         units = {c["unit"] for c in listed["items"]}

@@ -100,7 +100,8 @@ async def test_a_post_without_the_csrf_token_is_refused_with_a_page(live_url: st
 
 
 async def test_production_has_no_dev_login_and_a_secure_cookie(settings: Settings):
-    app = create_app(settings.model_copy(update={"mode": "production"}))
+    production = {"mode": "production", "jwt_issuer": "https://sso.example.go.id", "jwt_audience": "p2ham"}
+    app = create_app(settings.model_copy(update=production))
     assert "/ui/masuk/dev" not in {r.path for r in app.routes if isinstance(r, APIRoute)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://p2ham.test") as http:
         login = await http.get("/ui/masuk")

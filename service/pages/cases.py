@@ -162,7 +162,15 @@ async def stored_files(
     limit = state.settings.evidence_max_bytes
     for name, upload in forms.files(event_fields, form).items():
         data = await upload.read(limit + 1)
-        info, _ = evidence.store(db, state.settings.evidence_dir, limit, actor, data, upload.filename or "")
+        info, _ = evidence.store(
+            db,
+            state.settings.evidence_dir,
+            limit,
+            state.settings.evidence_quota_bytes,
+            actor,
+            data,
+            upload.filename or "",
+        )
         stored[name] = info.id
     return stored
 

@@ -125,7 +125,15 @@ async def simpan_kriteria(
                 if isinstance(upload, str) or not upload.filename:
                     continue
                 data = await upload.read(limit + 1)
-                info, _ = evidence.store(db, state.settings.evidence_dir, limit, actor, data, upload.filename)
+                info, _ = evidence.store(
+                    db,
+                    state.settings.evidence_dir,
+                    limit,
+                    state.settings.evidence_quota_bytes,
+                    actor,
+                    data,
+                    upload.filename,
+                )
                 bukti += [info.id] if info.id not in bukti else []
             nilai = text(form, f"nilai-{i.code}") or previous.get("nilai", "")
             keterangan = text(form, f"keterangan-{i.code}") or None
