@@ -307,11 +307,14 @@ async def run_demo(api: str, year: int, unit: str, step: timedelta) -> None:
         admin = {"Authorization": f"Bearer {mint(settings, 'admin', 'admin-1')}"}
         if (await http.get("/units", params={"limit": 1}, headers=admin)).status_code == 401:
             fail(f"the stack at {api} refuses our tokens: run the demo with the stack's P2HAM_JWT_SECRET")
-        say(f"Demo: one case through the API at {api}, one calendar step = {step.total_seconds():g}s")
+        from service.i18n import gettext  # as the other commands do: the CLI starts without the catalogues
+
+        language = settings.language
+        say(gettext(language, "demo.mulai", api=api, detik=f"{step.total_seconds():g}"))
         driver = await happy_path(http, settings, year, unit, step, say=say)
         view = await driver.call("GET", driver.case_path, "ditjen")
-    say(f"Done: {unit} in cycle {year} ended at stage {view['stage']}.")
-    say(f"  its history: {api}/cycles/{year}/cases/{unit}/history (as an auditor)")
+    say(gettext(language, "demo.selesai", unit=unit, tahun=year, stage=view["stage"]))
+    say(gettext(language, "demo.riwayat", alamat=f"{api}/cycles/{year}/cases/{unit}/history"))
 
 
 @app.command()

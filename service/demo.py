@@ -16,6 +16,7 @@ import httpx
 
 from models.policy import Calendar, compressed_calendar
 from service.auth import mint
+from service.i18n import DEFAULT_LOCALE, display, gettext
 from service.settings import Settings
 
 Say = Callable[[str], None]
@@ -75,8 +76,17 @@ def sample_statement(unit: str) -> bytes:
 class Driver:
     """Sends each step as the right official and says what happened."""
 
-    def __init__(self, http: httpx.AsyncClient, officials: Officials, year: int, unit: str, say: Say) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        officials: Officials,
+        year: int,
+        unit: str,
+        say: Say,
+        language: str = DEFAULT_LOCALE,
+    ) -> None:
         self.http, self.officials, self.year, self.unit, self.say = http, officials, year, unit, say
+        self.language = language  # what it says, it says in this language (P2HAM_LANGUAGE)
         self.case_path = f"/cycles/{year}/cases/{unit}"
 
     async def call(self, method: str, path: str, who: str, json: Any = None, expect: int = 200) -> dict[str, Any]:
@@ -97,11 +107,17 @@ class Driver:
     async def send(self, event: str, who: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         before = await self.call("GET", self.case_path, who)
         view = await self.call("POST", f"{self.case_path}/events/{event}", who, payload or {})
-        self.say(f"  {before['stage']:>22} --{event}--> {view['stage']}   (by {who})")
+        self.step(before["stage"], event, view["stage"], who)
         return view
 
+    def step(self, before: str, event: str, after: str, who: str) -> None:
+        """One transition as a line: the stages and the event by their names, and who sent it."""
+        lang = self.language
+        names = {"sebelum": display(lang, "stage", before) if before else "", "sesudah": display(lang, "stage", after)}
+        self.say(gettext(lang, "demo.langkah", peristiwa=display(lang, "event", event), oleh=who, **names))
+
     async def wait_until(self, who: str, done: Callable[[dict[str, Any]], bool], what: str, timeout: float) -> dict:
-        self.say(f"  ... waiting for {what}")
+        self.say(gettext(self.language, "demo.menunggu", apa=what))
         deadline = time.monotonic() + timeout
         while True:
             view = await self.call("GET", self.case_path, who)
@@ -124,14 +140,14 @@ async def open_case(
 ) -> Driver:
     """An admin sets up the cycle and registers the unit; the unit's operator applies."""
     region = "KANWIL-DKI"
-    d = Driver(http, Officials(settings, unit, region), year, unit, say)
+    d = Driver(http, Officials(settings, unit, region), year, unit, say, settings.language)
     policy = {"regulation": "2023", "ends_after": ends_after, "calendar": calendar.model_dump(mode="json")}
     await d.call("PUT", f"/cycles/{year}", "admin", policy)
     unit_info = {"code": unit, "name": f"Kantor Imigrasi {unit}", "kind": "kantor_imigrasi", "region": region}
     await d.call("POST", "/units", "admin", {**unit_info, "email": email}, expect=201)
-    say(f"Cycle {year}: unit {unit} applies")
+    say(gettext(d.language, "demo.mengajukan", tahun=year, unit=unit))
     view = await d.call("POST", f"/cycles/{year}/cases", "operator", {"unit": unit}, expect=201)
-    say(f"  {'':>22} --ajukan--> {view['stage']}   (by operator)")
+    d.step("", "ajukan", view["stage"], "operator")
     return d
 
 
@@ -139,7 +155,8 @@ async def declare(d: Driver, jadwal: datetime, timeout: float) -> None:
     """Ditjen HAM approves with witnesses, the Kanwil declares at the set time, the unit head signs."""
     ceremony = {"jadwal": jadwal.isoformat(), "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES}
     await d.send("setujui_permohonan", "ditjen", ceremony)
-    await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], "the pencanangan date", timeout)
+    date_reached = gettext(d.language, "demo.tanggal_pencanangan")
+    await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], date_reached, timeout)
     await d.send("deklarasikan", "kanwil", {"saksi_hadir": WITNESSES})
     statement = await d.upload("kepala", "pernyataan.pdf", sample_statement(d.unit))
     await d.send("tandatangani_pernyataan", "kepala", {"dokumen": statement})
@@ -173,8 +190,9 @@ async def happy_path(
     wait = 10 * step.total_seconds()
     d = await open_case(http, settings, year, unit, compressed_calendar(now, step), say=say)
     await declare(d, datetime.now(UTC) + 2 * step, wait)  # two steps after the approval, however long setup took
-    await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", "the reporting window", wait)
-    say("  (the calendar opened the reporting window: buka_pelaporan by system)")
+    window = gettext(d.language, "demo.jendela_pelaporan")
+    await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", window, wait)
+    say(gettext(d.language, "demo.kalender", peristiwa=display(d.language, "event", "buka_pelaporan")))
     await assign(d)
     await report(d)
     await d.send("lolos_verifikasi", "verifikator")
@@ -185,6 +203,7 @@ async def happy_path(
     await d.send(
         "tetapkan_penghargaan", "ditjen", {"nomor_keputusan": f"M.HH-{year}.HA.01", "tanggal": str(now.date())}
     )
-    await d.wait_until("ditjen", lambda v: v["stage"] == "selesai", "the award's validity to end", 2 * wait)
-    say("  (the calendar ended the award's validity: akhiri_masa_berlaku by system)")
+    validity = gettext(d.language, "demo.akhir_masa_berlaku")
+    await d.wait_until("ditjen", lambda v: v["stage"] == "selesai", validity, 2 * wait)
+    say(gettext(d.language, "demo.kalender", peristiwa=display(d.language, "event", "akhiri_masa_berlaku")))
     return d

@@ -45,7 +45,7 @@ async def test_happy_path_every_step_by_the_right_role(
         assert entry["at"]
     assert [e["seq"] for e in history["entries"]] == list(range(1, 14))
     assert history["entries"][10]["to"] == "lolos_evaluasi"
-    assert any("--tetapkan_penghargaan--> berpredikat" in line for line in lines)
+    assert any("--Tetapkan predikat--> Berpredikat" in line for line in lines)
 
     # Search attributes follow the case, so operators can find it in the Temporal UI by stage, year, region and unit.
     query = (
