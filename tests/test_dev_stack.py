@@ -92,7 +92,7 @@ def test_dev_stack_runs_the_demo_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         report = f"p2ham demo exited with {demo.returncode}:\n{demo.stdout}\n{demo.stderr}\n--- dev:\n{output.tail()}"
         assert demo.returncode == 0, report
         assert "--Tetapkan predikat--> Berpredikat" in demo.stdout, report
-        assert "selesai" in demo.stdout, report
+        assert "berakhir pada tahap Selesai" in demo.stdout, report
 
         dev.send_signal(signal.SIGINT)  # Ctrl-C
         assert dev.wait(timeout=60) == 0, output.tail()
