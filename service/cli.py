@@ -23,6 +23,7 @@ from models.contracts import ROLES
 from models.db import make_engine
 from service.auth import UNIT_ROLES, TooLong, mint
 from service.demo import happy_path
+from service.i18n import gettext
 from service.settings import get_settings
 from workflows.unit import SEARCH_ATTRIBUTES
 
@@ -300,15 +301,13 @@ async def run_demo(api: str, year: int, unit: str, step: timedelta) -> None:
         try:
             health = (await http.get("/health")).json()
         except (httpx.HTTPError, ValueError):
-            fail(f"no P2HAM stack answers at {api}: start it with `make run` (or `p2ham dev`)")
+            fail(gettext(settings.language, "cli.demo_tidak_ada_layanan", api=api))
         if not health.get("temporal"):
-            fail(f"the stack at {api} cannot reach Temporal yet; wait a moment, or restart it with `make run`")
+            fail(gettext(settings.language, "cli.demo_temporal_belum_siap", api=api))
         # A stack started with another P2HAM_JWT_SECRET refuses our tokens: say so before the first step fails.
         admin = {"Authorization": f"Bearer {mint(settings, 'admin', 'admin-1')}"}
         if (await http.get("/units", params={"limit": 1}, headers=admin)).status_code == 401:
-            fail(f"the stack at {api} refuses our tokens: run the demo with the stack's P2HAM_JWT_SECRET")
-        from service.i18n import gettext  # as the other commands do: the CLI starts without the catalogues
-
+            fail(gettext(settings.language, "cli.demo_token_ditolak", api=api))
         language = settings.language
         say(gettext(language, "demo.mulai", api=api, detik=f"{step.total_seconds():g}"))
         driver = await happy_path(http, settings, year, unit, step, say=say)
@@ -332,7 +331,7 @@ def demo(
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as e:  # a refused step, a timeout, the stack going away: say what, not a traceback
-        fail(f"the demo failed: {type(e).__name__}: {e}")
+        fail(gettext(get_settings().language, "cli.demo_gagal", galat=f"{type(e).__name__}: {e}"))
 
 
 # --- p2ham cohort --------------------------------------------------------------------------------------------------
@@ -350,7 +349,7 @@ async def run_cohort(
     from models.contracts import Actor
     from service.cohort import READ_MODEL_TIMEOUT, Outcome, await_read_model, open_cohort, read_units_csv
     from service.errors import ApiError
-    from service.i18n import gettext, render
+    from service.i18n import render
     from worker import connect
 
     try:
@@ -361,7 +360,9 @@ async def run_cohort(
     try:
         client = await connect(settings)
     except Exception as e:
-        fail(f"cannot reach Temporal at {settings.temporal_address}: {e}")
+        fail(
+            gettext(settings.language, "cli.temporal_tidak_terjangkau", alamat=settings.temporal_address, galat=str(e))
+        )
     engine = make_engine(settings.database_url)
     admin = Actor(sub=by, name=by, role="admin")  # recorded in each case's history as who opened it
     wait = READ_MODEL_TIMEOUT if wait is None else wait
@@ -444,7 +445,9 @@ async def audit_connections() -> tuple[Any, Any, Any]:
     try:
         client = await connect(settings)
     except Exception as e:
-        fail(f"cannot reach Temporal at {settings.temporal_address}: {e}")
+        fail(
+            gettext(settings.language, "cli.temporal_tidak_terjangkau", alamat=settings.temporal_address, galat=str(e))
+        )
     return client, make_engine(settings.database_url), settings
 
 
@@ -453,7 +456,7 @@ async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
     from sqlmodel import Session
 
     from service.audit import UnknownCase, cycle_units, describe_verdict, in_words, replayer, verdict_mark, verify_case
-    from service.i18n import gettext, ngettext, render
+    from service.i18n import ngettext, render
 
     client, engine, settings = await audit_connections()
     language = settings.language
@@ -521,7 +524,7 @@ def audit(
     `p2ham audit YEAR UNIT` for one case, `p2ham audit --all YEAR` for a whole cycle. Exits 1 if any case fails.
     """
     if all_cases == (unit is not None):
-        fail("name one UNIT, or use --all for every case of the cycle")
+        fail(gettext(get_settings().language, "cli.audit_satu_atau_semua"))
     raise typer.Exit(asyncio.run(run_audit(year, None if all_cases else [unit or ""], as_json)))
 
 
@@ -529,7 +532,7 @@ async def run_audit_pack(year: int, unit: str, out: Path) -> int:
     from sqlmodel import Session
 
     from service.audit import UnknownCase, audit_pack, pack_name, verdict_mark
-    from service.i18n import gettext, render
+    from service.i18n import render
 
     client, engine, settings = await audit_connections()
     with Session(engine) as session:
