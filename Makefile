@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 DB_TESTS := tests/test_api.py tests/test_happy_path.py tests/test_projection.py tests/test_evidence.py \
   tests/test_access_matrix.py tests/test_separation_of_duties.py tests/test_audit.py tests/test_drafts.py \
-  tests/test_ceremony.py tests/test_documents.py tests/test_cohort.py tests/test_dashboard.py tests/test_notifications.py tests/test_migrations.py tests/test_concurrency.py
+  tests/test_ceremony.py tests/test_documents.py tests/test_cohort.py tests/test_dashboard.py tests/test_notifications.py tests/test_migrations.py tests/test_concurrency.py \
+  tests/test_read_rules.py tests/test_penugasan.py tests/test_archive.py
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
