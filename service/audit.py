@@ -32,8 +32,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
+from starlette.background import BackgroundTask
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -41,9 +43,11 @@ from temporalio.worker import Replayer
 
 from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, EvidenceInfo, Transition
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
+from service.access import log_read
 from service.archive import archived_histories, run_histories
 from service.evidence import resolve, stored_path
 from service.i18n import gettext, render
+from service.settings import Settings
 from worker import SANDBOX
 from workflows import lifecycle
 from workflows.ceremony import CeremonyWorkflow
@@ -786,6 +790,32 @@ class PackTooLarge(Exception):
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"{size} bytes > {limit}")
         self.why = reason("audit.paket_ukuran", ukuran=size, batas=limit)
+
+
+async def download_pack(
+    client: Client, session: Session, settings: Settings, actor: Actor, year: int, unit: str, locale: str
+) -> FileResponse:
+    """The audit pack as an official downloads it, through the API or the auditor's page: under the size cap, its
+    reading logged, streamed from its temporary file and deleted after. Raises `UnknownCase`, `PackTooLarge`."""
+    verdict, path = await audit_pack(
+        client,
+        session,
+        settings.evidence_dir,
+        year,
+        unit,
+        who=actor.sub,
+        max_bytes=settings.audit_pack_max_bytes,
+        locale=locale,
+    )
+    log_read(session, actor, year, unit, ["paket_audit"])
+    headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=pack_name(year, unit),
+        headers=headers,
+        background=BackgroundTask(path.unlink),
+    )
 
 
 async def audit_pack(

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
-from starlette.background import BackgroundTask
 
 from models.tables import CaseRow, EvidenceRow
 from service import audit_runs, background
@@ -17,12 +16,11 @@ from service.access import log_read
 from service.audit import (
     PackTooLarge,
     UnknownCase,
-    audit_pack,
     csv_text,
+    download_pack,
     in_words,
     load_refusals,
     load_rows,
-    pack_name,
     utc,
     verify_case,
 )
@@ -194,28 +192,10 @@ async def paket(year: int, unit: str, actor: PageActor, locale: PageLocale, db: 
     client = await get_client(state)
     async with temporal_errors():
         try:
-            verdict, path = await audit_pack(
-                client,
-                db,
-                state.settings.evidence_dir,
-                year,
-                unit,
-                who=actor.sub,
-                max_bytes=state.settings.audit_pack_max_bytes,
-                locale=locale,
-            )
+            return await download_pack(client, db, state.settings, actor, year, unit, locale)
         except UnknownCase:
             raise PageError(
                 404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
             ) from None
         except PackTooLarge as e:
             raise PageError(413, reason("audit.paket_terlalu_besar"), e.why) from None
-    log_read(db, actor, year, unit, ["paket_audit"])
-    headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=pack_name(year, unit),
-        headers=headers,
-        background=BackgroundTask(path.unlink),
-    )

@@ -6,12 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
-from starlette.background import BackgroundTask
 
 from models.contracts import Actor
 from models.tables import ReadLogRow
-from service.access import log_read, readable_case, reads
-from service.audit import AuditVerdict, PackTooLarge, UnknownCase, audit_pack, in_words, pack_name, verify_case
+from service.access import readable_case, reads
+from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
 from service.deps import ActorDep, LimitsDep, SessionDep, State, Year, get_client, require_role, temporal_errors
 from service.errors import ApiError
 from service.i18n import LocaleDep
@@ -59,29 +58,11 @@ async def pack(
     client = await get_client(state)
     async with temporal_errors():
         try:
-            verdict, path = await audit_pack(
-                client,
-                session,
-                state.settings.evidence_dir,
-                year,
-                unit,
-                who=actor.sub,
-                max_bytes=state.settings.audit_pack_max_bytes,
-                locale=locale,
-            )
+            return await download_pack(client, session, state.settings, actor, year, unit, locale)
         except UnknownCase as e:
             raise ApiError(404, "unknown_case", e.why) from None
         except PackTooLarge as e:
             raise ApiError(413, "pack_too_large", reason("audit.paket_terlalu_besar"), [e.why]) from None
-    log_read(session, actor, year, unit, ["paket_audit"])
-    headers = {"X-P2HAM-Audit-Ok": "true" if verdict.ok else "false", "Cache-Control": "private, no-store"}
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=pack_name(year, unit),
-        headers=headers,
-        background=BackgroundTask(path.unlink),
-    )
 
 
 class ReadLogEntry(BaseModel):
