@@ -12,6 +12,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi import UploadFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlmodel import Session, col, func, select
 
@@ -20,6 +21,7 @@ from models.tables import EvidenceRow
 from service.access import log_read
 from service.errors import ApiError
 from service.limits import too_large
+from service.settings import Settings
 from workflows.reasons import reason
 
 # Sniffed from the bytes, never from the file name or the client's content type.
@@ -94,6 +96,22 @@ def resolve(session: Session, payload: Payload, unit: str) -> dict[str, Evidence
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # A unit's files may show a prison's inside: never cached on a shared computer, never sniffed into another type.
 HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
+async def store_upload(
+    session: Session, settings: Settings, actor: Actor, upload: UploadFile
+) -> tuple[EvidenceInfo, bool]:
+    """An uploaded file (the API's `POST /evidence`, a page's form), read up to the size limit and stored."""
+    data = await upload.read(settings.evidence_max_bytes + 1)
+    return store(
+        session,
+        settings.evidence_dir,
+        settings.evidence_max_bytes,
+        settings.evidence_quota_bytes,
+        actor,
+        data,
+        upload.filename or "",
+    )
 
 
 def load_unit_file(session: Session, root: Path, evidence_id: str, unit: str) -> tuple[EvidenceRow, Path]:

@@ -159,18 +159,8 @@ async def stored_files(
 ) -> dict[str, str]:
     """The files chosen on the form, stored as evidence of the actor's unit: their ids by field."""
     stored = {}
-    limit = state.settings.evidence_max_bytes
     for name, upload in forms.files(event_fields, form).items():
-        data = await upload.read(limit + 1)
-        info, _ = evidence.store(
-            db,
-            state.settings.evidence_dir,
-            limit,
-            state.settings.evidence_quota_bytes,
-            actor,
-            data,
-            upload.filename or "",
-        )
+        info, _ = await evidence.store_upload(db, state.settings, actor, upload)
         stored[name] = info.id
     return stored
 

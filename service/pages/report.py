@@ -116,7 +116,6 @@ async def simpan_kriteria(
     criterion = criterion_of(case, kriteria)
     form = await request.form()
     answers: dict[str, dict[str, Any]] = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
-    limit = state.settings.evidence_max_bytes
     with as_page():
         for i in criterion.indicators:
             previous = answers.get(i.code, {})
@@ -124,16 +123,7 @@ async def simpan_kriteria(
             for upload in form.getlist(f"bukti-{i.code}"):
                 if isinstance(upload, str) or not upload.filename:
                     continue
-                data = await upload.read(limit + 1)
-                info, _ = evidence.store(
-                    db,
-                    state.settings.evidence_dir,
-                    limit,
-                    state.settings.evidence_quota_bytes,
-                    actor,
-                    data,
-                    upload.filename,
-                )
+                info, _ = await evidence.store_upload(db, state.settings, actor, upload)
                 bukti += [info.id] if info.id not in bukti else []
             nilai = text(form, f"nilai-{i.code}") or previous.get("nilai", "")
             keterangan = text(form, f"keterangan-{i.code}") or None

@@ -23,11 +23,7 @@ async def upload(
 ) -> EvidenceInfo:
     """Upload one file for your unit. Uploading the same bytes again returns the same id."""
     require_role(actor, *sorted(UNIT_ROLES))
-    s = state.settings
-    data = await file.read(s.evidence_max_bytes + 1)
-    info, created = evidence.store(
-        session, s.evidence_dir, s.evidence_max_bytes, s.evidence_quota_bytes, actor, data, file.filename or ""
-    )
+    info, created = await evidence.store_upload(session, state.settings, actor, file)
     if not created:
         response.status_code = 200
     return info
