@@ -117,6 +117,10 @@ class Settings(BaseSettings):
                 problems.append(f"P2HAM_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
         elif not (self.jwt_public_key_file or self.jwt_jwks_file):
             problems.append("RS256 needs P2HAM_JWT_PUBLIC_KEY_FILE or P2HAM_JWT_JWKS_FILE")
+        if self.jwt_algorithm == "RS256" and len((self.session_secret or "").encode()) < MIN_SECRET_BYTES:
+            # With HS256 the pages' cookies are signed with a key derived from the JWT secret; with RS256 there is
+            # no secret to derive one from, so the web sessions need their own.
+            problems.append(f"P2HAM_SESSION_SECRET must be set (at least {MIN_SECRET_BYTES} bytes) with RS256")
         if not self.jwt_issuer:
             problems.append("P2HAM_JWT_ISSUER is not set: tokens of any issuer would be accepted")
         if not self.jwt_audience:

@@ -269,6 +269,11 @@ PROJECT = Path(__file__).parent.parent
         (["worker.py"], {"P2HAM_JWT_SECRET": "short-secret"}, "P2HAM_JWT_SECRET"),
         (["worker.py"], {"P2HAM_JWT_SECRET": "x" * 40}, "P2HAM_JWT_ISSUER"),
         (["-c", "import service.api; service.api.app"], {"P2HAM_JWT_ALGORITHM": "RS256"}, "P2HAM_JWT_JWKS_FILE"),
+        (  # the SSO's keys are public: the web sessions' cookies need a secret of their own
+            ["-c", "import service.api; service.api.app"],
+            {"P2HAM_JWT_ALGORITHM": "RS256", "P2HAM_JWT_JWKS_FILE": "/dev/null", "P2HAM_JWT_ISSUER": ISSUER},
+            "P2HAM_SESSION_SECRET",
+        ),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(argv: list[str], env: dict[str, str], variable: str) -> None:

@@ -450,8 +450,8 @@ async def test_temporal_restarted_on_its_file_cases_continue(
 
         declared = ["ajukan", "setujui_permohonan", "deklarasikan", "tandatangani_pernyataan", "buka_pelaporan"]
         expected = {
-            "KANIM-PULIH-A": [*declared, "kirim_laporan", "kembalikan", "tutup_perbaikan"],
-            "KANIM-PULIH-B": [*declared, "kirim_laporan", "lolos_verifikasi"],
+            "KANIM-PULIH-A": [*declared, "tugaskan", "kirim_laporan", "kembalikan", "tutup_perbaikan"],
+            "KANIM-PULIH-B": [*declared, "tugaskan", "kirim_laporan", "lolos_verifikasi"],
             "KANIM-PULIH-C": ["ajukan", "tolak_permohonan"],
             "KANIM-PULIH-D": ["ajukan"],
         }

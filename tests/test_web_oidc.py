@@ -29,6 +29,8 @@ async def sso_app(settings: Settings, client: Client, provider: str) -> AsyncIte
     production = settings.model_copy(
         update={
             "mode": "production",
+            "jwt_issuer": provider,  # production refuses to start without the issuer and audience of its tokens
+            "jwt_audience": "p2ham",
             "oidc_discovery_url": f"{provider}/.well-known/openid-configuration",
             "oidc_client_id": "p2ham-web",
             "oidc_client_secret": "p2ham-web-secret",

@@ -37,7 +37,7 @@ def test_the_unit_time_zone_decides_which_day_it_is():
 
 
 def test_a_revision_deadline_in_working_days_is_counted_in_the_unit_zone():
-    from models.contracts import Actor, CaseData
+    from models.contracts import Actor, CaseData, Penugasan
     from models.policy import Calendar, CyclePolicy
     from workflows.lifecycle import Lifecycle
 
@@ -50,8 +50,13 @@ def test_a_revision_deadline_in_working_days_is_counted_in_the_unit_zone():
         revision_working_days=5,
         holidays=HOLIDAYS_2024,
     )
+    team = Penugasan(verifikator=["v"], penilai=["p1", "p2"], ketua_penilai="k")  # `v` is assigned to verify
     case = CaseData(
-        year=2024, unit=unit("WITA"), policy=CyclePolicy(regulation="2023", calendar=cal), stage="verifikasi"
+        year=2024,
+        unit=unit("WITA"),
+        policy=CyclePolicy(regulation="2023", calendar=cal),
+        stage="verifikasi",
+        penugasan=team,
     )
     verifier = Actor(sub="v", role="verifikator", unit="DITJEN")
     Lifecycle(case).fire("kembalikan", verifier, {"catatan": "foto ramp buram"}, datetime(2024, 4, 5, 2, 0, tzinfo=UTC))
