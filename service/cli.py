@@ -347,7 +347,7 @@ async def run_cohort(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from models.contracts import Actor
-    from service.cohort import READ_MODEL_TIMEOUT, Outcome, await_read_model, open_cohort, read_units_csv
+    from service.cohort import READ_MODEL_TIMEOUT, StartOutcome, await_read_model, open_cohort, read_units_csv
     from service.errors import ApiError
     from service.i18n import render
     from worker import connect
@@ -371,7 +371,7 @@ async def run_cohort(
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(f"cohort {year}", total=len(units))
 
-        def started(unit: str, outcome: Outcome) -> None:
+        def started(unit: str, outcome: StartOutcome) -> None:
             if outcome != "failed":
                 opened.append(unit)
             bar.advance(task)

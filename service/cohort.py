@@ -43,8 +43,8 @@ CHUNK = 500  # codes per IN (...) query: SQLite allows at most 32766 bound param
 COUNT_CHUNK = 30_000  # codes per COUNT query: one query per count for any real cohort, still within that limit
 CSV_COLUMNS = ("code", "name", "kind", "region")  # and optionally `parent`
 
-Outcome = Literal["started", "already", "failed"]
-Progress = Callable[[str, Outcome], None]
+StartOutcome = Literal["started", "already", "failed"]  # what opening a cohort did for one unit
+Progress = Callable[[str, StartOutcome], None]
 
 
 class CohortFailure(BaseModel):
@@ -204,7 +204,7 @@ async def open_cohort(
 
     result = CohortResult(year=year, requested=len(units))
 
-    def done(unit: str, outcome: Outcome) -> None:
+    def done(unit: str, outcome: StartOutcome) -> None:
         if progress is not None:
             progress(unit, outcome)
 

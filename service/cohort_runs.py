@@ -11,7 +11,7 @@ from temporalio.client import Client
 from models.contracts import Actor, UnitInfo
 from models.tables import UnitRow
 from service import background
-from service.cohort import Outcome, await_read_model, open_cohort
+from service.cohort import StartOutcome, await_read_model, open_cohort
 from service.errors import ApiError
 
 KIND = "kohort"
@@ -31,7 +31,7 @@ async def open_from_page(
     units = registered_units(engine, region)
     run.total = len(units)
 
-    def progress(unit: str, outcome: Outcome) -> None:
+    def progress(unit: str, outcome: StartOutcome) -> None:
         run.done += 1
         run.counts[outcome] = run.counts.get(outcome, 0) + 1
 

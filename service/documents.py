@@ -80,7 +80,7 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EvaluationOutcome:
     year: int
     unit_code: str
     unit_name: str
@@ -111,7 +111,9 @@ class Document:
 DECISION = "tetapkan_hasil_evaluasi"
 
 
-def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False) -> Outcome | None:
+def evaluation_outcome(
+    case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False
+) -> EvaluationOutcome | None:
     """The evaluation's result as recorded, or None while it has not been fixed. `anonymous`: the assessors are
     numbered, not named (for readers who see the scores but not who gave them)."""
     decision = next((e for e in history if e.event == DECISION), None)
@@ -132,7 +134,7 @@ def evaluation_outcome(case: CaseData, history: Sequence[TransitionRow], anonymo
     for code, weight in policy.weights.items():
         mean = round(sum(s.get(code, 0.0) for s in sheets.values()) / len(sheets), 2) if sheets else 0.0
         criteria.append(CriterionResult(code, weight, mean, weight > 0 and mean < policy.pass_mark))
-    return Outcome(
+    return EvaluationOutcome(
         year=case.year,
         unit_code=case.unit.code,
         unit_name=case.unit.name,

@@ -38,7 +38,7 @@ SEND_RETRY = RetryPolicy(
 )
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
-Outcome = Literal["applied", "refused", "failed"]
+EventOutcome = Literal["applied", "refused", "failed"]  # what one event sent to one unit did
 
 
 def ceremony_workflow_id(year: int, ceremony: str) -> str:
@@ -80,7 +80,7 @@ class UnitEvent(BaseModel):
 
 class UnitResult(BaseModel):
     unit: str
-    outcome: Outcome
+    outcome: EventOutcome
     stage: str | None = None  # the case's stage right after the event (applied only)
     seq: int | None = None
     why: list[Reason | str] = Field(default_factory=list)  # a plain string: a sentence from an older run
@@ -97,7 +97,7 @@ class CeremonyStep(BaseModel):
     payload: dict[str, Any]
     results: list[UnitResult]
 
-    def count(self, outcome: Outcome) -> int:
+    def count(self, outcome: EventOutcome) -> int:
         return sum(r.outcome == outcome for r in self.results)
 
 
