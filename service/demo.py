@@ -137,9 +137,9 @@ async def open_case(
     ends_after: str = "penghargaan",
     say: Say = print,
     email: str | None = None,
+    region: str = "KANWIL-DKI",
 ) -> Driver:
-    """An admin sets up the cycle and registers the unit; the unit's operator applies."""
-    region = "KANWIL-DKI"
+    """An admin sets up the cycle and registers the unit (in `region`); the unit's operator applies."""
     d = Driver(http, Officials(settings, unit, region), year, unit, say, settings.language)
     policy = {"regulation": "2023", "ends_after": ends_after, "calendar": calendar.model_dump(mode="json")}
     await d.call("PUT", f"/cycles/{year}", "admin", policy)

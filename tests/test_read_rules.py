@@ -101,6 +101,8 @@ ROUTES = {
     "/cycles/{year}/cases/{unit}/documents/hasil-evaluasi": "contents",
     "/cycles/{year}/cases/{unit}/documents/surat-keterangan-predikat": "award_letter",
     "/cycles/{year}/cases/{unit}/draft": "draft",
+    "/cycles/{year}/cases/{unit}/draft/rencana": "draft",
+    "/cycles/{year}/cases/{unit}/rencana": "contents",
     "/cycles/{year}/cases/{unit}/audit": "audit",
     "/cycles/{year}/cases/{unit}/audit/pack": "audit",
     "/cycles/{year}/cases/{unit}/audit/reads": "audit",
