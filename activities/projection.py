@@ -8,7 +8,7 @@ from sqlmodel import Session
 from temporalio import activity
 
 from models.contracts import PROJECT_TRANSITION, CaseData, Transition
-from models.tables import AssignmentRow, CaseRow, TransitionRow
+from models.tables import AssignmentRow, CaseRow, PlanActionRow, PlanRow, TransitionRow
 from workflows import access, lifecycle
 
 
@@ -32,6 +32,8 @@ class Projection:
             self._insert_once(row)
         if entry.event == "tugaskan":
             self._assignments(row.year, row.unit)
+        if entry.event in ("kirim_rencana", "tanggapi_rencana"):
+            self._plan(row.year, row.unit)
 
     def _assignments(self, year: int, unit: str) -> None:
         """The case's team as rows, from the case row as it stands (it only moves forward, so a late retry of an
@@ -45,6 +47,32 @@ class Projection:
                     AssignmentRow(year=year, unit=unit, sub=sub, role=role)
                     for role in access.JUDGES
                     for sub in team.members(role)
+                )
+            session.commit()
+
+    def _plan(self, year: int, unit: str) -> None:
+        """The plan as last sent, and its answer, as rows for the oversight counts; from the case row as it stands,
+        like the team above, so a late retry of an older step writes the newest plan."""
+        with Session(self.engine) as session:
+            current = session.get(CaseRow, (year, unit))
+            case = CaseData.model_validate(current.data) if current else None
+            session.execute(delete(PlanActionRow).where(PlanActionRow.year == year, PlanActionRow.unit == unit))
+            session.execute(delete(PlanRow).where(PlanRow.year == year, PlanRow.unit == unit))
+            if case is not None and case.rencana is not None and case.rencana_status is not None:
+                region, scales = case.unit.region, lifecycle.indicator_scales(case)
+                sent = case.rencana_dikirim or current.updated_at
+                session.add(PlanRow(year=year, unit=unit, region=region, status=case.rencana_status, sent_at=sent))
+                session.add_all(
+                    PlanActionRow(
+                        year=year,
+                        unit=unit,
+                        kode=action.kode,
+                        region=region,
+                        keadaan=action.keadaan,
+                        done=action.kode in scales and lifecycle.done(action.keadaan, scales[action.kode][0]),
+                        target=action.target,
+                    )
+                    for action in case.rencana.indikator
                 )
             session.commit()
 

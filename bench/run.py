@@ -94,7 +94,7 @@ EVENT_MIXES = {  # what the bursts send: official events that need no calendar w
     "revision": "kembalikan / kirim_perbaikan between verifikasi and perbaikan",
 }
 FLOOR_FOREVER = 10**9  # a floor workflow that takes this many Updates stays open for the whole run
-LIFECYCLE_TRANSITIONS = 13  # ajukan ... akhiri_masa_berlaku on the happy path, tugaskan included
+LIFECYCLE_TRANSITIONS = 15  # ajukan ... akhiri_masa_berlaku on the happy path, the plan and tugaskan included
 
 
 def say(line: str = "") -> None:

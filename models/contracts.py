@@ -155,6 +155,38 @@ class Penugasan(Payload):
         )
 
 
+class TindakanRencana(Payload):
+    """One indicator of the action plan (rencana aksi): where the unit stands on the indicator's scale, and, while it
+    is not yet at the top of the scale, what stands in the way and what it will do about it, by whom and by when."""
+
+    kode: Code
+    keadaan: Name  # the current state, on the indicator's scale (Ada / Proses / Tidak ...)
+    kesenjangan: Text | None = None  # the gap to the criterion
+    kendala: Text | None = None  # the constraint (a protected heritage building, no budget this year)
+    tindakan: Text | None = None  # the planned action
+    alternatif: Text | None = None  # or the alternative arrangement, where the action itself is not possible
+    penanggung_jawab: Name | None = None
+    target: AwareDatetime | None = None
+    bukti: list[Code] = Field(default_factory=list, max_length=50)  # evidence of progress, from the evidence store
+
+
+class Rencana(Payload):
+    """The action plan a unit sends in `dicanangkan` or `pembangunan` (`kirim_rencana`), again whenever it changes."""
+
+    indikator: list[TindakanRencana] = Field(max_length=500)
+
+    def evidence_ids(self) -> set[str]:
+        return {bukti for action in self.indikator for bukti in action.bukti}
+
+
+class TanggapiRencana(Payload):
+    """The Kanwil's answer to the plan as last sent: accepted, or to be revised, with notes per indicator."""
+
+    keputusan: Literal["diterima", "perbaiki"]
+    catatan: Text | None = None
+    indikator: dict[Code, Text] = Field(default_factory=dict, max_length=500)
+
+
 class TetapkanPenghargaan(Payload):
     nomor_keputusan: Name
     tanggal: date
@@ -242,6 +274,9 @@ class CaseData(BaseModel):
     saksi: list[Saksi] = Field(default_factory=list)
     reminded: list[str] = Field(default_factory=list)  # keys of the reminders sent in this stage (sent once each)
     penugasan: Penugasan | None = None  # the assigned team (`tugaskan`); None until Ditjen HAM assigns one
+    rencana: Rencana | None = None  # the action plan as last sent (`kirim_rencana`)
+    rencana_status: Literal["dikirim", "diterima", "perbaiki"] | None = None  # the Kanwil's answer to it, if any
+    rencana_dikirim: datetime | None = None  # when it was sent
 
 
 class CaseStart(BaseModel):
@@ -295,6 +330,8 @@ class Notice(BaseModel):
     unit: UnitInfo
     stage: str
     recipients: list[Recipient]
+    indikator: str | None = None  # an action plan's notice: the indicator whose action is due
+    tindakan: str | None = None  # and that action, in the unit's words
 
 
 KIRIM_NOTIFIKASI = "kirim_notifikasi"  # the delivery activity's name (workflows may not import it)

@@ -9,8 +9,9 @@ from functools import cache
 
 from pydantic import BaseModel
 
-ADA_PROSES_TIDAK = ["Ada", "Proses", "Tidak"]
-ADA_TIDAK = ["Ada", "Tidak"]
+TIDAK = "Tidak"  # the bottom of the facility and staff scales: what the programme may have to fund or help with
+ADA_PROSES_TIDAK = ["Ada", "Proses", TIDAK]
+ADA_TIDAK = ["Ada", TIDAK]
 KEPATUHAN = ["Patuh", "Cukup patuh", "Kurang patuh"]
 
 

@@ -240,3 +240,43 @@ class NotificationReadRow(SQLModel, table=True):
     sub: str = Field(primary_key=True, max_length=200)
     key: str = Field(primary_key=True, max_length=400)  # NotificationRow.key
     read_at: datetime
+
+
+class PlanDraftRow(SQLModel, table=True):
+    """A unit's unsent action plan (rencana aksi): saved as often as it likes, sent only by `kirim_rencana`."""
+
+    __tablename__ = "plan_draft"
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    saved_by: str = Field(max_length=200)
+    saved_at: datetime
+
+
+class PlanRow(SQLModel, table=True):
+    """A case's action plan as last sent, and the Kanwil's answer to it: the oversight counts read these rows."""
+
+    __tablename__ = "plan"
+    __table_args__ = (Index("ix_plan_year_region", "year", "region", "status"),)
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=64)
+    status: str = Field(max_length=16)  # dikirim, diterima, perbaiki
+    sent_at: datetime
+
+
+class PlanActionRow(SQLModel, table=True):
+    """One indicator of a case's plan as last sent: its state, whether it is met, and the action's target date."""
+
+    __tablename__ = "plan_action"
+    __table_args__ = (
+        Index("ix_plan_action_state", "year", "region", "keadaan"),
+        Index("ix_plan_action_open", "year", "done", "target"),
+    )
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    kode: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=64)
+    keadaan: str = Field(max_length=200)
+    done: bool
+    target: datetime | None = None

@@ -30,6 +30,7 @@ from service.routers import (
     evidence,
     notifications,
     penugasan,
+    rencana,
     system,
     tasks,
 )
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     pages.mount(app, settings, app.state.p2ham.engine)
     app.include_router(penugasan.router, responses=ERROR_RESPONSES)
     app.include_router(tasks.router, responses=ERROR_RESPONSES)
+    app.include_router(rencana.router, responses=ERROR_RESPONSES)
     return app
 
 

@@ -22,6 +22,7 @@ from models.tables import CaseRow, CycleRow, TransitionRow, UnitRow
 from service.access import visible_cases
 from service.audit import csv_text
 from service.errors import ApiError
+from service.rencana import Plans, plan_numbers, plan_rows
 from service.routers.cases import CaseSummary
 from workflows.reasons import reason
 
@@ -56,6 +57,7 @@ class Dashboard(BaseModel):
     pass_rates: PassRates
     median_days: dict[str, float]  # per stage: days from entering it to leaving it, over the stays that ended
     median_days_as_of: datetime
+    plans: Plans  # the action plans per region and nationally (service/rencana.py)
 
 
 def case_filters(year: int, region: str | None, kind: str | None) -> list[ColumnElement[bool]]:
@@ -229,6 +231,7 @@ def build(
         pass_rates=pass_rates(by_stage),
         median_days=dict(sorted(medians.items())),
         median_days_as_of=medians_as_of,
+        plans=plan_numbers(session, year, where, now),
     )
 
 
@@ -249,6 +252,7 @@ def rows(d: Dashboard) -> Iterator[Row]:
     yield from (("pass_rates", "", name, "" if value is None else value) for name, value in rates.items())
     yield from (("median_days", "", stage, days) for stage, days in d.median_days.items())
     yield ("median_days_as_of", "", "", d.median_days_as_of.isoformat())
+    yield from plan_rows(d.plans)
 
 
 def to_csv(table: Iterable[Row]) -> str:

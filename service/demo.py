@@ -137,9 +137,9 @@ async def open_case(
     ends_after: str = "penghargaan",
     say: Say = print,
     email: str | None = None,
+    region: str = "KANWIL-DKI",
 ) -> Driver:
-    """An admin sets up the cycle and registers the unit; the unit's operator applies."""
-    region = "KANWIL-DKI"
+    """An admin sets up the cycle and registers the unit (in `region`); the unit's operator applies."""
     d = Driver(http, Officials(settings, unit, region), year, unit, say, settings.language)
     policy = {"regulation": "2023", "ends_after": ends_after, "calendar": calendar.model_dump(mode="json")}
     await d.call("PUT", f"/cycles/{year}", "admin", policy)
@@ -151,15 +151,42 @@ async def open_case(
     return d
 
 
-async def declare(d: Driver, jadwal: datetime, timeout: float) -> None:
-    """Ditjen HAM approves with witnesses, the Kanwil declares at the set time, the unit head signs."""
+async def declare(d: Driver, jadwal: datetime, timeout: float, target: datetime | None = None) -> None:
+    """Ditjen HAM approves with witnesses, the Kanwil declares at the set time, the unit head signs. With a `target`
+    date, the unit's action plan is sent and accepted between the declaration and the signature."""
     ceremony = {"jadwal": jadwal.isoformat(), "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES}
     await d.send("setujui_permohonan", "ditjen", ceremony)
     date_reached = gettext(d.language, "demo.tanggal_pencanangan")
     await d.wait_until("kanwil", lambda v: "deklarasikan" in v["allowed"], date_reached, timeout)
     await d.send("deklarasikan", "kanwil", {"saksi_hadir": WITNESSES})
+    if target is not None:
+        await plan_accepted(d, target)
     statement = await d.upload("kepala", "pernyataan.pdf", sample_statement(d.unit))
     await d.send("tandatangani_pernyataan", "kepala", {"dokumen": statement})
+
+
+async def plan(d: Driver, target: datetime) -> list[dict[str, Any]]:
+    """The operator's action plan: every indicator of the catalogue met but one, a facility still missing, with its
+    constraint, the alternative arrangement, who is responsible and the target date."""
+    cycle = await d.call("GET", f"/cycles/{d.year}?kind=kantor_imigrasi", "operator")
+    actions: list[dict[str, Any]] = [
+        {"kode": i["code"], "keadaan": c["scale"][0]} for c in cycle["criteria"] for i in c["indicators"]
+    ]
+    actions[2] |= {
+        "keadaan": "Tidak",
+        "kesenjangan": "Belum ada toilet ramah disabilitas",
+        "kendala": "Gedung cagar budaya: tidak boleh dibangun toilet baru",
+        "alternatif": "Layanan bagi penyandang disabilitas dipindahkan ke blok B di luar gedung cagar budaya",
+        "penanggung_jawab": "Kepala Subbagian Umum",
+        "target": target.isoformat(),
+    }
+    return actions
+
+
+async def plan_accepted(d: Driver, target: datetime) -> None:
+    """The operator sends the action plan (`kirim_rencana`), the Kanwil accepts it (`tanggapi_rencana`)."""
+    await d.send("kirim_rencana", "operator", {"indikator": await plan(d, target)})
+    await d.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima", "catatan": "Rencana dapat dilaksanakan"})
 
 
 async def assign(d: Driver) -> None:
@@ -183,13 +210,22 @@ async def report(d: Driver, event: str = "kirim_laporan") -> None:
 
 
 async def happy_path(
-    http: httpx.AsyncClient, settings: Settings, year: int, unit: str, step: timedelta, say: Say = print
+    http: httpx.AsyncClient,
+    settings: Settings,
+    year: int,
+    unit: str,
+    step: timedelta,
+    say: Say = print,
+    with_plan: bool = True,
 ) -> Driver:
-    """Drive one unit from application to the end of its award, each step by the official whose job it is."""
+    """Drive one unit from application to the end of its award, each step by the official whose job it is; with its
+    action plan sent and accepted in `dicanangkan` (`with_plan` False: the path as it was before plans)."""
     now = datetime.now(UTC)
     wait = 10 * step.total_seconds()
-    d = await open_case(http, settings, year, unit, compressed_calendar(now, step), say=say)
-    await declare(d, datetime.now(UTC) + 2 * step, wait)  # two steps after the approval, however long setup took
+    cal = compressed_calendar(now, step)
+    d = await open_case(http, settings, year, unit, cal, say=say)
+    target = cal.cycle_ends if with_plan else None  # the last moment the cycle allows: no plan reminder on the way
+    await declare(d, datetime.now(UTC) + 2 * step, wait, target)  # two steps after the approval, however long setup
     window = gettext(d.language, "demo.jendela_pelaporan")
     await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", window, wait)
     say(gettext(d.language, "demo.kalender", peristiwa=display(d.language, "event", "buka_pelaporan")))

@@ -11,7 +11,9 @@ __all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = 8  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both
+RECORDING = (
+    9  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action plans)
+)
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:

@@ -148,6 +148,9 @@ async def valid_payloads(d: Driver, cal: Calendar) -> dict[str, dict[str, Any]]:
     now = datetime.now(UTC)
     statement = await d.upload("kepala", "pernyataan.pdf", sample_statement(d.unit))
     laporan = {"indikator": await report_answers(d, policy, "kirim_laporan")}
+    rencana = [{"kode": i.code, "keadaan": c.scale[0]} for c in policy.criteria_for(KIND) for i in c.indicators]
+    rencana[2] |= {"keadaan": "Tidak", "alternatif": "Layanan dipindahkan ke blok B", "penanggung_jawab": "Kasubag"}
+    rencana[2]["target"] = (now + timedelta(seconds=150)).isoformat()
     perbaikan = {"indikator": await report_answers(d, policy, "kirim_perbaikan")}
     return {
         "setujui_permohonan": {
@@ -160,6 +163,8 @@ async def valid_payloads(d: Driver, cal: Calendar) -> dict[str, dict[str, Any]]:
         "jadwal_ulang": {"jadwal": (now + timedelta(seconds=125)).isoformat(), "alasan": "Kakanwil dinas luar"},
         "deklarasikan": {"saksi_hadir": WITNESSES},
         "tandatangani_pernyataan": {"dokumen": statement},
+        "kirim_rencana": {"indikator": rencana},
+        "tanggapi_rencana": {"keputusan": "diterima"},  # refused on these cases: none has sent a plan
         "kirim_laporan": laporan,
         "kirim_perbaikan": perbaikan,
         "perpanjang": {"batas_baru": (cal.reporting_closes + timedelta(seconds=10)).isoformat(), "alasan": "Gangguan"},

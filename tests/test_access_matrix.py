@@ -92,6 +92,8 @@ def expected(role: str, scope: str, event: str, stage: str) -> int:
         return 409
     if event == "batalkan" and role == "operator_unit" and stage not in BEFORE_REPORTING:
         return 409  # an operator cancels only before reporting opens; an admin always
+    if event == "tanggapi_rencana":
+        return 409  # the Kanwil answers a plan once one is sent; these cases have none (tests/test_rencana.py)
     return 200
 
 

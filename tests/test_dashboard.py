@@ -186,6 +186,8 @@ def from_csv(text: str) -> dict[str, Any]:
             out["median_days"][item] = float(value)
         elif section == "median_days_as_of":
             out[section] = value
+        elif section.startswith("plans"):
+            continue  # the action plans' numbers: tests/test_rencana.py reads them back
         else:
             raise AssertionError(f"unexpected CSV section {section!r}")
     return out

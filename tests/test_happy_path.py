@@ -27,6 +27,8 @@ async def test_happy_path_every_step_by_the_right_role(
         "ajukan",
         "setujui_permohonan",
         "deklarasikan",
+        "kirim_rencana",
+        "tanggapi_rencana",
         "tandatangani_pernyataan",
         "buka_pelaporan",
         "tugaskan",
@@ -43,8 +45,8 @@ async def test_happy_path_every_step_by_the_right_role(
         roles = APPLICANT_ROLES if entry["event"] == "ajukan" else RULES[entry["event"]].roles
         assert entry["actor"]["role"] in roles, entry
         assert entry["at"]
-    assert [e["seq"] for e in history["entries"]] == list(range(1, 14))
-    assert history["entries"][10]["to"] == "lolos_evaluasi"
+    assert [e["seq"] for e in history["entries"]] == list(range(1, 16))
+    assert history["entries"][12]["to"] == "lolos_evaluasi"
     assert any("--Tetapkan predikat--> Berpredikat" in line for line in lines)
 
     # Search attributes follow the case, so operators can find it in the Temporal UI by stage, year, region and unit.

@@ -92,6 +92,8 @@ ROLE_TABLE: dict[str, tuple[str, ...]] = {
     "jadwal_ulang": ("ditjen_ham", "kanwil"),
     "deklarasikan": ("kanwil",),
     "tandatangani_pernyataan": ("kepala_unit",),
+    "kirim_rencana": ("operator_unit",),
+    "tanggapi_rencana": ("kanwil",),
     "kirim_laporan": ("operator_unit",),
     "kirim_perbaikan": ("operator_unit",),
     "perpanjang": ("ditjen_ham",),
@@ -140,6 +142,10 @@ TRANSITIONS: list[tuple[str, str, str]] = [
 ] + [("batalkan", stage, "dibatalkan") for stage in NON_FINAL]
 # Issue 12: the team is assigned (or changed) from reporting until the result is fixed.
 TRANSITIONS += [("tugaskan", stage, stage) for stage in ("pelaporan", "verifikasi", "perbaikan", "evaluasi")]
+# Issue 17: the action plan is sent and answered from the declaration until reporting opens.
+TRANSITIONS += [
+    (e, stage, stage) for e in ("kirim_rencana", "tanggapi_rencana") for stage in ("dicanangkan", "pembangunan")
+]
 EXTRA_TARGETS = {"tetapkan_hasil_evaluasi": ["tidak_lolos"]}
 
 
@@ -215,6 +221,19 @@ PASSING = {"penilai-a": SHEET_A, "penilai-b": SHEET_B}
 
 NEW_DEADLINE = CAL.reporting_closes + timedelta(days=20)
 
+# The action plan: every indicator met but the disability toilet, which a heritage building rules out.
+TARGET = JADWAL + timedelta(days=30)
+PLAN = [{"kode": a["kode"], "keadaan": a["nilai"]} for a in REPORT]
+PLAN[2] = {
+    "kode": "sarana.3",
+    "keadaan": "Tidak",
+    "kendala": "gedung cagar budaya",
+    "alternatif": "warga binaan dipindahkan ke blok B",
+    "penanggung_jawab": "Kasubag Umum",
+    "target": TARGET.isoformat(),
+}
+SENT_PLAN = {"rencana": {"indikator": PLAN}, "rencana_status": "dikirim"}
+
 # The team Ditjen HAM assigned (`tugaskan`): the `person(...)` defaults of the three roles and every named assessor.
 TEAM = {
     "verifikator": ["verifikator-1"],
@@ -238,6 +257,8 @@ VALID: dict[str, tuple[Actor, dict[str, Any], datetime | None]] = {
     ),
     "deklarasikan": (person("kanwil"), {"saksi_hadir": WITNESSES}, JADWAL),
     "tandatangani_pernyataan": (person("kepala_unit"), {"dokumen": STATEMENT}, JADWAL + timedelta(days=1)),
+    "kirim_rencana": (person("operator_unit"), {"indikator": PLAN}, JADWAL + timedelta(days=1)),
+    "tanggapi_rencana": (person("kanwil"), {"keputusan": "diterima"}, JADWAL + timedelta(days=2)),
     "kirim_laporan": (person("operator_unit"), {"indikator": REPORT}, IN_REPORTING),
     "kirim_perbaikan": (person("operator_unit"), {"indikator": REPORT}, LATER),
     "perpanjang": (
@@ -261,6 +282,7 @@ VALID: dict[str, tuple[Actor, dict[str, Any], datetime | None]] = {
     **dict.fromkeys(SYSTEM_EVENTS, (SYSTEM, {}, None)),
 }
 POLICY_FOR = {"akhiri_transisi": TRANSITION_YEAR}
+EVENT_DATA = {"tanggapi_rencana": SENT_PLAN}  # what the case holds when the event is valid
 
 # What a case at a stage carries when it got there the ordinary way.
 STAGE_DATA: dict[str, dict[str, Any]] = {
@@ -296,7 +318,8 @@ class Try:
     policy: CyclePolicy | None = None
 
     def case(self) -> CaseData:
-        return case_at(self.stage, self.policy or POLICY_FOR.get(self.event, POLICY), self.unit or UNIT, **self.data)
+        data = EVENT_DATA.get(self.event, {}) | self.data
+        return case_at(self.stage, self.policy or POLICY_FOR.get(self.event, POLICY), self.unit or UNIT, **data)
 
     def args(self, case: CaseData) -> tuple[Actor, dict[str, Any], datetime]:
         who, payload, now = VALID[self.event]
@@ -516,6 +539,65 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
         "tandatangani by another unit's head",
         Try("tandatangani_pernyataan", "dicanangkan", who=person("kepala_unit", unit="KANIM-B")),
         ("KANIM-B", "KANIM-A"),
+    ),
+    (
+        "kirim_rencana without an action for an indicator not met",
+        Try(
+            "kirim_rencana",
+            "pembangunan",
+            payload={"indikator": [*PLAN[:2], {**PLAN[2], "alternatif": None}, *PLAN[3:]]},
+        ),
+        ("sarana.3", "planned action", "alternative"),
+    ),
+    (
+        "kirim_rencana without who is responsible and by when",
+        Try(
+            "kirim_rencana",
+            "dicanangkan",
+            payload={
+                "indikator": [
+                    *PLAN[:2],
+                    {"kode": "sarana.3", "keadaan": "Proses", "tindakan": "bangun ramp"},
+                    *PLAN[3:],
+                ]
+            },
+        ),
+        ("sarana.3", "responsible", "target date"),
+    ),
+    (
+        "kirim_rencana with a target date in the past",
+        Try("kirim_rencana", "pembangunan", now=TARGET + SECOND),
+        ("not in the future", TARGET.isoformat()),
+    ),
+    (
+        "kirim_rencana with a state off the scale and an indicator left out",
+        Try("kirim_rencana", "pembangunan", payload={"indikator": [{**PLAN[0], "keadaan": "Sebagian"}, *PLAN[2:]]}),
+        ("Sebagian", "sarana.2", "not answered"),
+    ),
+    (
+        "kirim_rencana by another unit's operator",
+        Try("kirim_rencana", "pembangunan", who=OTHER_OPERATOR),
+        ("KANIM-B", "KANIM-A"),
+    ),
+    (
+        "tanggapi_rencana before a plan was sent",
+        Try("tanggapi_rencana", "pembangunan", data={"rencana": None, "rencana_status": None}),
+        ("not sent an action plan",),
+    ),
+    (
+        "tanggapi_rencana twice to the same plan",
+        Try("tanggapi_rencana", "pembangunan", data={"rencana_status": "diterima"}),
+        ("already been answered",),
+    ),
+    (
+        "tanggapi_rencana returning it without a note",
+        Try("tanggapi_rencana", "pembangunan", payload={"keputusan": "perbaiki"}),
+        ("what must be revised",),
+    ),
+    (
+        "tanggapi_rencana by another region's kanwil",
+        Try("tanggapi_rencana", "dicanangkan", who=person("kanwil", region="KANWIL-JATIM")),
+        ("KANWIL-JATIM", "KANWIL-DKI"),
     ),
     (
         "kirim_laporan with an unanswered indicator",

@@ -101,6 +101,8 @@ ROUTES = {
     "/cycles/{year}/cases/{unit}/documents/hasil-evaluasi": "contents",
     "/cycles/{year}/cases/{unit}/documents/surat-keterangan-predikat": "award_letter",
     "/cycles/{year}/cases/{unit}/draft": "draft",
+    "/cycles/{year}/cases/{unit}/draft/rencana": "draft",
+    "/cycles/{year}/cases/{unit}/rencana": "contents",
     "/cycles/{year}/cases/{unit}/audit": "audit",
     "/cycles/{year}/cases/{unit}/audit/pack": "audit",
     "/cycles/{year}/cases/{unit}/audit/reads": "audit",
@@ -120,6 +122,9 @@ ROUTES = {
     "/ui/kasus/{year}/{unit}/bukti/{evidence_id}/kecil": "contents",
     "/ui/kasus/{year}/{unit}/laporan": "report",
     "/ui/kasus/{year}/{unit}/laporan/{kriteria}": "report",
+    "/ui/kasus/{year}/{unit}/rencana": "report",  # the plan's pages: like the report's, the unit's operator edits
+    "/ui/kasus/{year}/{unit}/rencana/{kriteria}": "report",
+    "/ui/kasus/{year}/{unit}/tinjau-rencana": "plan_review",
     "/publik/predikat/{year}": "page_open",  # the public register: no login at all
     "/publik/predikat/{year}/{unit}": "not_awarded",
     "/ui/dasbor/{year}": "dashboard",
@@ -160,6 +165,12 @@ def expected(kind: str, role: str, relation: str) -> int:
         if relation not in READS_CASE[role]:
             return 404
         return 200 if role == "operator_unit" else 403
+    if kind == "plan_review":  # the Kanwil's review of the plan: read as the case's contents, answered by its Kanwil
+        if role in NEVER["contents"]:
+            return 403
+        if relation not in READS_CASE[role]:
+            return 404
+        return 200 if role == "kanwil" else 403
     if kind in (PUBLIC, "open", "case_list", "ceremony_list") and not (
         kind == "ceremony_list" and role in NEVER["ceremony"]
     ):

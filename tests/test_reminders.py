@@ -86,3 +86,40 @@ def test_a_new_stage_starts_with_its_own_reminders():
     case.reminded = [n.key for n in notices(case)]
     lifecycle.Lifecycle(case).fire("batalkan", Actor(sub="a", role="admin"), {"alasan": "unit dilebur"}, T0 + 70 * DAY)
     assert case.reminded == [] and notices(case) == []
+
+
+def planned(target: datetime, keadaan: str = "Tidak") -> dict:
+    """A sent action plan whose one open action (the disability toilet, sarana.3) is due at `target`."""
+    action = {
+        "kode": "sarana.3",
+        "keadaan": keadaan,
+        "kendala": "gedung cagar budaya",
+        "alternatif": "warga binaan dipindahkan ke blok B",
+        "penanggung_jawab": "Kasubag Umum",
+        "target": target.isoformat(),
+    }
+    return {"rencana": {"indikator": [{"kode": "sarana.1", "keadaan": "Ada"}, action]}, "rencana_status": "diterima"}
+
+
+def test_an_open_action_is_reminded_at_h7_and_h1_and_escalated_to_the_kanwil_when_missed():
+    target = T0 + 40 * DAY
+    case = case_in("pembangunan", T0 + 10 * DAY, **planned(target))
+    plan_notices = [n for n in notices(case) if n.indikator]
+    assert [(n.kind, n.at, [r.role for r in n.recipients]) for n in plan_notices] == [
+        ("tindakan_rencana", target - 7 * DAY, ["operator_unit"]),
+        ("tindakan_rencana", target - DAY, ["operator_unit"]),
+        ("eskalasi_rencana", target, ["kanwil"]),
+    ]
+    assert {(n.indikator, n.tindakan) for n in plan_notices} == {("sarana.3", "warga binaan dipindahkan ke blok B")}
+    # Before action plans were followed up (workflow.patched("rencana") false), the stage had none of them.
+    assert not [n for n in notices(case, plans=False) if n.indikator]
+
+
+def test_a_moved_target_date_gives_new_notices_and_a_met_indicator_none():
+    case = case_in("pembangunan", T0 + 10 * DAY, **planned(T0 + 40 * DAY))
+    old = {n.key for n in notices(case) if n.indikator}
+    moved = case_in("pembangunan", T0 + 10 * DAY, **planned(T0 + 50 * DAY))
+    new = {n.key for n in notices(moved) if n.indikator}
+    assert len(new) == 3 and not old & new
+    met = case_in("pembangunan", T0 + 10 * DAY, **planned(T0 + 40 * DAY, keadaan="Ada"))
+    assert not [n for n in notices(met) if n.indikator]

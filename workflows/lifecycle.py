@@ -32,9 +32,11 @@ from models.contracts import (
     Payload,
     Penugasan,
     Perpanjang,
+    Rencana,
     Saksi,
     SetujuiPermohonan,
     Tandatangani,
+    TanggapiRencana,
     TetapkanPenghargaan,
     Transition,
 )
@@ -73,6 +75,10 @@ class Lifecycle(StateMachine):
     jadwal_ulang = pencanangan_terjadwal.to.itself()
     deklarasikan = pencanangan_terjadwal.to(dicanangkan)
     tandatangani_pernyataan = dicanangkan.to(pembangunan)
+    # The action plan: sent from the declaration until the reporting window opens, again whenever it changes (a moved
+    # target date included), and answered by the Kanwil.
+    kirim_rencana = dicanangkan.to.itself() | pembangunan.to.itself()
+    tanggapi_rencana = dicanangkan.to.itself() | pembangunan.to.itself()
     buka_pelaporan = pembangunan.to(pelaporan)
     akhiri_transisi = pembangunan.to(transisi_selesai)
     perpanjang = pelaporan.to.itself()
@@ -122,6 +128,12 @@ class Lifecycle(StateMachine):
         else:
             deadline = now + cal.revision_period
         self.model.revision_deadline = deadline
+
+    def on_kirim_rencana(self, payload: Rencana, now: datetime) -> None:
+        self.model.rencana, self.model.rencana_status, self.model.rencana_dikirim = payload, "dikirim", now
+
+    def on_tanggapi_rencana(self, payload: TanggapiRencana) -> None:
+        self.model.rencana_status = payload.keputusan
 
     def on_tugaskan(self, payload: Penugasan) -> None:
         self.model.penugasan = payload
@@ -306,24 +318,33 @@ def _in_cycle(a: Attempt, when: datetime) -> list[Reason]:
     return [reason("tanggal_setelah_siklus", tanggal=a.local(when), akhir=a.local(ends))] if when > ends else []
 
 
-def _report_complete(a: Attempt, p: Laporan) -> list[Reason]:
-    criteria = a.case.policy.criteria_for(a.case.unit.kind)
-    scale = {i.code: (c.scale, i.name) for c in criteria for i in c.indicators}
-    answers = {ans.kode: ans.nilai for ans in p.indikator}
+def _answers_complete(a: Attempt, answers: list[tuple[str, str]]) -> list[Reason]:
+    """Every indicator of the unit kind's catalogue answered once, on its scale (a report's, or a plan's state)."""
+    scale = indicator_scales(a.case)
+    given = dict(answers)
     problems = [
         reason("indikator_belum_dijawab", indikator=code, nama=name)
         for code, (_, name) in scale.items()
-        if code not in answers
+        if code not in given
     ]
-    problems += [reason("indikator_tidak_dikenal", indikator=code) for code in answers if code not in scale]
+    problems += [reason("indikator_tidak_dikenal", indikator=code) for code in given if code not in scale]
     problems += [
         reason("nilai_di_luar_skala", indikator=code, nilai=value, skala=" / ".join(scale[code][0]))
-        for code, value in answers.items()
+        for code, value in given.items()
         if code in scale and value not in scale[code][0]
     ]
-    if len(answers) != len(p.indikator):
+    if len(given) != len(answers):
         problems.append(reason("indikator_dijawab_berulang"))
     return problems
+
+
+def indicator_scales(case: CaseData) -> dict[str, tuple[list[str], str]]:
+    """Each indicator of the case's catalogue: its scale and its name."""
+    return {i.code: (c.scale, i.name) for c in case.policy.criteria_for(case.unit.kind) for i in c.indicators}
+
+
+def _report_complete(a: Attempt, p: Laporan) -> list[Reason]:
+    return _answers_complete(a, [(ans.kode, ans.nilai) for ans in p.indikator])
 
 
 def _evidence_rules(a: Attempt, p: Laporan) -> list[Reason]:
@@ -369,7 +390,50 @@ def _signed_statement(a: Attempt, p: Tandatangani) -> list[Reason]:
     return _evidence_problem(a, p.dokumen)
 
 
-def _notes_name_indicators(a: Attempt, p: Kembalikan) -> list[Reason]:
+def _plan_complete(a: Attempt, p: Rencana) -> list[Reason]:
+    return _answers_complete(a, [(action.kode, action.keadaan) for action in p.indikator])
+
+
+def _plan_actions(a: Attempt, p: Rencana) -> list[Reason]:
+    """An indicator not yet met needs an action (or an alternative arrangement), who is responsible, and by when. A
+    target date that is new or moved must lie ahead, inside the cycle; one kept from the plan before may have passed."""
+    scales = indicator_scales(a.case)
+    before = {t.kode: t.target for t in a.case.rencana.indikator} if a.case.rencana else {}
+    problems = []
+    for action in p.indikator:
+        if action.kode not in scales or done(action.keadaan, scales[action.kode][0]):
+            continue
+        if not (action.tindakan or action.alternatif):
+            problems.append(reason("rencana.tindakan_kosong", indikator=action.kode))
+        if not action.penanggung_jawab:
+            problems.append(reason("rencana.penanggung_jawab_kosong", indikator=action.kode))
+        if action.target is None:
+            problems.append(reason("rencana.target_kosong", indikator=action.kode))
+        elif action.target != before.get(action.kode):
+            problems += _in_cycle(a, action.target)
+    return problems + [r for action in p.indikator for bukti in action.bukti for r in _evidence_problem(a, bukti)]
+
+
+def done(keadaan: str, scale: list[str]) -> bool:
+    """An indicator is met when its state is the top of its scale (Ada, Patuh)."""
+    return keadaan == scale[0]
+
+
+def _plan_sent(a: Attempt) -> list[Reason]:
+    if a.case.rencana is None:
+        return [reason("rencana.belum_dikirim")]
+    if a.case.rencana_status != "dikirim":
+        return [reason("rencana.sudah_ditanggapi")]
+    return []
+
+
+def _revision_says_what(a: Attempt, p: TanggapiRencana) -> list[Reason]:
+    if p.keputusan == "perbaiki" and not (p.catatan or p.indikator):
+        return [reason("rencana.catatan_perbaikan_wajib")]
+    return []
+
+
+def _notes_name_indicators(a: Attempt, p: Kembalikan | TanggapiRencana) -> list[Reason]:
     codes = {i.code for c in a.case.policy.criteria_for(a.case.unit.kind) for i in c.indicators}
     unknown = sorted(set(p.indikator) - codes)
     return [reason("catatan_indikator_tidak_dikenal", indikator=unknown)] if unknown else []
@@ -438,6 +502,14 @@ RULES: dict[str, Rule] = {
         checks=(lambda a, p: _witnesses(p.saksi_hadir),),
     ),
     "tandatangani_pernyataan": Rule(("kepala_unit",), Tandatangani, who=(_own_unit,), checks=(_signed_statement,)),
+    "kirim_rencana": Rule(("operator_unit",), Rencana, who=(_own_unit,), checks=(_plan_complete, _plan_actions)),
+    "tanggapi_rencana": Rule(
+        ("kanwil",),
+        TanggapiRencana,
+        who=(_own_unit,),
+        guards=(_plan_sent,),
+        checks=(_revision_says_what, _notes_name_indicators),
+    ),
     "kirim_laporan": REPORT_RULE,
     "kirim_perbaikan": REPORT_RULE,
     "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),

@@ -95,7 +95,7 @@ class CaseWorkflow:
         """Sleep until an official acts, or the calendar's next moment: a reminder to send or an event to fire."""
         seq = self.case.seq
         timer = lifecycle.next_timer(self.case)
-        notice = next(iter(reminders.notices(self.case)), None) if self.reminding else None
+        notice = next(iter(reminders.notices(self.case, self._follows_plans())), None) if self.reminding else None
         due = min((m.at for m in (timer, notice) if m is not None), default=None)
         delay = None if due is None else (due - workflow.now()).total_seconds()
         if delay is None or delay > 0:
@@ -109,6 +109,11 @@ class CaseWorkflow:
         else:
             assert timer is not None
             await self._apply(timer.event, SYSTEM, {})
+
+    def _follows_plans(self) -> bool:
+        """Whether the plan's target dates are followed up. Asked only once the case has a plan: a case recorded before
+        plans existed never asks, so its history needs no marker; a case that sent a plan records one then."""
+        return self.case.rencana is not None and workflow.patched("rencana")
 
     def _remind(self, notice: Notice) -> None:
         # Delivery runs beside the case, never blocking it: a mail outage must not hold up a deadline. The activity

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, CaseView
 from models.tables import CaseRow
-from service import cases, documents, evidence
+from service import cases, documents, evidence, rencana
 from service.access import lineage, readable_case
 from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
@@ -134,6 +134,7 @@ def case_page(
         entries=entries,
         report=submitted_report(history, case),
         notes=verifier_notes(history),
+        plan=rencana.plan_view(db, row) if may_read_history and case.rencana else None,  # beside the report
         outcome=row.stage in OUTCOME_STAGES,
         failed=failed,
         errors=errors or [],

@@ -144,6 +144,43 @@ def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
             rows=[[stage(s), days(locale, d.median_days[s])] for s in medians],
         )
     )
+    plans = [(r, p) for r, p in d.plans.by_region.items()] + [(_("web.national"), d.plans.national)]
+    out.append(
+        dict(
+            id="rencana",
+            caption=_("web.chart_plans"),
+            svg=charts.grouped_bars(
+                tuple(r for r, _p in plans),
+                (
+                    (_("web.plans_sent"), tuple(p.with_plan for _r, p in plans)),
+                    (_("web.plans_accepted"), tuple(p.accepted for _r, p in plans)),
+                    (_("web.plans_overdue_actions"), tuple(p.overdue_actions for _r, p in plans)),
+                ),
+                label("rencana"),
+            ),
+            head=[
+                _("web.region"),
+                _("web.cases"),
+                _("web.plans_sent"),
+                _("web.plans_share"),
+                _("web.plans_accepted"),
+                _("web.plans_overdue_actions"),
+                _("web.plans_most_tidak"),
+            ],
+            rows=[
+                [
+                    r,
+                    p.cases,
+                    p.with_plan,
+                    percent(locale, p.share_with_plan),
+                    p.accepted,
+                    p.overdue_actions,
+                    ", ".join(f"{c.kode} ({c.units})" for c in p.most_tidak[:3]) or "–",
+                ]
+                for r, p in plans
+            ],
+        )
+    )
     cov = n.coverage
     out.append(
         dict(
