@@ -24,13 +24,14 @@ from service.audit import csv_text
 from service.errors import ApiError
 from service.rencana import Plans, plan_numbers, plan_rows
 from service.routers.cases import CaseSummary
+from workflows.lifecycle import Stage, onward
 from workflows.reasons import reason
 
 # The outcome groups as the programme counts them: an evaluation passed (whatever happened to the award after it)
 # against an evaluation or verification failed; of those passed, the ones that were awarded.
-PASSED = ("lolos_evaluasi", "berpredikat", "selesai", "dicabut")
-AWARDED = ("berpredikat", "selesai", "dicabut")
-FAILED = ("tidak_lolos",)
+PASSED = onward(Stage.lolos_evaluasi)  # passed the evaluation, whatever came of the award after
+AWARDED = onward(Stage.berpredikat)
+FAILED = frozenset((Stage.tidak_lolos,))
 SECONDS_PER_DAY = 86_400
 # Medians read every stay in the audit log (about ten rows per case): far costlier than the counts, and they move
 # slowly, so they are kept this long per (database, year, filter). `median_days_as_of` says when they were computed.
@@ -296,7 +297,9 @@ def reporting(session: Session, year: int, region: str | None, kind: str | None)
     if region or kind:
         scope.append(t.unit.in_(select(CaseRow.unit).where(*case_filters(year, region, kind))))
     opened = session.exec(
-        select(func.count(func.distinct(t.unit))).where(*scope, t.target == "pelaporan", t.source != "pelaporan")
+        select(func.count(func.distinct(t.unit))).where(
+            *scope, t.target == Stage.pelaporan, t.source != Stage.pelaporan
+        )
     ).one()
     first = select(t.unit, func.min(t.at).label("at")).where(*scope, t.event == "kirim_laporan").group_by(t.unit)
     f = first.subquery()

@@ -18,6 +18,7 @@ from models.policy import Calendar, compressed_calendar
 from service.auth import mint
 from service.i18n import DEFAULT_LOCALE, display, gettext
 from service.settings import Settings
+from workflows.lifecycle import Stage
 
 Say = Callable[[str], None]
 
@@ -227,7 +228,7 @@ async def happy_path(
     target = cal.cycle_ends if with_plan else None  # the last moment the cycle allows: no plan reminder on the way
     await declare(d, datetime.now(UTC) + 2 * step, wait, target)  # two steps after the approval, however long setup
     window = gettext(d.language, "demo.jendela_pelaporan")
-    await d.wait_until("operator", lambda v: v["stage"] == "pelaporan", window, wait)
+    await d.wait_until("operator", lambda v: v["stage"] == Stage.pelaporan, window, wait)
     say(gettext(d.language, "demo.kalender", peristiwa=display(d.language, "event", "buka_pelaporan")))
     await assign(d)
     await report(d)
@@ -240,6 +241,6 @@ async def happy_path(
         "tetapkan_penghargaan", "ditjen", {"nomor_keputusan": f"M.HH-{year}.HA.01", "tanggal": str(now.date())}
     )
     validity = gettext(d.language, "demo.akhir_masa_berlaku")
-    await d.wait_until("ditjen", lambda v: v["stage"] == "selesai", validity, 2 * wait)
+    await d.wait_until("ditjen", lambda v: v["stage"] == Stage.selesai, validity, 2 * wait)
     say(gettext(d.language, "demo.kalender", peristiwa=display(d.language, "event", "akhiri_masa_berlaku")))
     return d

@@ -25,6 +25,7 @@ from models.contracts import CaseData
 from models.tables import TransitionRow
 from service import register
 from service.i18n import DEFAULT_LOCALE, display, gettext, supported
+from workflows.lifecycle import Stage
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Autoescape: unit and assessor names come from people; StrictUndefined: a missing value is a bug, not a blank.
@@ -141,7 +142,7 @@ def evaluation_outcome(
         unit_kind=case.unit.kind,
         unit_zone=case.unit.tz,
         region=case.unit.region,
-        passed=decision.target == "lolos_evaluasi",
+        passed=decision.target == Stage.lolos_evaluasi,
         fixed_at=decision.at,
         fixed_by=decision.actor_name or decision.actor_sub,
         score=case.score if case.score is not None else policy.weighted_score(sheets),

@@ -13,10 +13,16 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from models.tables import CaseRow, TransitionRow
+from workflows.lifecycle import Stage
 
 AWARD = "tetapkan_penghargaan"
 # The award's status from the case's stage after it: still held, revoked, its validity over, or the case cancelled.
-STATUS = {"berpredikat": "berlaku", "dicabut": "dicabut", "selesai": "selesai", "dibatalkan": "dibatalkan"}
+STATUS = {
+    Stage.berpredikat: "berlaku",
+    Stage.dicabut: "dicabut",
+    Stage.selesai: "selesai",
+    Stage.dibatalkan: "dibatalkan",
+}
 
 
 class PublicAward(BaseModel):

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -167,8 +168,23 @@ class Lifecycle(StateMachine):
         return record(self.model, event, source, actor, payload, now, sorted(evidence or {}))
 
 
+# The stages as names the rest of the code can spell without a string: `Stage.pelaporan == "pelaporan"`, and a
+# misspelt stage fails at import, not in a query that silently counts nothing.
+Stage = StrEnum("Stage", [(s.id, s.id) for s in Lifecycle.states])
 FINAL_STAGES = frozenset(s.id for s in Lifecycle.final_states)
 EVENTS = tuple(str(e) for e in Lifecycle._events)
+
+
+def onward(stage: str) -> frozenset[str]:
+    """`stage` and every stage a case can go on to from it, read off the machine; `batalkan`, which can end a case
+    anywhere, is left out ("the stages after pelaporan" are the reporting, the assessment and their outcomes)."""
+    seen, todo = {str(stage)}, [str(stage)]
+    while todo:
+        for t in getattr(Lifecycle, todo.pop()).transitions:
+            if "batalkan" not in t.events and t.target.id not in seen:
+                seen.add(t.target.id)
+                todo.append(t.target.id)
+    return frozenset(seen)
 
 
 def sources(event: str) -> list[str]:
@@ -540,7 +556,7 @@ RULES: dict[str, Rule] = {
     "akhiri_masa_berlaku": _timer("akhiri_masa_berlaku"),
 }
 
-REPORTING_AND_AFTER = frozenset(("pelaporan", "verifikasi", "perbaikan", "evaluasi", "lolos_evaluasi", "berpredikat"))
+REPORTING_AND_AFTER = onward(Stage.pelaporan) - FINAL_STAGES  # open stages from the reporting window on
 
 
 # --- The calendar's events ---------------------------------------------------------------------------------------

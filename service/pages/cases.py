@@ -32,7 +32,8 @@ router = APIRouter(prefix="/ui")
 
 WIB = timedelta(hours=7)
 REPORT_EVENTS = ("kirim_laporan", "kirim_perbaikan")
-OUTCOME_STAGES = ("lolos_evaluasi", "berpredikat", "tidak_lolos", "dicabut", "selesai")
+# Once the result is fixed (either way) and whatever came after it: the outcome document can be printed.
+OUTCOME_STAGES = frozenset().union(*(lifecycle.onward(t) for t in lifecycle.targets("tetapkan_hasil_evaluasi")))
 Errors = list[tuple[str, str]]  # (the field's id, the problem in words)
 
 
