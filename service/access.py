@@ -54,9 +54,14 @@ def declared_rule(dependant: Any) -> str | None:
     return None
 
 
+def role_reads(actor: Actor, resource: str) -> bool:
+    """Whether the official's role reads this resource at all (in some scope): what a page or a link asks first."""
+    return access.scope(actor, resource) != "none"
+
+
 def require_scope(actor: Actor, resource: str) -> None:
     """A role that never reads this resource is refused before any case is looked at (403)."""
-    if access.scope(actor, resource) == "none":
+    if not role_reads(actor, resource):
         raise ApiError(
             403,
             "forbidden",

@@ -3,8 +3,9 @@ keeps its progress in memory, so the page can follow it (refreshing itself, no s
 cycle at a time: asking again while one runs answers the running one, so nothing is started twice.
 
 Kept in this process only: behind several API processes the page must reach the one that started the run (a sticky
-session), and a restart forgets the run. Both jobs are safe to run again: an audit changes nothing, and a cohort
-starts only the cases that do not exist yet.
+session), and a restart forgets the run; a page asking for a run this process does not know says so in words and
+offers to run it again (service/pages/oversight_access.py `job_gone`). Both jobs are safe to run again: an audit
+changes nothing, and a cohort starts only the cases that do not exist yet.
 """
 
 import asyncio

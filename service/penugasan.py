@@ -2,12 +2,16 @@
 
 Like a ceremony it is one idempotent request with a report unit by unit, but it needs no workflow of its own: each
 case's workflow decides for itself (`tugaskan` through its update, the same validator as a single request), and the
-update id of each case is derived from the client's key, so a retried request is applied once per case and answers
-with the same report.
+update id of each case is derived from the request's key, so a retried request is applied once per case and answers
+with the same report. A case that already holds exactly this team is not sent it again (its history would only
+repeat the entry), so a second request with another key assigns nothing twice either. The API
+(`POST /cycles/{year}/penugasan`) and the Administrasi page both call `assign_region`.
 """
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -16,9 +20,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from models.contracts import Actor, Code, EventRequest, Penugasan
+from models.contracts import Actor, CaseData, Code, EventRequest, Penugasan
 from models.tables import CaseRow
+from service.deps import require_role
+from service.records import claim_idempotency_key, refusals_logged
+from service.registry import load_policy
 from workflows import lifecycle
+from workflows.access import JUDGES
 from workflows.reasons import Reason, received
 from workflows.unit import CaseWorkflow, case_workflow_id
 
@@ -57,14 +65,76 @@ def update_id(key: str, unit: str) -> str:
     return f"{INTERNAL_PREFIX}:{hashlib.sha256(key.encode()).hexdigest()[:32]}:{unit}"
 
 
-def cases_at(session: Session, year: int, region: str, stage: str) -> list[str]:
+def cases_at(session: Session, year: int, region: str, stage: str) -> list[CaseRow]:
+    """The cases of the region now at the stage (the read model), by unit code."""
     query = (
-        select(CaseRow.unit)
+        select(CaseRow)
         .where(CaseRow.year == year, CaseRow.region == region, CaseRow.stage == stage)
         .order_by(CaseRow.unit)
         .limit(MAX_CASES)
     )
     return list(session.exec(query))
+
+
+def team_of(row: CaseRow) -> Penugasan | None:
+    return CaseData.model_validate(row.data).penugasan
+
+
+def same_team(a: Penugasan | None, b: Penugasan) -> bool:
+    """The same officials in the same roles (the order they were listed in does not matter)."""
+    return a is not None and all(sorted(a.members(role)) == sorted(b.members(role)) for role in JUDGES)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A case the request applies to, as the read model has it now: its team, whether it holds this team already
+    (not sent again), and what the lifecycle says of `tugaskan` for it now (empty: it will be assigned)."""
+
+    unit: str
+    team: Penugasan | None
+    holding: bool
+    why: list[Reason]
+
+
+def plan(session: Session, year: int, request: BulkPenugasan, actor: Actor, now: datetime) -> list[Planned]:
+    """The preview of a request: its cases and the lifecycle's answer for each; each case's workflow still decides
+    when the request is sent."""
+    payload = request.tim.model_dump(mode="json")
+    planned = []
+    for row in cases_at(session, year, request.region, request.stage):
+        case = CaseData.model_validate(row.data)
+        holding = same_team(case.penugasan, request.tim)
+        why = [] if holding else lifecycle.refused(case, "tugaskan", actor, now, payload)
+        planned.append(Planned(row.unit, case.penugasan, holding, why))
+    return planned
+
+
+def check(session: Session, year: int, request: BulkPenugasan, actor: Actor, key: str) -> None:
+    """Who may send it, that the cycle exists, and that the key belongs to this request; a refusal is logged for the
+    auditors under the region, as the API logs a refused command."""
+    payload = request.model_dump(mode="json")
+    scope = f"penugasan:{request.region}"
+    with refusals_logged(session, year, scope, "tugaskan", actor, payload):
+        require_role(actor, *lifecycle.RULES["tugaskan"].roles)
+        load_policy(session, year)
+        claim_idempotency_key(session, year, scope, key, "tugaskan", actor, payload)
+
+
+async def assign_region(
+    session: Session, client: Client, year: int, request: BulkPenugasan, actor: Actor, key: str
+) -> BulkReport:
+    """The whole request: checked, then `tugaskan` sent to every case of the region at the stage that does not hold
+    this team yet; the report names every case."""
+    check(session, year, request, actor, key)
+    rows = cases_at(session, year, request.region, request.stage)
+    holding = [row.unit for row in rows if same_team(team_of(row), request.tim)]
+    session.close()  # no database connection is held while Temporal works
+    sent = await assign(client, year, [row.unit for row in rows if row.unit not in holding], request.tim, actor, key)
+    outcomes = sorted([*sent, *(UnitOutcome(unit=unit, outcome="applied") for unit in holding)], key=lambda o: o.unit)
+    count = {o: sum(u.outcome == o for u in outcomes) for o in ("applied", "refused", "failed")}
+    return BulkReport(
+        year=year, region=request.region, stage=request.stage, requested=len(rows), units=outcomes, **count
+    )
 
 
 async def assign(

@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from fastapi import FastAPI
-from playwright.async_api import Page, Request
+from playwright.async_api import Browser, Page, Request
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: `make browser` installs it; Playwright's download is not used
 FLAGS = [
@@ -45,6 +45,23 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def without_script(browser: Browser, live_url: str) -> AsyncIterator[Page]:
+    """A fresh browser context with JavaScript off (no cookies, Indonesian): every page must work so."""
+    context = await browser.new_context(base_url=live_url, locale="id-ID", java_script_enabled=False)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+def navigations(page: Page) -> list[str]:
+    """The addresses the page's main frame loads from now on (a refresh is one): a list that grows as they happen."""
+    seen: list[str] = []
+    page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+    return seen
 
 
 async def assert_accessible(page: Page) -> None:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from service.i18n import display
 from service.settings import Settings
-from tests.browser import assert_accessible, assert_light
+from tests.browser import assert_accessible, assert_light, navigations, without_script
 from tests.stages import OPENS_AT_ONCE, calendar, case_at
 from tests.test_dashboard import DKI, KANIM, TO_PEMBANGUNAN, Known, write_case
 from tests.test_web import dev_login
@@ -97,8 +97,18 @@ async def test_the_audit_pages_are_the_auditors_only(page: Page, live_url: str):
     assert "tidak berwenang" in await page.get_by_role("heading", level=1).inner_text()
 
 
+async def audit_all(page: Page, live_url: str, year: int) -> str:
+    """Start the audit of the cycle from the search page, wait until its page says it is done; its address."""
+    await page.goto("/ui/audit")
+    await page.fill("#tahun-semua", str(year))
+    await page.get_by_role("button", name="Mulai audit seluruh kasus").click()
+    await page.wait_for_url(f"{live_url}/ui/audit/semua/*")
+    await page.get_by_test_id("selesai").wait_for(timeout=120_000)
+    return page.url
+
+
 async def test_audit_all_runs_in_the_background_and_its_table_downloads(
-    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
+    page: Page, browser: Browser, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
 ):
     units = [f"AUD-C-{year}", f"AUD-D-{year}"]
     for unit in units:
@@ -106,12 +116,10 @@ async def test_audit_all_runs_in_the_background_and_its_table_downloads(
     await page.goto("/ui/audit")
     await dev_login(page, "auditor", "auditor-3", "Auditor Itjen")
     await page.wait_for_url(f"{live_url}/ui/audit")
-    await page.fill("#tahun-semua", str(year))
-    await page.get_by_role("button", name="Mulai audit seluruh kasus").click()
-    await page.wait_for_url(f"{live_url}/ui/audit/semua/*")
-    run_url = page.url
-    # The page refreshes itself (no script) until the run is finished.
-    await page.get_by_test_id("selesai").wait_for(timeout=120_000)
+    await assert_light(page, "/ui/audit")
+    loaded = navigations(page)
+    run_url = await audit_all(page, live_url, year)
+    assert loaded[1:] == [run_url]  # the search page, then the run's: followed in place by the script, no reload
     assert await page.get_by_test_id("selesai").inner_text() == "Audit selesai: 2 kasus diperiksa, 0 dengan perbedaan"
     rows = await page.get_by_test_id("hasil").locator("tbody tr").all_inner_texts()
     assert [r.split("\t")[0] for r in rows] == units
@@ -119,7 +127,18 @@ async def test_audit_all_runs_in_the_background_and_its_table_downloads(
     table = await page.request.get(await page.get_by_test_id("unduh-hasil").get_attribute("href"))
     lines = (await table.text()).splitlines()
     assert lines == ["unit,verdict,differences", f"{units[0]},ok,", f"{units[1]},ok,"]
-    # The finished run stays readable; an unknown run is a page in words.
-    assert (await page.goto(run_url)).status == 200
+    # The finished run stays readable and light; an unknown run (e.g. after a restart) is a page in words.
+    await assert_light(page, run_url)
     missing = await page.goto("/ui/audit/semua/tidak-ada")
     assert missing is not None and missing.status == 404
+    assert "mungkin server dimulai ulang" in await page.locator("main").inner_text()
+    assert await page.get_by_test_id("tindakan-galat").get_attribute("href") == "/ui/audit#audit-semua"
+
+    # Without JavaScript the page refreshes itself until the run is done, with the same result.
+    async with without_script(browser, live_url) as plain:
+        await plain.goto("/ui/audit")
+        await dev_login(plain, "auditor", "auditor-4", "Auditor Itjen")
+        await plain.wait_for_url(f"{live_url}/ui/audit")
+        await audit_all(plain, live_url, year)
+        again = await plain.get_by_test_id("hasil").locator("tbody tr").all_inner_texts()
+        assert again == rows

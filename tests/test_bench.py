@@ -1,5 +1,5 @@
-"""The benchmark in small, so it never rots: it runs end to end and prints its ratios. No timing is asserted here:
-the numbers belong to `make bench` (README, "Scale")."""
+"""The benchmarks in small, so they never rot: each runs end to end and prints its ratios. No timing is asserted here:
+the numbers belong to `make bench` and `make bench-dasbor` (README), measured on a quiet machine."""
 
 import asyncio
 import os
@@ -49,3 +49,25 @@ async def test_small_benchmark_completes_and_prints_its_ratios() -> None:
     assert any("2 of 2 cases reached selesai with 26 transitions" in line for line in lines), printed[-4000:]
     assert any(f"idle: {N} open cases" in line for line in lines), printed[-4000:]
     assert not any(line.startswith("PROBLEM") for line in lines), printed[-4000:]  # e.g. a case that failed
+
+
+async def test_the_dashboard_page_benchmark_runs_and_prints_its_ratios() -> None:
+    """`make bench-dasbor` in small (300 synthetic cases instead of 20,000), so the measurement behind the README's
+    figure never rots: it runs end to end, prints its ratios and says whether the target was met (its exit status
+    says the same; whether it was met here depends on what else runs on this machine, so it is not asserted)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.dasbor",
+        *("--cases", "300", "--repeat", "3"),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(child.communicate(), timeout=300)
+    printed = out.decode(errors="replace")
+    assert "ratio dashboard page / JSON dashboard:" in printed, printed[-4000:]
+    verdict = "target: the page under 200 ms: met" in printed
+    assert verdict or "target: the page under 200 ms: NOT met" in printed, printed[-4000:]
+    assert child.returncode == (0 if verdict else 1), printed[-4000:]

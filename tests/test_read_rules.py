@@ -140,6 +140,8 @@ ROUTES = {
     "/ui/admin/kohort": "admin_page",
     "/ui/admin/kohort/{run_id}": "admin_job",
     "/ui/admin/siklus/{year}": "admin_page",
+    "/ui/admin/penugasan": "assign_page",
+    "/ui/admin/penugasan/laporan": "assign_report",
 }
 PAGE_PREFIXES = ("/ui/", "/publik/")
 API_ROUTES = {path: kind for path, kind in ROUTES.items() if not path.startswith(PAGE_PREFIXES)}
@@ -157,6 +159,11 @@ def expected(kind: str, role: str, relation: str) -> int:
         return 403 if role in NEVER["dashboard"] else 200
     if kind in ("admin_page", "admin_job"):  # the administration's forms and jobs (an unknown job: 404)
         return 403 if role != "admin" else (200 if kind == "admin_page" else 404)
+    if kind in (
+        "assign_page",
+        "assign_report",
+    ):  # bulk penugasan: Ditjen HAM's, who assigns teams (no report yet: the form)
+        return 403 if role != "ditjen_ham" else (200 if kind == "assign_page" else 303)
     if kind == "audit_job":
         return 403 if role in NEVER["audit"] else 404
     if kind == "report":  # the report's pages: the unit's operator edits its report; others read the case page

@@ -15,8 +15,9 @@ from models.tables import CycleRow
 from service import background, cohort_runs, cycle_policy, unit_import
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client
 from service.i18n import display, gettext, moment, render
-from service.pages.oversight_access import ADMIN, require
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.oversight_access import job_gone, require
+from service.pages.render import PageActor, PageLocale, page, page_reads
+from service.pages.sections import ADMIN
 from workflows.reasons import Reason, payload_reasons, reason
 
 router = APIRouter(prefix="/ui/admin")
@@ -105,7 +106,7 @@ def kohort_berjalan(request: Request, run_id: str, actor: PageActor, locale: Pag
     require(actor, ADMIN)
     run = background.get(cohort_runs.KIND, run_id)
     if run is None:
-        raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
+        raise job_gone("/ui/admin/kohort")
     refused = [render(r, locale) for r in run.refused]
     failures = [(f.unit, "; ".join(render(w, locale) for w in f.why)) for f in run.results]
     return page(

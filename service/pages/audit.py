@@ -26,7 +26,7 @@ from service.audit import (
 )
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import display, gettext, moment, render
-from service.pages.oversight_access import require_scope
+from service.pages.oversight_access import job_gone, require_scope
 from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
 from workflows.reasons import reason
 
@@ -97,7 +97,7 @@ def audit_run(actor: PageActor, run_id: str) -> background.Run:
     require_scope(actor, "audit")
     run = background.get(audit_runs.KIND, run_id)
     if run is None:
-        raise PageError(404, reason("web.audit_run_not_found_title"), reason("web.audit_run_not_found"))
+        raise job_gone("/ui/audit#audit-semua")
     return run
 
 

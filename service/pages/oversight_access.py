@@ -1,14 +1,13 @@
 """Who may open the oversight pages: the dashboard and the audit pages ask the one read rule table
 (`workflows/access.py`: a Kanwil sees its own region only; the audit pages are the auditor's); the administration
-pages are the admin's, as the API's configuration commands are. Deny by default: a role not named is refused, in
+pages are the admin's, as the API's configuration commands are, and Penugasan is for the senders of `tugaskan`
+(service/pages/sections.py, which the header's links ask too). Deny by default: a role not named is refused, in
 words."""
 
 from models.contracts import Actor
 from service.pages.render import PageError
 from workflows import access
 from workflows.reasons import reason
-
-ADMIN = ("admin",)
 
 
 def require_scope(actor: Actor, resource: str) -> str:
@@ -36,3 +35,14 @@ def dashboard_region(actor: Actor, asked: str | None) -> str | None:
     if asked and asked != actor.region:
         raise PageError(403, reason("web.not_allowed_title"), reason("web.dashboard_other_region", region=actor.region))
     return actor.region
+
+
+def job_gone(start_again: str) -> PageError:
+    """A background job this process does not know (service/background.py keeps them in memory): after a restart, or
+    when another API process served the page. Running it again is safe: nothing is started twice."""
+    return PageError(
+        404,
+        reason("web.job_not_found_title"),
+        reason("web.job_not_found"),
+        action=(start_again, reason("web.job_again")),
+    )

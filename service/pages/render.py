@@ -15,7 +15,7 @@ from models.contracts import Actor
 from service.access import COMMAND, PUBLIC, declared, require_scope
 from service.errors import ApiError
 from service.i18n import LOCALES, display, gettext, moment, negotiate, render
-from service.pages import diagram
+from service.pages import diagram, sections
 from service.pages.session import CSRF_FIELD, csrf_token
 from workflows.reasons import Reason, reason
 
@@ -90,11 +90,20 @@ def safe_next(target: str | None) -> str:
 
 
 class PageError(Exception):
-    """A refusal shown as a page: a title and what to do (reasons: message ids from the catalogue), and details."""
+    """A refusal shown as a page: a title and what to do (reasons: message ids from the catalogue), and details;
+    `action`, when given, is the address and words of the link that does it."""
 
-    def __init__(self, status: int, title: Reason, message: Reason, details: list[Reason | str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        title: Reason,
+        message: Reason,
+        details: list[Reason | str] | None = None,
+        action: tuple[str, Reason] | None = None,
+    ):
         super().__init__(title.code)
         self.status, self.title, self.message, self.details = status, title, message, details or []
+        self.action = action
 
 
 def page(request: Request, locale: str, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -107,10 +116,12 @@ def page(request: Request, locale: str, template: str, status: int = 200, **cont
         query = {k: v for k, v in request.query_params.items() if k != "lang"}
         return f"{request.url.path}?{urlencode({**query, 'lang': lang})}"
 
+    actor = signed_in(request)
     html = ENV.get_template(template).render(
         _=_,
         locale=locale,
-        actor=signed_in(request),
+        actor=actor,
+        sections=sections.shown(actor, request.url.path),
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request),
         lang_url=lang_url,

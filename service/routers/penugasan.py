@@ -1,15 +1,12 @@
 """Penugasan in bulk over HTTP: one request assigns a team to every case of a region at a stage.
 
-The logic is in service/penugasan.py."""
+The logic is in service/penugasan.py (the Administrasi page calls the same)."""
 
 from fastapi import APIRouter
 
 from service import penugasan
 from service.access import COMMAND, reads
-from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, Year, require_role
-from service.records import claim_idempotency_key, refusals_logged
-from service.routers.admin import load_policy
-from workflows import lifecycle
+from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, Year
 
 router = APIRouter(prefix="/cycles/{year}/penugasan", tags=["cases"])
 
@@ -25,17 +22,6 @@ async def assign_region(
 ) -> penugasan.BulkReport:
     """Assign the same team (`tugaskan`) to every case of `region` now at `stage` (Ditjen HAM). Each case decides for
     itself; the report says, unit by unit, whether it was applied, refused (and why) or failed (send again: a retry
-    with the same `Idempotency-Key` applies nothing twice)."""
-    payload = body.model_dump(mode="json")
-    scope = f"penugasan:{body.region}"
-    with refusals_logged(session, year, scope, "tugaskan", actor, payload):
-        require_role(actor, *lifecycle.RULES["tugaskan"].roles)
-        load_policy(session, year)
-        claim_idempotency_key(session, year, scope, idempotency_key, "tugaskan", actor, payload)
-    units = penugasan.cases_at(session, year, body.region, body.stage)
-    session.close()  # no database connection is held while Temporal works
-    outcomes = await penugasan.assign(client, year, units, body.tim, actor, idempotency_key)
-    count = {o: sum(u.outcome == o for u in outcomes) for o in ("applied", "refused", "failed")}
-    return penugasan.BulkReport(
-        year=year, region=body.region, stage=body.stage, requested=len(units), units=outcomes, **count
-    )
+    with the same `Idempotency-Key` applies nothing twice, and a case already holding this team is not sent it
+    again)."""
+    return await penugasan.assign_region(session, client, year, body, actor, idempotency_key)
