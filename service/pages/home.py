@@ -170,7 +170,9 @@ def daftar_kasus(
             case.region,
             display(locale, "kind", case.kind),
             display(locale, "stage", case.stage),
-            moment(locale, case.deadline) if case.deadline else "–",
+            moment(locale, case.deadline.astimezone(zone_tz(case.data["unit"]["zona_waktu"])))
+            if case.deadline
+            else "–",
         ]
         for case in cases
     ]
