@@ -49,3 +49,23 @@ async def test_small_benchmark_completes_and_prints_its_ratios() -> None:
     assert any("2 of 2 cases reached selesai with 26 transitions" in line for line in lines), printed[-4000:]
     assert any(f"idle: {N} open cases" in line for line in lines), printed[-4000:]
     assert not any(line.startswith("PROBLEM") for line in lines), printed[-4000:]  # e.g. a case that failed
+
+
+async def test_the_case_page_benchmark_runs_small_and_prints_its_ratios() -> None:
+    """bench/kasus.py over 200 synthetic cases (no Temporal): it ends and prints the page's median and its ratios.
+    Its 50 ms target belongs to `make bench-kasus`, so its verdict (exit 0 or 1) is not asserted here."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.kasus",
+        *("--cases", "200", "--repeat", "3"),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(child.communicate(), timeout=300)
+    printed = out.decode(errors="replace")
+    assert child.returncode in (0, 1), printed[-4000:]
+    for line in ("ratio case page / JSON case: ", "ratio case page / JSON history: ", "target: the case page under"):
+        assert any(line in found for found in printed.splitlines()), printed[-4000:]

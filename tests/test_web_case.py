@@ -151,6 +151,9 @@ async def happy_path(p: Path) -> None:
         await p.check(op, "kasus-permohonan")
 
     async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:
+        await dj.goto(f"/ui/?tahun={p.year}")  # Beranda: the application waits for Ditjen HAM
+        assert p.unit in await dj.get_by_test_id("tugas").inner_text()
+        await p.check(dj, "beranda")
         await dj.goto(p.case)
         await p.fill(dj, "#setujui_permohonan-jadwal", wib(datetime.now(UTC) + timedelta(seconds=3)))
         await p.fill(dj, "#setujui_permohonan-tempat", "Aula Kanwil DKI Jakarta")

@@ -170,7 +170,7 @@ def daftar_kasus(
             case.region,
             display(locale, "kind", case.kind),
             display(locale, "stage", case.stage),
-            moment(locale, case.deadline.astimezone(zone_tz(case.data["unit"]["zona_waktu"])))
+            moment(locale, case.deadline.astimezone(UnitInfo.model_validate(case.data["unit"]).tz))
             if case.deadline
             else "–",
         ]
