@@ -84,7 +84,7 @@ def task_row(locale: str, task: Task, now: datetime) -> list[Markup | str]:
         case_link,
         Markup("{}<br><span class='keterangan'>{}</span>").format(task.unit, task.region),
         display(locale, "stage", task.stage),
-        join(locale, [display(locale, "event", e) for e in task.events]),
+        join(locale, [display(locale, "event", e) for e in task.events], "or"),  # one of them is done
         deadline,
     ]
 
