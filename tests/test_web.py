@@ -112,6 +112,9 @@ async def test_beranda_shows_what_waits_for_me_filtered_from_the_url_paged_and_k
     assert await rows(page) == filtered
     assert await page.input_value("#sebelum") == before
 
+    await page.goto(f"/ui/?tahun={year}&dari=banyak")  # a page position that cannot be read: the first page
+    assert await rows(page) == first_page
+
     # A filter that cannot be read is said in words, at the top and at its field; nothing is listed.
     response = await page.goto("/ui/?tahun=dua-ribu&sebelum=kemarin")
     assert response is not None and response.status == 422

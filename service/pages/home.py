@@ -23,9 +23,9 @@ router = APIRouter(prefix="/ui")
 PER_PAGE = 25
 WIB = timedelta(hours=7)
 KINDS = get_args(UnitInfo.model_fields["kind"].annotation)
-FILTERS = ("tahun", "jenis", "wilayah", "sebelum")  # the worklist's filters in the URL, as the form names them
 MAX_QUERY = 500
-Text = Annotated[str, Query(max_length=100)]
+MAX_FILTER = 100  # characters of a filter kept: a longer one is no code, year or date, and reads as a problem
+MAX_OFFSET = 10_000_000
 Errors = list[tuple[str, str]]
 
 
@@ -121,18 +121,22 @@ def beranda(
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
-    tahun: Text = "",
-    jenis: Text = "",
-    wilayah: Text = "",
-    sebelum: Text = "",
-    dari: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    tahun: str = "",
+    jenis: str = "",
+    wilayah: str = "",
+    sebelum: str = "",
+    dari: str = "",
 ) -> HTMLResponse:
-    values = {"tahun": tahun.strip(), "jenis": jenis.strip(), "wilayah": wilayah.strip(), "sebelum": sebelum.strip()}
+    """Read leniently from the URL (a bookmark, a link): a filter that cannot be read is a problem on the page, in
+    words; a page position that cannot be read is the first page."""
+    typed = {"tahun": tahun, "jenis": jenis, "wilayah": wilayah, "sebelum": sebelum}
+    values = {k: v.strip()[:MAX_FILTER] for k, v in typed.items()}
+    offset = int(dari) if dari.isdigit() and int(dari) <= MAX_OFFSET else 0
     filters, errors = read_filters(locale, values)
     if len(request.url.query) <= MAX_QUERY and request.session.get(HOME_QUERY, "") != request.url.query:
         request.session[HOME_QUERY] = request.url.query
     now = datetime.now(UTC)
-    tasks = worklist(db, actor, filters, PER_PAGE, dari, now) if not errors else None
+    tasks = worklist(db, actor, filters, PER_PAGE, offset, now) if not errors else None
     query = {k: v for k, v in values.items() if v}
     return page(
         request,
@@ -144,7 +148,7 @@ def beranda(
         filtered=bool(query),
         acts=acts_at_all(actor),
         rows=[task_row(locale, t, now) for t in tasks.items] if tasks else [],
-        first_url=f"{HOME}?{urlencode(query)}" if dari else None,
+        first_url=f"{HOME}?{urlencode(query)}" if offset else None,
         next_url=f"{HOME}?{urlencode({**query, 'dari': tasks.next_offset})}" if tasks and tasks.next_offset else None,
         kinds=[(k, display(locale, "kind", k)) for k in KINDS],
         other_pages=other_pages(actor, locale, this_year()),
