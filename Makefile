@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots screenshots-oversight bench-dasbor
+.PHONY: run test test-postgres lint bench demo clean messages translations diagram browser screenshots screenshots-oversight bench-dasbor bench-kasus
 
 # The read model and API tests again on PostgreSQL (CI starts it; each run makes and drops its own database).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -52,6 +52,11 @@ bench: $(BIN)/.installed
 bench-dasbor: $(BIN)/.installed
 	$(BIN)/python -m bench.dasbor
 
+# The case page of a case with 40 history entries over 20,000 synthetic cases: server time against the JSON reads of
+# the same case (bench/kasus.py); fails when the page takes 50 ms or more.
+bench-kasus: $(BIN)/.installed
+	$(BIN)/python -m bench.kasus
+
 # docs/dasbor.png and docs/verifikasi-predikat.png, in the system Chromium over synthetic cases (tests/screenshots.py).
 screenshots-oversight: $(BIN)/.installed browser
 	$(BIN)/python -m tests.screenshots
@@ -73,9 +78,10 @@ messages: $(BIN)/.installed
 diagram: $(BIN)/.installed
 	$(BIN)/python -m service.pages.diagram
 
-# The main pages as PNGs under docs/screenshots, saved by the browser test of a whole case while it runs.
+# The main pages as PNGs under docs/screenshots, saved by the browser tests of a whole case and of a ceremony.
 screenshots: $(BIN)/.installed browser
-	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py -q -k "whole_case and not nojs"
+	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py tests/test_web_upacara.py -q \
+	  -k "(whole_case and not nojs and not keyboard) or ceremony_for"
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)

@@ -111,6 +111,7 @@ class EvidenceRow(SQLModel, table=True):
     unit: str = Field(primary_key=True, max_length=64)
     media_type: str = Field(max_length=64)
     size: int
+    name: str | None = Field(default=None, max_length=200)  # the file's name when first uploaded (none before 0007)
     uploaded_by: str = Field(max_length=200)
     created_at: datetime
 

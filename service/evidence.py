@@ -74,12 +74,27 @@ def store(
                 unit=actor.unit,
                 media_type=media_type,
                 size=len(data),
+                name=file_name(filename),
                 uploaded_by=actor.sub,
                 created_at=datetime.now(UTC),
             )
         )
         session.commit()
     return EvidenceInfo(id=sha256, media_type=media_type, size=len(data), unit=actor.unit), created
+
+
+def file_name(filename: str) -> str | None:
+    """The uploaded file's own name, as shown beside it: without a client's folders or control characters."""
+    name = "".join(c for c in filename.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    return name[:200] or None
+
+
+def described(session: Session, unit: str, ids: list[str]) -> dict[str, EvidenceRow]:
+    """The unit's files among `ids`, by id: a page shows a photo's thumbnail, a document's name, type and size."""
+    if not ids:
+        return {}
+    rows = session.exec(select(EvidenceRow).where(EvidenceRow.unit == unit, col(EvidenceRow.id).in_(ids)))
+    return {r.id: r for r in rows}
 
 
 def resolve(session: Session, payload: Payload, unit: str) -> dict[str, EvidenceInfo]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from fastapi import FastAPI
-from playwright.async_api import Browser, Page, Request
+from playwright.async_api import Browser, FilePayload, Page, Request
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: `make browser` installs it; Playwright's download is not used
 FLAGS = [
@@ -113,14 +113,31 @@ async def type_into(page: Page, selector: str, text: str) -> None:
 
 async def choose_radio(page: Page, name: str, value: str) -> None:
     """Tab into a radio group, then arrow to the option and select it with the space bar."""
-    await tab_to(page, f"input[type=radio][name={name}]")
-    target = f"input[type=radio][name={name}][value={value}]"
+    await tab_to(page, f'input[type=radio][name="{name}"]')
+    target = f'input[type=radio][name="{name}"][value="{value}"]'
     for _ in range(MAX_TABS):
         if await focused_matches(page, target):
             await page.keyboard.press("Space")
             return
         await page.keyboard.press("ArrowDown")
     raise AssertionError(f"{value} cannot be chosen in {name} with the arrow keys")
+
+
+async def attach_by_keyboard(page: Page, selector: str, files: list[FilePayload]) -> None:
+    """Tab to a file field and open it with the space bar; the files are chosen in the dialog that opens."""
+    await tab_to(page, selector)
+    async with page.expect_file_chooser() as chooser:
+        await page.keyboard.press("Space")
+    await (await chooser.value).set_files(files)
+
+
+async def images_loaded(page: Page) -> None:
+    """Every image of the page loaded, the lazy ones too (asked to load now): a condition, not a wait of some time.
+    Each must have loaded as a picture (a broken one has no width)."""
+    await page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })")
+    await page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    broken = await page.evaluate("Array.from(document.images).filter(i => !i.naturalWidth).map(i => i.src)")
+    assert not broken, f"images that did not load on {page.url}: {broken}"
 
 
 async def press(page: Page, selector: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import routing
 
+from models.policy import Calendar
 from service.access import COMMAND, PUBLIC, declared_rule
 from service.api import create_app
 from service.demo import WITNESSES
@@ -116,6 +117,10 @@ ROUTES = {
     "/ui/masuk/sso": "page_login",
     "/ui/masuk/sso/kembali": "page_login",
     "/ui/permohonan": "page_open",
+    "/ui/kasus": "page_open",  # the cases the official may see, a page of them (none is an empty list)
+    "/ui/upacara": "ceremony_list",
+    "/ui/upacara/baru": "ceremony_form",
+    "/ui/upacara/{year}/{ceremony_id}": "ceremony",
     "/ui/kasus/{year}/{unit}": "case",
     "/ui/kasus/{year}/{unit}/dokumen": "contents",
     "/ui/kasus/{year}/{unit}/bukti/{evidence_id}": "contents",
@@ -164,6 +169,8 @@ def expected(kind: str, role: str, relation: str) -> int:
         "assign_report",
     ):  # bulk penugasan: Ditjen HAM's, who assigns teams (no report yet: the form)
         return 403 if role != "ditjen_ham" else (200 if kind == "assign_page" else 303)
+    if kind == "ceremony_form":  # who sets up a ceremony: Ditjen HAM, a Kanwil (an auditor only reads them)
+        return 200 if role in ("ditjen_ham", "kanwil") else 403
     if kind == "audit_job":
         return 403 if role in NEVER["audit"] else 404
     if kind == "report":  # the report's pages: the unit's operator edits its report; others read the case page
@@ -199,6 +206,19 @@ def expected(kind: str, role: str, relation: str) -> int:
     return 200 if relation in READS_CASE[role] else 404
 
 
+async def ceremony_of(api: httpx.AsyncClient, settings: Settings, year: int, unit: str, cal: Calendar) -> str:
+    """A ceremony of the case's region (KANWIL-DKI), for a neighbouring unit's application: its id."""
+    neighbour = await case_at(api, settings, year, unit, "permohonan", cal)
+    body = {"units": [neighbour.unit], "jadwal": cal.reporting_closes.isoformat(), "tempat": "Aula", "saksi": WITNESSES}
+    made = await api.post(
+        f"/cycles/{year}/ceremonies",
+        json=body,
+        headers={**neighbour.officials["kanwil"], "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
 # --- The walk ------------------------------------------------------------------------------------------------------
 
 
@@ -225,15 +245,8 @@ async def test_every_route_with_every_role_in_every_relation(
     d = await case_at(api, settings, year, "RW-A", "lolos_evaluasi", cal)
     history = await d.call("GET", f"{d.case_path}/history", "ditjen")
     evidence = next(e["payload"]["dokumen"] for e in history["entries"] if e["event"] == "tandatangani_pernyataan")
-    neighbour = await case_at(api, settings, year, "RW-B", "permohonan", cal)
-    body = {"units": [neighbour.unit], "jadwal": cal.reporting_closes.isoformat(), "tempat": "Aula", "saksi": WITNESSES}
-    made = await api.post(
-        f"/cycles/{year}/ceremonies",
-        json=body,
-        headers={**neighbour.officials["kanwil"], "Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert made.status_code == 201, made.text
-    values = {"year": str(year), "unit": d.unit, "evidence_id": evidence, "ceremony_id": made.json()["id"]}
+    ceremony = await ceremony_of(api, settings, year, "RW-B", cal)
+    values = {"year": str(year), "unit": d.unit, "evidence_id": evidence, "ceremony_id": ceremony}
 
     wrong = []
     for (role, relation), claims in officials(d.unit).items():
@@ -269,12 +282,21 @@ async def test_every_page_with_every_role_in_every_relation(
 ) -> None:
     """The same expectations for the web pages, each official logged in through the dev login: a case the official
     may not read is a 404 page, a resource the role never reads a 403 page; nothing of it is shown."""
-    d = await case_at(api, settings, year, "RW-UI", "lolos_evaluasi", calendar(datetime.now(UTC), OPENS_AT_ONCE))
+    cal = calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    d = await case_at(api, settings, year, "RW-UI", "lolos_evaluasi", cal)
     history = await d.call("GET", f"{d.case_path}/history", "ditjen")
     report = next(e["payload"] for e in history["entries"] if e["event"] == "kirim_laporan")
     photo = report["indikator"][0]["bukti"][0]  # a photo has a small copy; the signed statement (a PDF) has none
     criteria = (await d.call("GET", f"/cycles/{year}?kind={KIND}", "ditjen"))["criteria"]
-    values = {"year": str(year), "unit": d.unit, "evidence_id": photo, "kriteria": criteria[0]["code"], "run_id": "x"}
+    ceremony = await ceremony_of(api, settings, year, "RW-UI-B", cal)
+    values = {
+        "year": str(year),
+        "unit": d.unit,
+        "evidence_id": photo,
+        "kriteria": criteria[0]["code"],
+        "run_id": "x",
+        "ceremony_id": ceremony,
+    }
     wrong = []
     for (role, relation), claims in officials(d.unit).items():
         async with httpx.AsyncClient(transport=api._transport, base_url=str(api.base_url)) as browser:

@@ -1,18 +1,23 @@
-"""The web pages in the real Chromium: the dev login and Beranda by keyboard only, axe, page weight, CSRF, the
+"""The web pages in the real Chromium: the dev login by keyboard only, Beranda's worklist, axe, page weight, CSRF, the
 language switch; the dev login's absence in production; the lifecycle diagram kept equal to the machine."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi.routing import APIRoute
 from playwright.async_api import Page
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from activities.projection import case_row
+from models.contracts import CaseData, UnitInfo
+from models.policy import Calendar, CyclePolicy
 from service.api import create_app
 from service.pages import diagram
 from service.settings import Settings
 from tests.browser import assert_accessible, assert_light, choose_radio, press, type_into
-from tests.stages import OPENS_LATE, calendar, case_at
+from tests.stages import KIND, OPENS_LATE, REGION, REGULATION, calendar, case_at
 
 
 async def dev_login(page: Page, role: str, sub: str, name: str, unit: str = "", region: str = "") -> None:
@@ -27,12 +32,33 @@ async def dev_login(page: Page, role: str, sub: str, name: str, unit: str = "", 
     await press(page, "form[action='/ui/masuk/dev'] button[type=submit]")
 
 
-async def test_dev_login_then_beranda_lists_only_the_callers_cases(
-    page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str
+def reporting_case(engine: Engine, year: int, unit: str, kind: str, deadline: datetime, cal: Calendar) -> None:
+    """A case in pelaporan written straight into the read model (no workflow): Beranda reads only the read model, and
+    a deadline already passed (a late timer) is otherwise never seen."""
+    info = UnitInfo(code=unit, name=f"Lapas {unit}", kind=kind, region=REGION)  # type: ignore[arg-type]
+    policy = CyclePolicy(regulation=REGULATION, calendar=cal)
+    case = CaseData(year=year, unit=info, policy=policy, stage="pelaporan", seq=7, reporting_deadline=deadline)
+    with Session(engine) as session:
+        session.add(case_row(case))
+        session.commit()
+
+
+async def rows(page: Page) -> list[str]:
+    return [await row.inner_text() for row in await page.locator("[data-testid=tugas] tbody tr").all()]
+
+
+async def test_beranda_shows_what_waits_for_me_filtered_from_the_url_paged_and_kept_on_the_way_back(
+    page: Page, api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, live_url: str
 ):
-    cal = calendar(datetime.now(UTC), OPENS_LATE)
+    now = datetime.now(UTC)
+    cal = calendar(now, OPENS_LATE)
     await case_at(api, settings, year, f"WEB-A-{year}", "permohonan", cal)
     await case_at(api, settings, year, f"WEB-B-{year}", "permohonan", cal)
+    late = f"WEB-TELAT-{year}"
+    reporting_case(engine, year, late, KIND, now - timedelta(days=2), cal)
+    for n in range(26):  # a page and a bit: every other one a prison
+        kind = "upt_pemasyarakatan" if n % 2 else KIND
+        reporting_case(engine, year, f"WEB-L{n:02d}-{year}", kind, now + timedelta(days=n + 1), cal)
 
     # Not logged in: Beranda sends the browser to the login page, which is light and accessible.
     await assert_light(page, f"/ui/?tahun={year}")
@@ -40,24 +66,78 @@ async def test_dev_login_then_beranda_lists_only_the_callers_cases(
     assert await page.locator("html").get_attribute("lang") == "id"
     await assert_accessible(page)
 
+    # The unit's operator: its own case only, with what it may do there.
     await dev_login(page, "operator_unit", "op-web-a", "Operator Unit A", unit=f"WEB-A-{year}")
     await page.wait_for_url(f"{live_url}/ui/?tahun={year}")  # back where it was going
     assert await page.get_by_test_id("siapa").inner_text() == "Operator Unit A"
     assert await page.get_by_role("heading", level=1).inner_text() == "Beranda"
-    table = page.locator("table")
-    assert f"WEB-A-{year}" in await table.inner_text()
+    [mine] = await rows(page)
+    assert f"WEB-A-{year}" in mine and "Permohonan" in mine and "Batalkan" in mine and "Tanpa tenggat" in mine
     assert f"WEB-B-{year}" not in await page.content()  # another unit's case is not listed
-    await assert_accessible(page)
-    await assert_light(page, f"/ui/?tahun={year}")
-
-    # Ditjen HAM sees both; logging out (a POST with the CSRF token) ends the session.
     await press(page, "form[action='/ui/keluar'] button")
     await page.wait_for_url(f"{live_url}/ui/masuk")
+
+    # Ditjen HAM: the soonest deadline first, the one already passed marked in words, 25 to a page.
     await dev_login(page, "ditjen_ham", "dj-web", "Petugas Ditjen")
     await page.wait_for_url(f"{live_url}/ui/")
     await page.goto(f"/ui/?tahun={year}")
-    text = await page.locator("table").inner_text()
-    assert f"WEB-A-{year}" in text and f"WEB-B-{year}" in text
+    first_page = await rows(page)
+    assert len(first_page) == 25 and late in first_page[0]
+    overdue = page.locator("[data-testid=tugas] tbody tr").first.locator(".tanda--peringatan")
+    assert await overdue.inner_text() == "Terlambat 2 hari"
+    assert "Perpanjang batas pelaporan" in first_page[0] and "Tugaskan tim verifikasi dan penilai" in first_page[0]
+    assert "WIB" in first_page[0] and "1 hari lagi" in first_page[1]
+    assert not await page.locator("[data-testid=tugas] tbody tr").nth(1).locator(".tanda--peringatan").count()
+    await assert_accessible(page)
+    await assert_light(page, f"/ui/?tahun={year}")
+    await page.get_by_test_id("berikutnya").click()
+    second_page = await rows(page)
+    assert len(second_page) == 4 and f"WEB-A-{year}" in second_page[-2] and f"WEB-B-{year}" in second_page[-1]
+    assert not await page.get_by_test_id("berikutnya").count()
+
+    # Filters from the form land in the URL (a bookmark), and the way back from a case keeps them.
+    await page.goto(f"/ui/?tahun={year}")
+    await page.select_option("#jenis", "upt_pemasyarakatan")
+    before = (now + timedelta(hours=7) + timedelta(days=10)).date().isoformat()  # its midnight, WIB
+    await page.fill("#sebelum", before)
+    await page.locator("form.saring button").click()
+    await page.wait_for_url(lambda url: "jenis=upt_pemasyarakatan" in url)
+    filtered_url = page.url
+    filtered = await rows(page)
+    assert [row.split()[1] for row in filtered] == [f"WEB-L{n:02d}-{year}" for n in (1, 3, 5, 7)]
+    await page.locator("[data-testid=tugas] tbody tr a").first.click()
+    await page.wait_for_url(f"{live_url}/ui/kasus/{year}/WEB-L01-{year}")
+    await page.locator("a.kembali").click()
+    await page.wait_for_url(filtered_url)
+    assert await rows(page) == filtered
+    assert await page.input_value("#sebelum") == before
+
+    await page.goto(f"/ui/?tahun={year}&dari=banyak")  # a page position that cannot be read: the first page
+    assert await rows(page) == first_page
+
+    # A filter that cannot be read is said in words, at the top and at its field; nothing is listed.
+    response = await page.goto("/ui/?tahun=dua-ribu&sebelum=kemarin")
+    assert response is not None and response.status == 422
+    summary = page.locator(".ringkasan-galat")
+    assert [await a.get_attribute("href") for a in await summary.locator("a").all()] == ["#tahun", "#sebelum"]
+    assert not await page.locator("[data-testid=tugas]").count()
+    await assert_accessible(page)
+
+    # An auditor acts on no case: Beranda says so and leads to what it reads.
+    await press(page, "form[action='/ui/keluar'] button")
+    await page.wait_for_url(f"{live_url}/ui/masuk")
+    await dev_login(page, "auditor", "au-web", "Auditor Inspektorat")
+    await page.wait_for_url(f"{live_url}/ui/")
+    assert "Peran Auditor tidak mengirim langkah" in await page.get_by_test_id("kosong").inner_text()
+    links = page.get_by_test_id("halaman-lain")
+    assert {"/ui/kasus", "/ui/upacara", "/ui/audit"} <= {
+        await a.get_attribute("href") for a in await links.locator("a").all()
+    }
+    await assert_accessible(page)
+    await page.goto(f"/ui/kasus?tahun={year}")
+    listed = await page.locator("table").inner_text()
+    assert "(29 kasus)" in listed and f"WEB-A-{year}" in listed and "WIB" in listed
+    await assert_accessible(page)
 
 
 async def test_a_wrong_dev_login_shows_each_problem_at_the_top_and_at_its_field(page: Page, live_url: str):

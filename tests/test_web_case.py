@@ -6,19 +6,29 @@ axe and the page weight on every page of the path; keyboard only for a form; ano
 
 import io
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, FilePayload, Page
 
 from service.demo import sample_statement
+from service.i18n import moment
 from service.settings import Settings
-from tests.browser import assert_accessible, assert_light, choose_radio, press, type_into
-from tests.stages import KIND, OPENS_AT_ONCE, REGION, REGULATION, WAIT, calendar
+from tests.browser import (
+    assert_accessible,
+    assert_light,
+    attach_by_keyboard,
+    choose_radio,
+    images_loaded,
+    press,
+    type_into,
+)
+from tests.stages import KIND, OPENS_AT_ONCE, REGION, REGULATION, WAIT, calendar, case_at
 from tests.test_web import dev_login
 
 SHOTS = os.environ.get("P2HAM_SCREENSHOTS")
@@ -49,11 +59,40 @@ async def set_up(api: httpx.AsyncClient, token, year: int, unit: str) -> None:
 
 
 class Path:
-    """The officials of one case, each in a browser context of their own, logged in through the dev login."""
+    """The officials of one case, each in a browser context of their own, logged in through the dev login. With
+    `keys`, every form is filled and sent with the keyboard alone (Tab, arrows, Space, Enter, typing)."""
 
-    def __init__(self, browser: Browser, live_url: str, year: int, unit: str, js: bool) -> None:
-        self.browser, self.live_url, self.year, self.unit, self.js = browser, live_url, year, unit, js
+    def __init__(self, browser: Browser, live_url: str, year: int, unit: str, js: bool, keys: bool = False) -> None:
+        self.browser, self.live_url, self.year, self.unit, self.js, self.keys = browser, live_url, year, unit, js, keys
         self.case = f"/ui/kasus/{year}/{unit}"
+
+    async def fill(self, page: Page, selector: str, text: str) -> None:
+        await (type_into(page, selector, text) if self.keys else page.fill(selector, text))
+
+    async def choose(self, page: Page, name: str, value: str) -> None:
+        """One option of a radio group."""
+        if self.keys:
+            await choose_radio(page, name, value)
+        else:
+            await page.check(f'input[type=radio][name="{name}"][value="{value}"]')
+
+    async def attach(self, page: Page, selector: str, *files: FilePayload) -> None:
+        await (
+            attach_by_keyboard(page, selector, list(files))
+            if self.keys
+            else page.set_input_files(selector, list(files))
+        )
+
+    async def submit(self, page: Page, selector: str) -> None:
+        """A button or a link: pressed with Enter, or clicked."""
+        await (press(page, selector) if self.keys else page.locator(selector).first.click())
+
+    async def send(self, page: Page, event: str) -> None:
+        """An event's form sent; it must come back done, without an error summary."""
+        await self.submit(page, f"#form-{event} button[type=submit]")
+        await page.locator(".pemberitahuan, .ringkasan-galat").first.wait_for()
+        problems = page.locator(".ringkasan-galat")
+        assert not await problems.count(), await problems.inner_text()
 
     @asynccontextmanager
     async def official(self, role: str, sub: str, name: str, unit: str = "", region: str = "") -> AsyncIterator[Page]:
@@ -72,8 +111,9 @@ class Path:
         in the page's JavaScript, so only the run with JavaScript on checks it (the pages are the same)."""
         if self.js:
             await assert_accessible(page)
-        if SHOTS and shot and self.js:
+        if SHOTS and shot and self.js and not self.keys:
             os.makedirs(SHOTS, exist_ok=True)
+            await images_loaded(page)  # the lazy thumbnails too, or the screenshot shows them blank
             await page.screenshot(path=f"{SHOTS}/{shot}.png", full_page=True)
         await assert_light(page, page.url)
 
@@ -88,32 +128,39 @@ class Path:
         assert await page.locator("[aria-current=step]").first.inner_text() == stage
 
 
-async def send(page: Page, event: str) -> None:
-    await page.locator(f"#form-{event} button[type=submit]").click()
-    await page.locator(".pemberitahuan, .ringkasan-galat").first.wait_for()
-    problems = page.locator(".ringkasan-galat")
-    assert not await problems.count(), await problems.inner_text()
+def attendance_list() -> bytes:
+    """A PDF evidence file beside the photos (a list of attendance): it has no thumbnail, the pages name it."""
+    return b"%PDF-1.4\n% Daftar hadir sosialisasi P2HAM\n%%EOF\n"
+
+
+async def witnesses(p: Path, page: Page, event: str, field: str, people: list[tuple[str, str]]) -> None:
+    for n, (nama, unsur) in enumerate(people):
+        await p.fill(page, f"#{event}-{field}-{n}-nama", nama)
+        await p.fill(page, f"#{event}-{field}-{n}-jabatan", "Saksi")
+        await p.choose(page, f"{field}-{n}-unsur", unsur)
 
 
 async def happy_path(p: Path) -> None:
     async with p.official("operator_unit", "op-1", "Operator Kanim", unit=p.unit) as op:
         await op.goto("/ui/permohonan")
         await p.check(op, "permohonan")
-        await op.fill("#tahun", str(p.year))
-        await op.locator("form[action='/ui/permohonan'] button[type=submit]").click()
+        await p.fill(op, "#tahun", str(p.year))
+        await p.submit(op, "form[action='/ui/permohonan'] button[type=submit]")
         await op.wait_for_url(f"{p.live_url}{p.case}?berhasil=ajukan")
         await p.stage_is(op, "Permohonan")
         await p.check(op, "kasus-permohonan")
 
     async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:
+        await dj.goto(f"/ui/?tahun={p.year}")  # Beranda: the application waits for Ditjen HAM
+        assert p.unit in await dj.get_by_test_id("tugas").inner_text()
+        await p.check(dj, "beranda")
         await dj.goto(p.case)
-        await dj.fill("#setujui_permohonan-jadwal", wib(datetime.now(UTC) + timedelta(seconds=3)))
-        await dj.fill("#setujui_permohonan-tempat", "Aula Kanwil DKI Jakarta")
-        for n, (nama, unsur) in enumerate([("Dr. Hajerati", "ditjen_ham"), ("Kombes Pol. Budi", "forkopimda")]):
-            await dj.fill(f"#setujui_permohonan-saksi-{n}-nama", nama)
-            await dj.fill(f"#setujui_permohonan-saksi-{n}-jabatan", "Saksi")
-            await dj.check(f"input[name=saksi-{n}-unsur][value={unsur}]")
-        await send(dj, "setujui_permohonan")
+        await p.fill(dj, "#setujui_permohonan-jadwal", wib(datetime.now(UTC) + timedelta(seconds=3)))
+        await p.fill(dj, "#setujui_permohonan-tempat", "Aula Kanwil DKI Jakarta")
+        await witnesses(
+            p, dj, "setujui_permohonan", "saksi", [("Dr. Hajerati", "ditjen_ham"), ("Kombes Pol. Budi", "forkopimda")]
+        )
+        await p.send(dj, "setujui_permohonan")
         await p.stage_is(dj, "Pencanangan terjadwal")
         await p.check(dj)
 
@@ -121,60 +168,67 @@ async def happy_path(p: Path) -> None:
         await kw.goto(p.case)
         await p.until(kw, "#form-deklarasikan")
         await p.check(kw, "kasus-deklarasi")
-        for n, unsur in enumerate(["ditjen_ham", "forkopimda"]):
-            await kw.fill(f"#deklarasikan-saksi_hadir-{n}-nama", f"Saksi {n}")
-            await kw.fill(f"#deklarasikan-saksi_hadir-{n}-jabatan", "Saksi")
-            await kw.check(f"input[name=saksi_hadir-{n}-unsur][value={unsur}]")
-        await send(kw, "deklarasikan")
+        await witnesses(p, kw, "deklarasikan", "saksi_hadir", [("Saksi 0", "ditjen_ham"), ("Saksi 1", "forkopimda")])
+        await p.send(kw, "deklarasikan")
 
     async with p.official("kepala_unit", "kp-1", "Kepala Kanim", unit=p.unit) as kp:
         await kp.goto(p.case)
         statement = {"name": "pernyataan.pdf", "mimeType": "application/pdf", "buffer": sample_statement(p.unit)}
         await p.check(kp)
-        await kp.set_input_files("#tandatangani_pernyataan-dokumen", statement)
-        await send(kp, "tandatangani_pernyataan")
+        await p.attach(kp, "#tandatangani_pernyataan-dokumen", statement)
+        await p.send(kp, "tandatangani_pernyataan")
 
     async with p.official("operator_unit", "op-1", "Operator Kanim", unit=p.unit) as op:
         await op.goto(p.case)
         await p.until(op, "a#form-kirim_laporan")
-        await op.click("a#form-kirim_laporan")
+        await p.submit(op, "a#form-kirim_laporan")
         await op.wait_for_url(f"{p.live_url}{p.case}/laporan")
         assert await op.get_by_test_id("belum-terpenuhi").count() == 1  # nothing answered yet: the checks say so
         await p.check(op, "laporan-ringkasan")
-        await op.locator("table a").first.click()
+        await p.submit(op, "table a")
+        await op.wait_for_url(f"{p.live_url}{p.case}/laporan/*")
         seed = 0
         while "/laporan/" in op.url:
             if seed == 0:
                 await p.check(op, "laporan-kriteria")
-            for group in await op.locator("fieldset.kelompok:has(input[type=radio])").all():
-                await group.locator("input[type=radio]").first.check()
             seed += 1
-            upload = {"name": f"foto-{seed}.jpg", "mimeType": "image/jpeg", "buffer": photo(seed)}
-            await op.locator("input[type=file]").first.set_input_files(upload)
+            for n, section in enumerate(await op.locator("main form section").all()):
+                radio = section.locator("input[type=radio]").first
+                await p.choose(op, await radio.get_attribute("name") or "", await radio.get_attribute("value") or "")
+                if n == 0:  # one photo per criterion; the first criterion also gets a PDF
+                    upload = {"name": f"foto-{seed}.jpg", "mimeType": "image/jpeg", "buffer": photo(seed)}
+                    pdf = {"name": "daftar-hadir.pdf", "mimeType": "application/pdf", "buffer": attendance_list()}
+                    field = f'[id="{await section.locator("input[type=file]").get_attribute("id")}"]'
+                    await p.attach(op, field, *([upload, pdf] if seed == 1 else [upload]))
             before = op.url
-            await op.locator("main form button[type=submit]").click()
+            await p.submit(op, "main form button[type=submit]")
             await op.wait_for_url(lambda url, before=before: url != before)
-        assert await op.get_by_test_id("siap").count() == 1
-        await op.locator(f"form[action='{p.case}/laporan-kirim'] button").click()
+        assert await op.get_by_test_id("siap").count() == 1, await op.locator("main").inner_text()
+        await p.submit(op, f"form[action='{p.case}/laporan-kirim'] button")
         await op.wait_for_url(f"{p.live_url}{p.case}?berhasil=kirim_laporan")
         await p.stage_is(op, "Verifikasi")
 
     async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:  # penugasan: the team of the case
         await dj.goto(p.case)
-        await dj.fill("#tugaskan-verifikator", "vf-1")
-        await dj.fill("#tugaskan-penilai", "pn-a\npn-b")
-        await dj.fill("#tugaskan-ketua_penilai", "kt-1")
-        await send(dj, "tugaskan")
+        await p.fill(dj, "#tugaskan-verifikator", "vf-1")
+        await p.fill(dj, "#tugaskan-penilai", "pn-a\npn-b")
+        await p.fill(dj, "#tugaskan-ketua_penilai", "kt-1")
+        await p.send(dj, "tugaskan")
         await p.stage_is(dj, "Verifikasi")
 
     async with p.official("verifikator", "vf-1", "Verifikator Ditjen") as vf:
         await vf.goto(p.case)
         thumbs = vf.locator("img.gambar-kecil")
-        assert await thumbs.count() == seed
+        assert await thumbs.count() == seed  # the photos; the PDF has no thumbnail, it is named
         small = await vf.request.get(await thumbs.first.get_attribute("src"))  # the server's small copy
         assert small.ok and 0 < Image.open(io.BytesIO(await small.body())).width <= 240
+        document = vf.get_by_test_id("berkas")
+        assert re.fullmatch(r"daftar-hadir\.pdf \(PDF, 0,1 KB\)", await document.inner_text())
+        pdf = await vf.request.get(await document.get_attribute("href") or "")
+        assert pdf.ok and (await pdf.body()).startswith(b"%PDF")
+        await images_loaded(vf)  # no broken picture in the report
         await p.check(vf, "kasus-verifikasi")
-        await send(vf, "lolos_verifikasi")
+        await p.send(vf, "lolos_verifikasi")
 
     for sub, score in (("pn-a", "90"), ("pn-b", "84")):
         async with p.official("penilai", sub, f"Penilai {sub}") as pn:
@@ -182,32 +236,34 @@ async def happy_path(p: Path) -> None:
             if sub == "pn-a":
                 await p.check(pn, "kasus-penilaian")
             for field in await pn.locator("#form-nilai input[type=text]").all():
-                await field.fill(score)
-            await send(pn, "nilai")
+                await p.fill(pn, f'[id="{await field.get_attribute("id")}"]', score)
+            await p.send(pn, "nilai")
 
     async with p.official("ketua_penilai", "kt-1", "Ketua Tim Penilai") as kt:
         await kt.goto(p.case)
-        await send(kt, "tetapkan_hasil_evaluasi")
+        await p.send(kt, "tetapkan_hasil_evaluasi")
         await p.stage_is(kt, "Lolos evaluasi")
 
     async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:
         await dj.goto(p.case)
-        await dj.fill("#tetapkan_penghargaan-nomor_keputusan", f"M.HH-{p.year}.HA.01")
-        await dj.fill("#tetapkan_penghargaan-tanggal", str((datetime.now(UTC) + WIB).date()))
-        await send(dj, "tetapkan_penghargaan")
+        await p.fill(dj, "#tetapkan_penghargaan-nomor_keputusan", f"M.HH-{p.year}.HA.01")
+        await p.fill(dj, "#tetapkan_penghargaan-tanggal", str((datetime.now(UTC) + WIB).date()))
+        await p.send(dj, "tetapkan_penghargaan")
         await p.stage_is(dj, "Berpredikat")
         await p.check(dj, "kasus-berpredikat")
         document = await dj.request.get(f"{p.case}/dokumen")
         assert document.status == 200 and "Berita Acara" in await document.text()
 
 
-@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+@pytest.mark.parametrize(("js", "keys"), [(True, False), (False, False), (True, True)], ids=["js", "nojs", "keyboard"])
 async def test_a_whole_case_through_the_pages(
-    browser: Browser, live_url: str, api: httpx.AsyncClient, token, year: int, js: bool
+    browser: Browser, live_url: str, api: httpx.AsyncClient, token, year: int, js: bool, keys: bool
 ):
+    """The whole path; `keyboard`: every form of it (login, permohonan, witnesses, uploads, the report's steps, the
+    team's lines, the score sheet, the decree) filled and sent without a mouse."""
     unit = f"KANIM-WEB-{year}"
     await set_up(api, token, year, unit)
-    await happy_path(Path(browser, live_url, year, unit, js))
+    await happy_path(Path(browser, live_url, year, unit, js, keys))
 
 
 async def test_a_refused_event_shows_its_reasons_and_keeps_what_was_typed_by_keyboard_only(
@@ -257,3 +313,43 @@ async def test_another_units_operator_cannot_open_this_units_case_report_or_evid
         response = await own.goto(f"{p.case}/bukti/{evidence}/kecil")
         assert response is not None and response.status == 200
         assert response.headers["content-type"] == "image/jpeg"
+
+
+async def summary_value(page: Page, key: str) -> str:
+    """The value beside `key` in the case's summary list."""
+    row = page.locator(".ringkasan__baris", has=page.locator("dt", has_text=key))
+    return await row.locator("dd").inner_text()
+
+
+async def test_a_new_pencanangan_date_and_a_longer_reporting_window_through_the_case_page(
+    browser: Browser, live_url: str, api: httpx.AsyncClient, settings: Settings, year: int
+):
+    """Ditjen HAM's jadwal_ulang and perpanjang, each from its form on the case page: the page then shows the new
+    date (in the unit's zone), and nothing else moved."""
+    now = datetime.now(UTC)
+    ends = {"cycle_ends": now + timedelta(minutes=10), "award_valid_until": now + timedelta(minutes=11)}
+    cal = calendar(now, OPENS_AT_ONCE).model_copy(update=ends)  # room for a later reporting deadline
+    scheduled = await case_at(api, settings, year, f"KANIM-JADWAL-{year}", "pencanangan_terjadwal", cal)
+    reporting = await case_at(api, settings, year, f"KANIM-LAPOR-{year}", "pelaporan", cal)
+    p = Path(browser, live_url, year, scheduled.unit, js=True)
+    async with p.official("ditjen_ham", "dj-1", "Petugas Ditjen HAM") as dj:
+        await dj.goto(p.case)
+        before = await summary_value(dj, "Jadwal pencanangan")
+        new_date = (datetime.now(UTC) + timedelta(seconds=120)).replace(second=0, microsecond=0)
+        await p.fill(dj, "#jadwal_ulang-jadwal", wib(new_date))
+        await p.fill(dj, "#jadwal_ulang-alasan", "Kakanwil bertugas ke luar kota")
+        await p.send(dj, "jadwal_ulang")
+        shown = moment("id", new_date.astimezone(timezone(WIB, "WIB")))
+        assert await summary_value(dj, "Jadwal pencanangan") == shown != before
+        await p.stage_is(dj, "Pencanangan terjadwal")
+        await assert_accessible(dj)
+
+        case = f"/ui/kasus/{year}/{reporting.unit}"
+        await dj.goto(case)
+        assert await summary_value(dj, "Tenggat") == moment("id", cal.reporting_closes.astimezone(timezone(WIB, "WIB")))
+        later = (cal.reporting_closes + timedelta(minutes=2)).replace(microsecond=0)
+        await p.fill(dj, "#perpanjang-batas_baru", wib(later))
+        await p.fill(dj, "#perpanjang-alasan", "Jaringan di unit terputus seminggu")
+        await p.send(dj, "perpanjang")
+        assert await summary_value(dj, "Tenggat") == moment("id", later.astimezone(timezone(WIB, "WIB")))
+        await p.stage_is(dj, "Pelaporan")

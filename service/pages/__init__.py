@@ -14,7 +14,20 @@ from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.pages import admin, audit, cases, dasbor, home, login, notifikasi, penugasan, publik, rencana, report
+from service.pages import (
+    admin,
+    audit,
+    cases,
+    dasbor,
+    home,
+    login,
+    notifikasi,
+    penugasan,
+    publik,
+    rencana,
+    report,
+    upacara,
+)
 from service.pages.render import LOGIN, LoginRequired, PageError, error_page
 from service.pages.session import ServerSessions, csrf_valid
 from service.settings import Settings
@@ -55,7 +68,7 @@ def page_error(request: Request, exc: Exception) -> HTMLResponse:
 
 def mount(app: FastAPI, settings: Settings, engine: Engine) -> None:
     app.state.pages_sso = login.sso_client(settings)
-    routers = [login.router, home.router, cases.router, report.router, rencana.router]
+    routers = [login.router, home.router, cases.router, report.router, rencana.router, upacara.router]
     routers += [publik.router, dasbor.router, notifikasi.router, audit.router, admin.router, penugasan.router]
     routers += [login.dev_router] if settings.mode == "dev" else []
     for router in routers:

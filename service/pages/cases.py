@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -75,6 +76,29 @@ def submitted_report(history: list, case: CaseData) -> dict[str, Any] | None:
     return {"answers": answers, "criteria": case.policy.criteria_for(case.unit.kind)}
 
 
+MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+def evidence_context(db: Session, locale: str, unit: str, ids: list[str]) -> dict[str, Any]:
+    """What `bukti.html` needs for these files of the unit: the files, and a document's name, type and size."""
+    files = evidence.described(db, unit, ids)
+
+    def file_label(evidence_id: str) -> str:
+        row = files.get(evidence_id)
+        if row is None:
+            return gettext(locale, "web.evidence_unknown", bukti=evidence_id[:8])
+        kilobytes = format_decimal(max(row.size / 1024, 0.1), format="#,##0.#", locale=locale)
+        return gettext(
+            locale,
+            "web.evidence_file",
+            nama=row.name or f"bukti-{evidence_id[:8]}",
+            jenis=MEDIA_NAMES.get(row.media_type, row.media_type),
+            ukuran=kilobytes,
+        )
+
+    return {"files": files, "file_label": file_label}
+
+
 def verifier_notes(history: list) -> dict[str, Any]:
     """The last `kembalikan`: its general note and the notes per indicator."""
     returned = [t for t in history if t.event == "kembalikan"]
@@ -112,6 +136,8 @@ def case_page(
         for event, why in view.refused_codes.items()
         if lifecycle.RULES[event].roles != ("system",)
     ]
+    report = submitted_report(history, case)
+    named = [b for a in report["answers"].values() for b in a.get("bukti", [])] if report else []
     entries = [
         [
             local_moment(locale, t.at, case),
@@ -130,10 +156,11 @@ def case_page(
         row=row,
         view=view,
         deadline=local_moment(locale, view.deadline, case),
+        jadwal=local_moment(locale, case.jadwal, case) if case.jadwal else None,
         actions=actions,
         not_now=not_now,
         entries=entries,
-        report=submitted_report(history, case),
+        report=report,
         notes=verifier_notes(history),
         plan=rencana.plan_view(db, row) if may_read_history and case.rencana else None,  # beside the report
         outcome=row.stage in OUTCOME_STAGES,
@@ -146,6 +173,7 @@ def case_page(
         unsur_options=[(u, display(locale, "unsur", u)) for u in forms.UNSUR],
         saksi_rows=range(forms.SAKSI_ROWS),
         case_url=case_url(row.year, row.unit),
+        **evidence_context(db, locale, row.unit, named),
     )
 
 

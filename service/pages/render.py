@@ -23,6 +23,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
 LOGIN = "/ui/masuk"
 HOME = "/ui/"
+HOME_QUERY = "beranda"  # the session's copy of Beranda's query: the way back from a case keeps its filters
 
 
 def page_locale(request: Request) -> str:
@@ -106,6 +107,12 @@ class PageError(Exception):
         self.action = action
 
 
+def home_url(request: Request) -> str:
+    """Beranda as the official last filtered it."""
+    query = request.session.get(HOME_QUERY)
+    return f"{HOME}?{query}" if query else HOME
+
+
 def page(request: Request, locale: str, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A template rendered in `locale`, with the layout's context: who is logged in, the CSRF token, the language."""
 
@@ -126,6 +133,7 @@ def page(request: Request, locale: str, template: str, status: int = 200, **cont
         csrf_token=csrf_token(request),
         lang_url=lang_url,
         path=request.url.path,
+        home_url=home_url(request),
         stage_name=lambda stage: display(locale, "stage", stage),
         role_name=lambda role: display(locale, "role", role),
         moment=lambda value: moment(locale, value),

@@ -18,7 +18,7 @@ from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, render
-from service.pages.cases import as_page, case_url, verifier_notes
+from service.pages.cases import as_page, case_url, evidence_context, verifier_notes
 from service.pages.forms import text
 from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
 from workflows.reasons import reason
@@ -84,6 +84,8 @@ def laporan_kriteria(
     case, draft = open_report(db, actor, year, unit, locale)
     criterion = criterion_of(case, kriteria)
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
+    answers = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
+    named = [b for i in criterion.indicators for b in answers.get(i.code, {}).get("bukti", [])]
     return page(
         request,
         locale,
@@ -93,10 +95,11 @@ def laporan_kriteria(
         scale=[(value, value) for value in criterion.scale],
         position=codes.index(kriteria) + 1,
         total=len(codes),
-        answers={a["kode"]: a for a in draft.laporan.get("indikator", [])},
+        answers=answers,
         notes=verifier_notes(cases.transitions(db, year, unit)),
         errors=[],
         case_url=case_url(year, unit),
+        **evidence_context(db, locale, unit, named),
     )
 
 
