@@ -1,4 +1,4 @@
-"""The header's links to the oversight pages, per role: exactly the pages that role may open (each link followed
+"""The header's links to the daily and oversight pages, per role: exactly the pages that role may open (each link followed
 answers 200, each page not linked answers a refusal), and the current section marked."""
 
 import re
@@ -12,8 +12,12 @@ import pytest
 from models.contracts import ROLES
 
 THIS_YEAR = (datetime.now(UTC) + timedelta(hours=7)).year  # the cycle year the links name (Jakarta time)
-# Every oversight page of issue 15, by the address the header would link to.
-OVERSIGHT = (
+# Every section's first page (the worklist, the case list, the ceremonies, and the oversight pages of issue 15), by
+# the address the header would link to.
+SECTION_PAGES = (
+    "/ui/",
+    "/ui/kasus",
+    "/ui/upacara",
     f"/ui/dasbor/{THIS_YEAR}",
     "/ui/audit",
     "/ui/admin/unit",
@@ -56,8 +60,8 @@ def links(html: str) -> list[str]:
 async def test_the_header_links_exactly_the_oversight_pages_the_role_may_open(api: httpx.AsyncClient, role: str):
     async with signed_in(api, role) as browser:
         shown = links((await browser.get("/ui/")).text)
-        assert set(shown) <= set(OVERSIGHT), shown
-        opens = {path for path in OVERSIGHT if (await browser.get(path)).status_code == 200}
+        assert set(shown) <= set(SECTION_PAGES), shown
+        opens = {path for path in SECTION_PAGES if (await browser.get(path)).status_code == 200}
         assert set(shown) == opens, (role, shown, opens)
         assert f"/publik/predikat/{THIS_YEAR}" in shown  # the public register, for everyone
         for path in shown:  # on each of its pages, the section's link is the current one

@@ -1,4 +1,4 @@
-"""The oversight sections of the web pages and who may open each: the header's links (base.html) and the pages' own
+"""The sections of the web pages and who may open each: the header's links (base.html) and the pages' own
 refusals (service/pages/oversight_access.py) ask the same predicates, so a link is shown exactly to the officials
 whose page opens. The read rules come from the one table (`service.access.role_reads`); Administrasi is the
 registry's and the cycle's (the admin, who opens cohorts by the lifecycle's rules), and Penugasan is for whoever the
@@ -27,6 +27,11 @@ class Section:
 
 
 SECTIONS = (
+    # The daily work: what waits for me, the cases I may read, the ceremonies of my region.
+    Section(reason("web.nav_tasks"), "/ui/", "/ui/", lambda a: role_reads(a, "case")),
+    Section(reason("web.nav_cases"), "/ui/kasus", "/ui/kasus", lambda a: role_reads(a, "case")),
+    Section(reason("web.nav_ceremonies"), "/ui/upacara", "/ui/upacara", lambda a: role_reads(a, "ceremony")),
+    # Oversight.
     Section(reason("web.nav_dashboard"), "/ui/dasbor/{year}", "/ui/dasbor/", lambda a: role_reads(a, "dashboard")),
     Section(reason("web.nav_audit"), "/ui/audit", "/ui/audit", lambda a: role_reads(a, "audit")),
     Section(reason("web.nav_admin"), "/ui/admin/unit", "/ui/admin/", lambda a: a.role in ADMIN),
