@@ -198,10 +198,13 @@ async def test_oversight_numbers_over_three_units_in_two_regions_equal_a_count_b
     b = await building(api, settings, year, "KANIM-DKI-B", seconds_calendar(now, 150))
     c = await building(api, settings, year, "KANIM-JATIM-C", seconds_calendar(now, 150), region="KANWIL-JATIM")
 
-    # A: two facilities "Tidak", accepted. B: no plan. C: one facility "Tidak", its target date soon missed.
+    # A: two facilities "Tidak", one "Proses", one service "Kurang patuh" (the bottom of its scale), accepted.
+    # B: no plan. C: one facility "Tidak", its target date soon missed.
     a_plan = await plan(a, now + 100 * S)
-    a_plan[3] |= {"keadaan": "Tidak", "tindakan": "Pasang guiding block", "penanggung_jawab": "Kasubag Umum"}
-    a_plan[3]["target"] = (now + 100 * S).isoformat()
+    action = {"tindakan": "Pasang guiding block", "penanggung_jawab": "Kasubag Umum", "target": a_plan[2]["target"]}
+    kepatuhan = next(n for n, x in enumerate(a_plan) if x["kode"] == "kepatuhan.1")
+    for n, keadaan in ((3, "Tidak"), (4, "Proses"), (kepatuhan, "Kurang patuh")):
+        a_plan[n] |= action | {"keadaan": keadaan}
     await a.send("kirim_rencana", "operator", {"indikator": a_plan})
     await a.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
     c_target = datetime.now(UTC) + 3 * S
@@ -209,13 +212,17 @@ async def test_oversight_numbers_over_three_units_in_two_regions_equal_a_count_b
     await until(lambda: datetime.now(UTC) > c_target + S, "C's target date")
 
     # By hand: DKI has 2 cases, 1 with a plan (accepted), nothing overdue; JATIM 1 case, 1 plan not yet answered,
-    # 1 action overdue. "Tidak": sarana.3 in A and C, sarana.4 in A.
+    # 1 action overdue. At the bottom of the scale: sarana.3 in A and C, sarana.4 and kepatuhan.1 in A.
     dki = {"cases": 2, "with_plan": 1, "share_with_plan": 0.5, "accepted": 1, "overdue_actions": 0}
     jatim = {"cases": 1, "with_plan": 1, "share_with_plan": 1.0, "accepted": 0, "overdue_actions": 1}
     national = {"cases": 3, "with_plan": 2, "share_with_plan": 2 / 3, "accepted": 1, "overdue_actions": 1}
     got = (await api.get(f"/cycles/{year}/dashboard", headers=token("ditjen_ham"))).json()["plans"]
     assert {k: v for k, v in got["national"].items() if k != "most_tidak"} == national
-    assert got["national"]["most_tidak"] == [{"kode": "sarana.3", "units": 2}, {"kode": "sarana.4", "units": 1}]
+    assert got["national"]["most_tidak"] == [
+        {"kode": "sarana.3", "units": 2},
+        {"kode": "kepatuhan.1", "units": 1},
+        {"kode": "sarana.4", "units": 1},
+    ]
     assert {k: v for k, v in got["by_region"]["KANWIL-DKI"].items() if k != "most_tidak"} == dki
     assert {k: v for k, v in got["by_region"]["KANWIL-JATIM"].items() if k != "most_tidak"} == jatim
     assert got["by_region"]["KANWIL-JATIM"]["most_tidak"] == [{"kode": "sarana.3", "units": 1}]

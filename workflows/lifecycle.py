@@ -445,6 +445,12 @@ def done(keadaan: str, scale: list[str]) -> bool:
     return keadaan == scale[0]
 
 
+def lacking(keadaan: str, scale: list[str]) -> bool:
+    """An indicator is lacking when its state is the bottom of its scale (Tidak, Kurang patuh): what the programme
+    may have to fund or help with. Read off the catalogue's scale, so a catalogue with other words works as well."""
+    return keadaan == scale[-1]
+
+
 def _plan_sent(a: Attempt) -> list[Reason]:
     if a.case.rencana is None:
         return [reason("rencana.belum_dikirim")]
