@@ -1,6 +1,10 @@
 """Issue 17 in the browser: the operator plans criterion by criterion (the heritage building, block B), the Kanwil
 returns the plan with a note, the operator revises and sends it, the Kanwil accepts; the case page shows the plan.
-axe and the page weight on every page of the path; another unit's operator cannot open the plan."""
+axe and the page weight on every page of the path; another unit's operator cannot open the plan. `make screenshots`
+saves the criterion page and the Kanwil's review while it runs.
+
+Bad input on both forms, with JavaScript and without: the error summary, the same words beside the field, what was
+typed kept, nothing saved."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -55,7 +59,7 @@ async def test_a_plan_returned_revised_and_accepted_through_the_pages(
         await kw.goto(p.case)
         await kw.click("a#form-tanggapi_rencana")
         await kw.wait_for_url(f"{live_url}{p.case}/tinjau-rencana")
-        await p.check(kw)
+        await p.check(kw, "rencana-tinjau")
         assert HERITAGE in await kw.locator("[data-testid=rencana-belum-selesai]").inner_text()
         await kw.check("input[name=keputusan][value=perbaiki]")
         await kw.locator(
@@ -78,6 +82,9 @@ async def test_a_plan_returned_revised_and_accepted_through_the_pages(
             in await op.locator("[data-testid=rencana-belum-selesai]").inner_text()
         )
         await op.goto(f"{p.case}/rencana/sarana")
+        await p.check(op, "rencana-kriteria")  # the plan as returned, the action not met open
+        note = await op.locator("[data-testid='catatan-sarana.3']").inner_text()
+        assert "Pastikan jalur kursi roda ke blok B" in note  # the Kanwil's note beside what it is about
         await op.fill("#tindakan-sarana\\.3", "Bangun ramp menuju blok B")
         await op.locator(f"form[action='{p.case}/rencana/sarana'] button[type=submit]").click()
         await op.goto(f"{p.case}/rencana")

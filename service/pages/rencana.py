@@ -87,6 +87,7 @@ def overview(
         draft=draft,
         criteria_rows=criteria_rows,
         checks=checks,
+        answer=rencana.kanwil_answer(cases.transitions(db, year, unit)),
         errors=errors or [],
         key=secrets.token_urlsafe(16),
         event_name=display(locale, "event", "kirim_rencana"),
@@ -111,6 +112,7 @@ def local_input(value: str | None, case: CaseData) -> str:
 
 def criterion_page(
     request: Request,
+    db: Session,
     locale: str,
     case: CaseData,
     criterion: Criterion,
@@ -119,7 +121,9 @@ def criterion_page(
     status: int = 200,
     errors: Errors | None = None,
 ) -> HTMLResponse:
-    """One criterion's indicators: as saved (GET), or as typed beside what is wrong with them (a refused POST)."""
+    """One criterion's indicators: as saved (GET), or as typed beside what is wrong with them (a refused POST); with
+    the Kanwil's note on each, when it answered the plan as last sent (what to revise)."""
+    answer = rencana.kanwil_answer(cases.transitions(db, case.year, case.unit.code))
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     errors = errors or []
     wrong = {field for field, _words in errors}
@@ -143,6 +147,7 @@ def criterion_page(
         actions=actions,
         targets=targets,
         opened=opened,
+        answer=answer,
         texts=text_fields(locale),
         errors=errors,
         case_url=case_url(case.year, case.unit.code),
@@ -156,7 +161,7 @@ def rencana_kriteria(
     case, draft = open_plan(db, actor, year, unit, locale)
     actions = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
     targets = {code: local_input(a.get("target"), case) for code, a in actions.items()}
-    return criterion_page(request, locale, case, criterion_of(case, kriteria), actions, targets)
+    return criterion_page(request, db, locale, case, criterion_of(case, kriteria), actions, targets)
 
 
 def typed_actions(
@@ -264,7 +269,7 @@ async def simpan_rencana_kriteria(
                 continue
             actions[code]["bukti"] += [info.id] if info.id not in actions[code]["bukti"] else []
     if errors:
-        return criterion_page(request, locale, case, criterion, saved | typed, targets, status, errors)
+        return criterion_page(request, db, locale, case, criterion, saved | typed, targets, status, errors)
     with as_page():
         plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
         drafts.save_plan_draft(db, year, unit, plan, actor, locale)
