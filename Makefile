@@ -73,9 +73,10 @@ messages: $(BIN)/.installed
 diagram: $(BIN)/.installed
 	$(BIN)/python -m service.pages.diagram
 
-# The main pages as PNGs under docs/screenshots, saved by the browser test of a whole case while it runs.
+# The main pages as PNGs under docs/screenshots, saved by the browser tests of a whole case and of a plan as they run.
 screenshots: $(BIN)/.installed browser
-	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py -q -k "whole_case and not nojs"
+	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py tests/test_web_rencana.py -q \
+	  -k "(whole_case and not nojs) or returned_revised"
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)
