@@ -155,10 +155,17 @@ async def test_bad_input_on_the_plan_and_review_forms_is_said_beside_its_field_a
 
     async with p.official("operator_unit", f"op-{d.unit}", "Operator Rutan", unit=d.unit) as op:
         await op.goto(f"{p.case}/rencana/sarana")
-        for n in range(1, 14):
-            await op.check(f"input[name=keadaan-sarana\\.{n}][value={'Tidak' if n == 3 else 'Ada'}]")
         await op.locator("#indikator-sarana\\.3 ~ details summary").click()
         await op.fill("#kendala-sarana\\.3", HERITAGE)
+        refused = await submit(op, save)  # written, but no state chosen: it would be lost without a word
+        assert refused.status == 422
+        assert "pilih keadaannya" in await problem(op, "keadaan-sarana.3")
+        assert await op.input_value("#kendala-sarana\\.3") == HERITAGE
+        assert await op.locator("#kendala-sarana\\.3").is_visible()
+        await nothing_saved()
+
+        for n in range(1, 14):
+            await op.check(f"input[name=keadaan-sarana\\.{n}][value={'Tidak' if n == 3 else 'Ada'}]")
         await op.fill("#alternatif-sarana\\.3", BLOCK_B)
         await op.fill("#penanggung_jawab-sarana\\.3", "Kepala Subbagian Umum")
         await op.fill("#target-sarana\\.3", "17 Agustus jam 9")

@@ -127,12 +127,13 @@ def criterion_page(
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     errors = errors or []
     wrong = {field for field, _words in errors}
-    # An indicator's details stay open when it is not met, or when something in them needs fixing.
+    # An indicator's details stay open when it is not met, holds something, or has something to fix.
     opened = {
         i.code
         for i in criterion.indicators
         if actions.get(i.code, {}).get("keadaan") not in ("", None, criterion.scale[0])
-        or any(f"{name}-{i.code}" in wrong for name in (*TEXTS, "target"))
+        or targets.get(i.code)
+        or any(actions.get(i.code, {}).get(name) or f"{name}-{i.code}" in wrong for name in (*TEXTS, "target"))
     }
     return page(
         request,
@@ -190,8 +191,8 @@ def readable_moment(raw: str) -> bool:
 def unreadable(
     actions: dict[str, dict[str, Any]], targets: dict[str, str], criterion: Criterion, case: CaseData, locale: str
 ) -> Errors:
-    """What on the form cannot be saved at all, each beside its field: a state off the scale, a target date that is
-    not a date, a text too long. Fills each action's `target` as a moment when it reads."""
+    """What on the form cannot be saved at all, each beside its field: a state off the scale or none beside what was
+    typed, a target date that is not a date, a text too long. Fills each action's `target` as a moment when it reads."""
     labels = dict(text_fields(locale)) | {"keadaan": gettext(locale, "web.plan_field_keadaan")}
     errors: Errors = []
     for code, action in actions.items():
@@ -201,6 +202,8 @@ def unreadable(
             words = reason("web.plan_target_unreadable", indikator=code, nilai=raw, zona=case.unit.zona_waktu)
             errors.append((f"target-{code}", render(words, locale)))
         if not action["keadaan"]:
+            if raw or any(action[name] for name in TEXTS):  # typed beside no state: it would be lost unsaid
+                errors.append((f"keadaan-{code}", gettext(locale, "web.plan_state_missing", indikator=code)))
             continue  # not planned yet: nothing to save for it (the overview lists it)
         if action["keadaan"] not in criterion.scale:
             scale = " / ".join(criterion.scale)
