@@ -16,7 +16,7 @@ from service.demo import plan
 from service.settings import Settings
 from tests.browser import assert_accessible, focused_matches
 from tests.stages import OPENS_LATE, REGION, calendar, case_at
-from tests.test_web_case import Path, wib
+from tests.test_web_case import Path, photo, wib
 
 HERITAGE = "Gedung cagar budaya: tidak boleh dibangun toilet baru"
 BLOCK_B = "Warga binaan penyandang disabilitas dipindahkan ke blok B"
@@ -157,9 +157,12 @@ async def test_bad_input_on_the_plan_and_review_forms_is_said_beside_its_field_a
         await op.goto(f"{p.case}/rencana/sarana")
         await op.locator("#indikator-sarana\\.3 ~ details summary").click()
         await op.fill("#kendala-sarana\\.3", HERITAGE)
+        plan_photo = {"name": "denah.png", "mimeType": "image/png", "buffer": photo(3, "PNG")}
+        await op.set_input_files("#bukti-sarana\\.3", plan_photo)
         refused = await submit(op, save)  # written, but no state chosen: it would be lost without a word
         assert refused.status == 422
         assert "pilih keadaannya" in await problem(op, "keadaan-sarana.3")
+        assert "denah.png belum disimpan" in await problem(op, "bukti-sarana.3")  # a form cannot keep a file
         assert await op.input_value("#kendala-sarana\\.3") == HERITAGE
         assert await op.locator("#kendala-sarana\\.3").is_visible()
         await nothing_saved()
@@ -195,6 +198,13 @@ async def test_bad_input_on_the_plan_and_review_forms_is_said_beside_its_field_a
         await nothing_saved()
 
         await op.fill("#target-sarana\\.3", wib(datetime.now(UTC) + timedelta(seconds=120))[:16])
+        text_file = {"name": "catatan.txt", "mimeType": "text/plain", "buffer": b"bukan foto"}
+        await op.set_input_files("#bukti-sarana\\.3", text_file)
+        refused = await submit(op, save)  # a file the evidence store refuses
+        assert refused.status == 415
+        assert "catatan.txt" in await problem(op, "bukti-sarana.3")
+        await nothing_saved()
+
         await submit(op, save)
         assert op.url == f"{live_url}{p.case}/rencana/sdm"  # saved: the next criterion
 

@@ -254,18 +254,18 @@ async def simpan_rencana_kriteria(
     actions = saved | {code: a for code, a in typed.items() if a["keadaan"]}
     errors = errors or target_problems(db, case, {"indikator": list(actions.values())}, criterion, locale)
     chosen = {code: files_chosen(form, f"bukti-{code}") for code in typed}
-    status = 422
     if errors:  # a file is not kept on a form shown again: say so beside it
-        errors += [
-            (f"bukti-{code}", gettext(locale, "web.plan_file_not_saved", berkas=", ".join(f.filename for f in files)))
-            for code, files in chosen.items()
-            if files
-        ]
-    for code, files in chosen.items() if not errors else []:
+        for code, files in chosen.items():
+            if files:
+                names = ", ".join(f.filename or "" for f in files)
+                errors.append((f"bukti-{code}", gettext(locale, "web.plan_file_not_saved", berkas=names)))
+        return criterion_page(request, db, locale, case, criterion, saved | typed, targets, 422, errors)
+    status = 422
+    for code, files in chosen.items():
         for upload in files:
             try:
                 info, _ = await evidence.store_upload(db, state.settings, actor, upload)
-            except ApiError as e:
+            except ApiError as e:  # a file the evidence store refuses (its kind, its size, the quota)
                 db.rollback()
                 status = e.status
                 errors += [(f"bukti-{code}", render(r, locale)) for r in (e.why or [e.message])]
