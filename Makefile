@@ -78,10 +78,10 @@ messages: $(BIN)/.installed
 diagram: $(BIN)/.installed
 	$(BIN)/python -m service.pages.diagram
 
-# The main pages as PNGs under docs/screenshots, saved by the browser tests of a whole case and of a ceremony.
+# The main pages as PNGs under docs/screenshots, saved by the browser tests of a whole case, a ceremony and a plan.
 screenshots: $(BIN)/.installed browser
-	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py tests/test_web_upacara.py -q \
-	  -k "(whole_case and not nojs and not keyboard) or ceremony_for"
+	P2HAM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web_case.py tests/test_web_upacara.py \
+	  tests/test_web_rencana.py -q -k "(whole_case and not nojs and not keyboard) or ceremony_for or returned_revised"
 
 translations: $(BIN)/.installed
 	$(BIN)/pybabel compile --statistics -d $(LOCALES_DIR)

@@ -70,6 +70,7 @@ class Projection:
                         region=region,
                         keadaan=action.keadaan,
                         done=action.kode in scales and lifecycle.done(action.keadaan, scales[action.kode][0]),
+                        lacking=action.kode in scales and lifecycle.lacking(action.keadaan, scales[action.kode][0]),
                         target=action.target,
                     )
                     for action in case.rencana.indikator

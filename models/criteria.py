@@ -9,9 +9,9 @@ from functools import cache
 
 from pydantic import BaseModel
 
-TIDAK = "Tidak"  # the bottom of the facility and staff scales: what the programme may have to fund or help with
-ADA_PROSES_TIDAK = ["Ada", "Proses", TIDAK]
-ADA_TIDAK = ["Ada", TIDAK]
+# Each scale runs from met (its first value) to lacking (its last): the lifecycle and the oversight read them so.
+ADA_PROSES_TIDAK = ["Ada", "Proses", "Tidak"]
+ADA_TIDAK = ["Ada", "Tidak"]
 KEPATUHAN = ["Patuh", "Cukup patuh", "Kurang patuh"]
 
 

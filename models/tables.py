@@ -271,7 +271,7 @@ class PlanActionRow(SQLModel, table=True):
 
     __tablename__ = "plan_action"
     __table_args__ = (
-        Index("ix_plan_action_state", "year", "region", "keadaan"),
+        Index("ix_plan_action_lacking", "year", "lacking"),
         Index("ix_plan_action_open", "year", "done", "target"),
     )
     year: int = Field(primary_key=True)
@@ -279,5 +279,6 @@ class PlanActionRow(SQLModel, table=True):
     kode: str = Field(primary_key=True, max_length=64)
     region: str = Field(max_length=64)
     keadaan: str = Field(max_length=200)
-    done: bool
+    done: bool  # at the top of its scale (met)
+    lacking: bool  # at the bottom of its scale (Tidak): what the programme may have to fund or help with
     target: datetime | None = None

@@ -14,12 +14,11 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, func, select
 
 from models.contracts import CaseData, TindakanRencana
-from models.criteria import TIDAK
 from models.tables import CaseRow, PlanActionRow, PlanRow, TransitionRow
 from service.cases import transitions
 from workflows import lifecycle
 
-MOST_TIDAK = 10  # the indicators most often planned as "Tidak" the dashboard lists
+MOST_TIDAK = 10  # the indicators most often planned at the bottom of their scale ("Tidak") the dashboard lists
 
 
 class PlanAction(TindakanRencana):
@@ -89,7 +88,7 @@ class PlanNumbers(BaseModel):
     share_with_plan: float | None  # with_plan / cases
     accepted: int  # plans the Kanwil accepted as last sent
     overdue_actions: int  # open actions past their target date, in cases still building (followed up)
-    most_tidak: list[IndicatorCount]  # the indicators most often planned as "Tidak", most first
+    most_tidak: list[IndicatorCount]  # the indicators most often planned at the bottom of their scale, most first
 
 
 class Plans(BaseModel):
@@ -118,9 +117,13 @@ def plan_numbers(session: Session, year: int, cases: list[ColumnElement[bool]], 
         a.target < now,
     )
     overdue = dict(session.exec(late.group_by(a.region)).all())
-    tidak = select(a.region, a.kode, func.count()).where(a.year == year, a.unit.in_(in_filter), a.keadaan == TIDAK)
+    lacking = select(a.region, a.kode, func.count()).where(
+        a.year == year,
+        a.unit.in_(in_filter),
+        a.lacking == True,  # noqa: E712 (SQL)
+    )
     most: dict[str, Counter[str]] = {}
-    for region, kode, n in session.exec(tidak.group_by(a.region, a.kode)):
+    for region, kode, n in session.exec(lacking.group_by(a.region, a.kode)):
         most.setdefault(region, Counter())[kode] += n
 
     def numbers(regions: list[str]) -> PlanNumbers:

@@ -567,7 +567,16 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
     (
         "kirim_rencana with a target date in the past",
         Try("kirim_rencana", "pembangunan", now=TARGET + SECOND),
-        ("not in the future", TARGET.isoformat()),
+        ("sarana.3", "has passed", TARGET.isoformat()),
+    ),
+    (
+        "kirim_rencana with a target date after the cycle ends",
+        Try(
+            "kirim_rencana",
+            "pembangunan",
+            payload={"indikator": [*PLAN[:2], {**PLAN[2], "target": (CAL.cycle_ends + SECOND).isoformat()}, *PLAN[3:]]},
+        ),
+        ("sarana.3", "after the cycle ends", CAL.cycle_ends.isoformat()),
     ),
     (
         "kirim_rencana with a state off the scale and an indicator left out",
@@ -593,6 +602,11 @@ REFUSALS: list[tuple[str, Try, tuple[str, ...]]] = [
         "tanggapi_rencana returning it without a note",
         Try("tanggapi_rencana", "pembangunan", payload={"keputusan": "perbaiki"}),
         ("what must be revised",),
+    ),
+    (
+        "tanggapi_rencana with a note on an indicator not in the catalogue",
+        Try("tanggapi_rencana", "pembangunan", payload={"keputusan": "perbaiki", "indikator": {"sarana.99": "x"}}),
+        ("sarana.99", "not in the criteria catalogue"),
     ),
     (
         "tanggapi_rencana by another region's kanwil",

@@ -7,6 +7,8 @@ The expectation is written below from the issue's text ("Everyone sees only what
 
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -277,6 +279,19 @@ async def test_every_route_with_every_role_in_every_relation(
     assert not any(sub == "operator_unit-tetangga" for sub, _ in readers)  # a refused read reads nothing
 
 
+@asynccontextmanager
+async def signed_in(api: httpx.AsyncClient, role: str, claims: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the web pages, logged in through the dev login as `role` with the token's `claims` (`sub`...)."""
+    async with httpx.AsyncClient(transport=api._transport, base_url=str(api.base_url)) as browser:
+        login = await browser.get("/ui/masuk")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert csrf, login.text[:500]
+        form = {"csrf_token": csrf.group(1), "role": role, "name": claims["sub"], **claims}
+        answer = await browser.post("/ui/masuk/dev", data=form)
+        assert answer.status_code in (200, 303), answer.text[:500]
+        yield browser
+
+
 async def test_every_page_with_every_role_in_every_relation(
     api: httpx.AsyncClient, settings: Settings, token: Any, year: int
 ) -> None:
@@ -299,13 +314,7 @@ async def test_every_page_with_every_role_in_every_relation(
     }
     wrong = []
     for (role, relation), claims in officials(d.unit).items():
-        async with httpx.AsyncClient(transport=api._transport, base_url=str(api.base_url)) as browser:
-            login = await browser.get("/ui/masuk")
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-            assert csrf, login.text[:500]
-            form = {"csrf_token": csrf.group(1), "role": role, "name": claims["sub"], **claims}
-            signed_in = await browser.post("/ui/masuk/dev", data=form)
-            assert signed_in.status_code in (200, 303), signed_in.text[:500]
+        async with signed_in(api, role, claims) as browser:
             for path, kind in PAGES.items():
                 got = await browser.get(path.format(**values))
                 want = expected(kind, role, relation)

@@ -15,9 +15,10 @@ from sqlmodel import Session, select
 
 from models.policy import Calendar
 from models.tables import NotificationRow
-from service.demo import Driver, declare, open_case, plan, sample_photo
+from service.demo import TEAM, Driver, declare, open_case, plan, sample_photo
 from service.settings import Settings
 from tests.stages import OPENS_LATE, WAIT, calendar, case_at
+from tests.test_read_rules import signed_in
 
 S = timedelta(seconds=1)
 HERITAGE = "Gedung cagar budaya: tidak boleh dibangun toilet baru"
@@ -84,11 +85,21 @@ async def test_a_plan_returned_revised_and_accepted_is_four_chained_entries_read
     assert (await api.put(draft_path, json={"indikator": actions}, headers=neighbour)).status_code in (403, 404)
     assert (await api.put(draft_path, json={"indikator": actions}, headers=d.officials["kanwil"])).status_code == 403
 
-    # Sent, returned with a note, revised, accepted.
+    async def waiting_for(headers: dict[str, str]) -> list[str]:
+        """What GET /me/tasks says this official may send now on this case."""
+        got = await api.get("/me/tasks", params={"year": year}, headers=headers)
+        assert got.status_code == 200, got.text
+        return next((t["events"] for t in got.json()["items"] if t["unit"] == d.unit), [])
+
+    # Sent (the plan is on its Kanwil's worklist, no other Kanwil's), returned with a note, revised, accepted.
+    assert "tanggapi_rencana" not in await waiting_for(d.officials["kanwil"])
     await d.send("kirim_rencana", "operator", draft["rencana"])
+    assert "tanggapi_rencana" in await waiting_for(d.officials["kanwil"])
+    assert await waiting_for(far_kanwil) == []
     note = {code: "Pastikan blok B memiliki akses kursi roda sebelum dipakai"}
     returned = {"keputusan": "perbaiki", "catatan": "Lengkapi jalur akses", "indikator": note}
     await d.send("tanggapi_rencana", "kanwil", returned)
+    assert "tanggapi_rencana" not in await waiting_for(d.officials["kanwil"])  # answered: off the worklist
     sent = await d.call("GET", f"{d.case_path}/rencana", "operator")
     assert sent["status"] == "perbaiki" and sent["catatan_kanwil"] == "Lengkapi jalur akses"
     assert next(a for a in sent["indikator"] if a["kode"] == code)["catatan_kanwil"] == note[code]
@@ -100,6 +111,7 @@ async def test_a_plan_returned_revised_and_accepted_is_four_chained_entries_read
     assert refused.status_code == 409 and "sudah ditanggapi" in " ".join(refused.json()["why"])
     revised = [a | {"tindakan": "Bangun ramp kursi roda menuju blok B"} if a["kode"] == code else a for a in actions]
     await d.send("kirim_rencana", "operator", {"indikator": revised})
+    assert "tanggapi_rencana" in await waiting_for(d.officials["kanwil"])  # sent again: back on it
     await d.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
 
     entries = (await api.get(f"{d.case_path}/history", headers=token("auditor"))).json()["entries"]
@@ -142,7 +154,7 @@ async def until(found: Any, what: str, timeout: float = WAIT) -> Any:
 
 
 async def test_a_target_date_10_s_out_is_reminded_once_and_its_miss_escalated_to_the_kanwil_once(
-    api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int
+    api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, token
 ):
     d = await building(api, settings, year, "RUTAN-TARGET", seconds_calendar(datetime.now(UTC), 90))
     target = datetime.now(UTC) + 10 * S
@@ -159,12 +171,18 @@ async def test_a_target_date_10_s_out_is_reminded_once_and_its_miss_escalated_to
     await d.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
     kanwil_feed = (await api.get("/notifications", headers=d.officials["kanwil"])).json()
     assert [n["kind"] for n in kanwil_feed if n["kind"].endswith("rencana")] == ["eskalasi_rencana"]
+    operator_feed = (await api.get("/notifications", headers=d.officials["operator"])).json()
+    assert [n["kind"] for n in operator_feed if n["kind"].endswith("rencana")] == ["tindakan_rencana"]
+    # The action in the unit's words reaches its operator and its Kanwil, nobody else.
+    for role, claims in [("kanwil", {"region": "KANWIL-JATIM"}), ("operator_unit", {"unit": "KANIM-TETANGGA"})]:
+        feed = (await api.get("/notifications", headers=token(role, f"{role}-lain", **claims))).json()
+        assert not [n for n in feed if n["kind"].endswith("rencana")], feed
     assert len(notices(engine, year, d.unit, "tindakan_rencana")) == 1
     assert len(notices(engine, year, d.unit, "eskalasi_rencana")) == 1
 
 
 async def test_the_report_draft_starts_from_the_plans_met_indicators_and_their_evidence(
-    api: httpx.AsyncClient, settings: Settings, year: int
+    api: httpx.AsyncClient, settings: Settings, year: int, token
 ):
     d = await building(api, settings, year, "RUTAN-LAPOR", seconds_calendar(datetime.now(UTC), 15))
     photo = await d.upload("operator", "maklumat.png", sample_photo(f"{year}-maklumat"))
@@ -180,8 +198,19 @@ async def test_the_report_draft_starts_from_the_plans_met_indicators_and_their_e
         {"kode": a["kode"], "nilai": a["keadaan"], "bukti": a.get("bukti", [])} for a in met
     ]
     assert the_action(actions)["kode"] not in {a["kode"] for a in draft["laporan"]["indikator"]}
-    # What the plan said was not done, for the verifier next to the report.
-    assert (await d.call("GET", f"{d.case_path}/rencana", "ditjen"))["belum_selesai"] == [the_action(actions)["kode"]]
+    # What the plan said was not done, for the verifier next to the report: once assigned, in the API and on the case
+    # page; a verifier the team does not name sees neither.
+    await d.send("tugaskan", "ditjen", TEAM)
+    assigned, other = {"sub": TEAM["verifikator"][0], "unit": "DITJEN-HAM"}, {"sub": "verif-9", "unit": "DITJEN-HAM"}
+    for claims, status in [(assigned, 200), (other, 404)]:
+        got = await api.get(f"{d.case_path}/rencana", headers=token("verifikator", **claims))
+        assert got.status_code == status, got.text
+        assert status != 200 or got.json()["belum_selesai"] == [the_action(actions)["kode"]]
+        async with signed_in(api, "verifikator", claims) as browser:
+            case_page = await browser.get(f"/ui/kasus/{year}/{d.unit}")
+        assert case_page.status_code == status
+        assert (BLOCK_B in case_page.text) == (status == 200)
+        assert ('data-testid="rencana-belum-selesai"' in case_page.text) == (status == 200)
 
     # Once the unit saves its own draft, that is the draft.
     own = {"indikator": [{"kode": actions[0]["kode"], "nilai": "Proses", "bukti": []}]}
@@ -198,10 +227,13 @@ async def test_oversight_numbers_over_three_units_in_two_regions_equal_a_count_b
     b = await building(api, settings, year, "KANIM-DKI-B", seconds_calendar(now, 150))
     c = await building(api, settings, year, "KANIM-JATIM-C", seconds_calendar(now, 150), region="KANWIL-JATIM")
 
-    # A: two facilities "Tidak", accepted. B: no plan. C: one facility "Tidak", its target date soon missed.
+    # A: two facilities "Tidak", one "Proses", one service "Kurang patuh" (the bottom of its scale), accepted.
+    # B: no plan. C: one facility "Tidak", its target date soon missed.
     a_plan = await plan(a, now + 100 * S)
-    a_plan[3] |= {"keadaan": "Tidak", "tindakan": "Pasang guiding block", "penanggung_jawab": "Kasubag Umum"}
-    a_plan[3]["target"] = (now + 100 * S).isoformat()
+    action = {"tindakan": "Pasang guiding block", "penanggung_jawab": "Kasubag Umum", "target": a_plan[2]["target"]}
+    kepatuhan = next(n for n, x in enumerate(a_plan) if x["kode"] == "kepatuhan.1")
+    for n, keadaan in ((3, "Tidak"), (4, "Proses"), (kepatuhan, "Kurang patuh")):
+        a_plan[n] |= action | {"keadaan": keadaan}
     await a.send("kirim_rencana", "operator", {"indikator": a_plan})
     await a.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
     c_target = datetime.now(UTC) + 3 * S
@@ -209,13 +241,17 @@ async def test_oversight_numbers_over_three_units_in_two_regions_equal_a_count_b
     await until(lambda: datetime.now(UTC) > c_target + S, "C's target date")
 
     # By hand: DKI has 2 cases, 1 with a plan (accepted), nothing overdue; JATIM 1 case, 1 plan not yet answered,
-    # 1 action overdue. "Tidak": sarana.3 in A and C, sarana.4 in A.
+    # 1 action overdue. At the bottom of the scale: sarana.3 in A and C, sarana.4 and kepatuhan.1 in A.
     dki = {"cases": 2, "with_plan": 1, "share_with_plan": 0.5, "accepted": 1, "overdue_actions": 0}
     jatim = {"cases": 1, "with_plan": 1, "share_with_plan": 1.0, "accepted": 0, "overdue_actions": 1}
     national = {"cases": 3, "with_plan": 2, "share_with_plan": 2 / 3, "accepted": 1, "overdue_actions": 1}
     got = (await api.get(f"/cycles/{year}/dashboard", headers=token("ditjen_ham"))).json()["plans"]
     assert {k: v for k, v in got["national"].items() if k != "most_tidak"} == national
-    assert got["national"]["most_tidak"] == [{"kode": "sarana.3", "units": 2}, {"kode": "sarana.4", "units": 1}]
+    assert got["national"]["most_tidak"] == [
+        {"kode": "sarana.3", "units": 2},
+        {"kode": "kepatuhan.1", "units": 1},
+        {"kode": "sarana.4", "units": 1},
+    ]
     assert {k: v for k, v in got["by_region"]["KANWIL-DKI"].items() if k != "most_tidak"} == dki
     assert {k: v for k, v in got["by_region"]["KANWIL-JATIM"].items() if k != "most_tidak"} == jatim
     assert got["by_region"]["KANWIL-JATIM"]["most_tidak"] == [{"kode": "sarana.3", "units": 1}]

@@ -426,13 +426,29 @@ def _plan_actions(a: Attempt, p: Rencana) -> list[Reason]:
         if action.target is None:
             problems.append(reason("rencana.target_kosong", indikator=action.kode))
         elif action.target != before.get(action.kode):
-            problems += _in_cycle(a, action.target)
+            problems += _target_ahead(a, action.kode, action.target)
     return problems + [r for action in p.indikator for bukti in action.bukti for r in _evidence_problem(a, bukti)]
+
+
+def _target_ahead(a: Attempt, kode: str, target: datetime) -> list[Reason]:
+    """As `_in_cycle`, naming the indicator: a plan has a target date for each action not yet met."""
+    ends = a.case.policy.calendar.cycle_ends
+    if target <= a.now:
+        return [reason("rencana.target_sudah_lewat", indikator=kode, tanggal=a.local(target))]
+    if target > ends:
+        return [reason("rencana.target_setelah_siklus", indikator=kode, tanggal=a.local(target), akhir=a.local(ends))]
+    return []
 
 
 def done(keadaan: str, scale: list[str]) -> bool:
     """An indicator is met when its state is the top of its scale (Ada, Patuh)."""
     return keadaan == scale[0]
+
+
+def lacking(keadaan: str, scale: list[str]) -> bool:
+    """An indicator is lacking when its state is the bottom of its scale (Tidak, Kurang patuh): what the programme
+    may have to fund or help with. Read off the catalogue's scale, so a catalogue with other words works as well."""
+    return keadaan == scale[-1]
 
 
 def _plan_sent(a: Attempt) -> list[Reason]:
@@ -445,7 +461,7 @@ def _plan_sent(a: Attempt) -> list[Reason]:
 
 def _revision_says_what(a: Attempt, p: TanggapiRencana) -> list[Reason]:
     if p.keputusan == "perbaiki" and not (p.catatan or p.indikator):
-        return [reason("rencana.catatan_perbaikan_wajib")]
+        return [reason("rencana.catatan_perbaikan_wajib", isian="catatan")]  # the field a form shows it beside
     return []
 
 

@@ -12,23 +12,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
 
 from models.contracts import Actor, CaseData, Rencana, TindakanRencana
+from models.criteria import Criterion
 from service import cases, drafts, evidence, rencana
 from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, render
-from service.pages.cases import as_page, case_url, refusal_errors
+from service.pages.cases import Errors, as_page, case_url
 from service.pages.forms import kept, moment_value, text
 from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
 from service.pages.report import criterion_of
 from workflows import lifecycle
-from workflows.reasons import payload_reasons, reason
+from workflows.reasons import Reason, payload_reasons, reason
 
 router = APIRouter(prefix="/ui")
 EVENT = "tanggapi_rencana"
 TEXTS = ("kesenjangan", "kendala", "tindakan", "alternatif", "penanggung_jawab")  # an action's fields in words
+TARGET_REASONS = ("rencana.target_sudah_lewat", "rencana.target_setelah_siklus")  # kirim_rencana on a target date
 
 
 def text_fields(locale: str) -> list[tuple[str, str]]:
@@ -52,18 +55,29 @@ def open_plan(db: Session, actor: Actor, year: int, unit: str, locale: str) -> t
 
 
 def overview(
-    request: Request, db: Session, actor: Actor, locale: str, year: int, unit: str, status: int = 200, errors=None
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    year: int,
+    unit: str,
+    status: int = 200,
+    errors: Errors | None = None,
 ) -> HTMLResponse:
     case, draft = open_plan(db, actor, year, unit, locale)
     given = {a["kode"] for a in draft.rencana.get("indikator", [])}
     link = case_url(year, unit) + "/rencana/"
+    criteria = case.policy.criteria_for(case.unit.kind)
     criteria_rows = [
         [
             Markup('<a href="{}">{}</a>').format(link + c.code, c.name),
             gettext(locale, "web.answered_n_of", n=sum(i.code in given for i in c.indicators), total=len(c.indicators)),
         ]
-        for c in case.policy.criteria_for(case.unit.kind)
+        for c in criteria
     ]
+    # A check that names an indicator links to it on its criterion's page, where it is fixed.
+    where = {i.code: f"{link}{c.code}#indikator-{i.code}" for c in criteria for i in c.indicators}
+    checks = [(render(r, locale), where.get(str(r.params.get("indikator")))) for r in draft.check_codes]
     return page(
         request,
         locale,
@@ -72,6 +86,8 @@ def overview(
         case=case,
         draft=draft,
         criteria_rows=criteria_rows,
+        checks=checks,
+        answer=rencana.kanwil_answer(cases.transitions(db, year, unit)),
         errors=errors or [],
         key=secrets.token_urlsafe(16),
         event_name=display(locale, "event", "kirim_rencana"),
@@ -94,29 +110,126 @@ def local_input(value: str | None, case: CaseData) -> str:
         return value
 
 
+def criterion_page(
+    request: Request,
+    db: Session,
+    locale: str,
+    case: CaseData,
+    criterion: Criterion,
+    actions: dict[str, dict[str, Any]],
+    targets: dict[str, str],
+    status: int = 200,
+    errors: Errors | None = None,
+) -> HTMLResponse:
+    """One criterion's indicators: as saved (GET), or as typed beside what is wrong with them (a refused POST); with
+    the Kanwil's note on each, when it answered the plan as last sent (what to revise)."""
+    answer = rencana.kanwil_answer(cases.transitions(db, case.year, case.unit.code))
+    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
+    errors = errors or []
+    wrong = {field for field, _words in errors}
+    # An indicator's details stay open when it is not met, holds something, or has something to fix.
+    opened = {
+        i.code
+        for i in criterion.indicators
+        if actions.get(i.code, {}).get("keadaan") not in ("", None, criterion.scale[0])
+        or targets.get(i.code)
+        or any(actions.get(i.code, {}).get(name) or f"{name}-{i.code}" in wrong for name in (*TEXTS, "target"))
+    }
+    return page(
+        request,
+        locale,
+        "rencana_kriteria.html",
+        status,
+        case=case,
+        criterion=criterion,
+        scale=[(value, value) for value in criterion.scale],
+        position=codes.index(criterion.code) + 1,
+        total=len(codes),
+        actions=actions,
+        targets=targets,
+        opened=opened,
+        answer=answer,
+        texts=text_fields(locale),
+        errors=errors,
+        case_url=case_url(case.year, case.unit.code),
+    )
+
+
 @router.get("/kasus/{year}/{unit}/rencana/{kriteria}", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def rencana_kriteria(
     request: Request, year: int, unit: str, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
 ):
     case, draft = open_plan(db, actor, year, unit, locale)
-    criterion = criterion_of(case, kriteria)
-    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     actions = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
-    return page(
-        request,
-        locale,
-        "rencana_kriteria.html",
-        case=case,
-        criterion=criterion,
-        scale=[(value, value) for value in criterion.scale],
-        position=codes.index(kriteria) + 1,
-        total=len(codes),
-        actions=actions,
-        targets={code: local_input(a.get("target"), case) for code, a in actions.items()},
-        texts=text_fields(locale),
-        errors=[],
-        case_url=case_url(year, unit),
-    )
+    targets = {code: local_input(a.get("target"), case) for code, a in actions.items()}
+    return criterion_page(request, db, locale, case, criterion_of(case, kriteria), actions, targets)
+
+
+def typed_actions(
+    form: FormData, criterion: Criterion, saved: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """This criterion's indicators as the form has them (a state not chosen again keeps the saved one; "" when none
+    is chosen), and the target dates as typed."""
+    actions, targets = {}, {}
+    for i in criterion.indicators:
+        previous = saved.get(i.code, {})
+        keadaan = text(form, f"keadaan-{i.code}") or previous.get("keadaan", "")
+        action = {"kode": i.code, "keadaan": keadaan, "bukti": list(previous.get("bukti", []))}
+        actions[i.code] = action | {name: text(form, f"{name}-{i.code}") or None for name in TEXTS}
+        targets[i.code] = text(form, f"target-{i.code}")
+    return actions, targets
+
+
+def readable_moment(raw: str) -> bool:
+    try:
+        datetime.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def unreadable(
+    actions: dict[str, dict[str, Any]], targets: dict[str, str], criterion: Criterion, case: CaseData, locale: str
+) -> Errors:
+    """What on the form cannot be saved at all, each beside its field: a state off the scale or none beside what was
+    typed, a target date that is not a date, a text too long. Fills each action's `target` as a moment when it reads."""
+    labels = dict(text_fields(locale)) | {"keadaan": gettext(locale, "web.plan_field_keadaan")}
+    errors: Errors = []
+    for code, action in actions.items():
+        raw = targets.get(code, "")
+        action["target"] = moment_value(raw, case) if raw and readable_moment(raw) else None
+        if raw and not readable_moment(raw):
+            words = reason("web.plan_target_unreadable", indikator=code, nilai=raw, zona=case.unit.zona_waktu)
+            errors.append((f"target-{code}", render(words, locale)))
+        if not action["keadaan"]:
+            if raw or any(action[name] for name in TEXTS):  # typed beside no state: it would be lost unsaid
+                errors.append((f"keadaan-{code}", gettext(locale, "web.plan_state_missing", indikator=code)))
+            continue  # not planned yet: nothing to save for it (the overview lists it)
+        if action["keadaan"] not in criterion.scale:
+            scale = " / ".join(criterion.scale)
+            words = reason("nilai_di_luar_skala", indikator=code, nilai=action["keadaan"], skala=scale)
+            errors.append((f"keadaan-{code}", render(words, locale)))
+        try:
+            TindakanRencana.model_validate(action)
+        except ValidationError as e:
+            for r in payload_reasons(e.errors()):
+                name = str(r.params.get("isian", "")).split(".")[0]
+                field = name if name in labels else "keadaan"
+                named = r.model_copy(update={"params": r.params | {"isian": f"{labels[field]} ({code})"}})
+                errors.append((f"{field}-{code}", render(named, locale)))
+    return errors
+
+
+def target_problems(db: Session, case: CaseData, plan: dict[str, Any], criterion: Criterion, locale: str) -> Errors:
+    """The target dates of this criterion that `kirim_rencana` would refuse (passed, or after the cycle ends): told
+    now, beside the field, rather than when the plan is sent."""
+    codes = {i.code for i in criterion.indicators}
+    why = drafts.checked(db, case, "kirim_rencana", Rencana, plan)
+    return [
+        (f"target-{r.params['indikator']}", render(r, locale))
+        for r in why
+        if r.code in TARGET_REASONS and r.params.get("indikator") in codes
+    ]
 
 
 @router.post("/kasus/{year}/{unit}/rencana/{kriteria}", dependencies=[page_reads("command")])
@@ -130,38 +243,47 @@ async def simpan_rencana_kriteria(
     db: SessionDep,
     state: State,
 ) -> Response:
-    """Save this criterion's indicators (and files) into the plan's draft, then the next criterion (or the overview)."""
+    """Save this criterion's indicators (and files) into the plan's draft, then the next criterion (or the overview).
+    Anything wrong: the same criterion again with the error summary and what was typed; nothing saved."""
     case, draft = open_plan(db, actor, year, unit, locale)
     criterion = criterion_of(case, kriteria)
     form = await request.form()
-    actions: dict[str, dict[str, Any]] = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
-    with as_page():
-        for i in criterion.indicators:
-            previous = actions.get(i.code, {})
-            bukti = list(previous.get("bukti", []))
-            for upload in form.getlist(f"bukti-{i.code}"):
-                if isinstance(upload, str) or not upload.filename:
-                    continue
+    saved = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
+    typed, targets = typed_actions(form, criterion, saved)
+    errors = unreadable(typed, targets, criterion, case, locale)
+    actions = saved | {code: a for code, a in typed.items() if a["keadaan"]}
+    errors = errors or target_problems(db, case, {"indikator": list(actions.values())}, criterion, locale)
+    chosen = {code: files_chosen(form, f"bukti-{code}") for code in typed}
+    if errors:  # a file is not kept on a form shown again: say so beside it
+        for code, files in chosen.items():
+            if files:
+                names = ", ".join(f.filename or "" for f in files)
+                errors.append((f"bukti-{code}", gettext(locale, "web.plan_file_not_saved", berkas=names)))
+        return criterion_page(request, db, locale, case, criterion, saved | typed, targets, 422, errors)
+    status = 422
+    for code, files in chosen.items():
+        for upload in files:
+            try:
                 info, _ = await evidence.store_upload(db, state.settings, actor, upload)
-                bukti += [info.id] if info.id not in bukti else []
-            keadaan = text(form, f"keadaan-{i.code}") or previous.get("keadaan", "")
-            if not keadaan:
+            except ApiError as e:  # a file the evidence store refuses (its kind, its size, the quota)
+                db.rollback()
+                status = e.status
+                errors += [(f"bukti-{code}", render(r, locale)) for r in (e.why or [e.message])]
                 continue
-            action: dict[str, Any] = {"kode": i.code, "keadaan": keadaan, "bukti": bukti}
-            action |= {name: text(form, f"{name}-{i.code}") or None for name in TEXTS}
-            target = text(form, f"target-{i.code}")
-            action["target"] = moment_value(target, case) if target else None
-            actions[i.code] = action
-        try:
-            plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
-        except ValidationError as e:  # a target date that is not a date: said in words, nothing saved
-            why = payload_reasons(e.errors())
-            raise PageError(422, reason("web.plan_title"), reason("web.plan_unreadable"), list(why)) from None
+            actions[code]["bukti"] += [info.id] if info.id not in actions[code]["bukti"] else []
+    if errors:
+        return criterion_page(request, db, locale, case, criterion, saved | typed, targets, status, errors)
+    with as_page():
+        plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
         drafts.save_plan_draft(db, year, unit, plan, actor, locale)
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     after = codes.index(kriteria) + 1
     target_page = f"/rencana/{codes[after]}" if after < len(codes) else "/rencana"
     return RedirectResponse(case_url(year, unit) + target_page, status_code=303)
+
+
+def files_chosen(form: FormData, name: str) -> list[UploadFile]:
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
 
 
 @router.post("/kasus/{year}/{unit}/rencana-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
@@ -199,7 +321,7 @@ def review(
     year: int,
     unit: str,
     status: int = 200,
-    errors=None,
+    errors: Errors | None = None,
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     with as_page():
@@ -218,10 +340,35 @@ def review(
         criteria=case.policy.criteria_for(case.unit.kind),
         errors=errors or [],
         values=values or {},
+        # The notes per indicator stay open when one was typed or one needs fixing.
+        notes_open=any(f.startswith("indikator-") for f, _w in errors or [])
+        or any(k.startswith("indikator-") and v for k, v in (values or {}).items()),
         key=secrets.token_urlsafe(16),
         decisions=[("diterima", gettext(locale, "web.plan_accept")), ("perbaiki", gettext(locale, "web.plan_return"))],
         case_url=case_url(year, unit),
     )
+
+
+REVIEW_LABELS = {"keputusan": "web.field_keputusan", "catatan": "web.field_catatan"}
+
+
+def review_errors(e: ApiError, case: CaseData, locale: str) -> Errors:
+    """A refused answer: each reason beside the field it is about (its `isian`: keputusan, catatan,
+    indikator.<code>), a field named by its label rather than its payload path; any other reason by the form."""
+    names = {i.code: f"{i.code} {i.name}" for c in case.policy.criteria_for(case.unit.kind) for i in c.indicators}
+    errors: Errors = []
+    for r in e.why or [e.message]:
+        path = r.params.get("isian") if isinstance(r, Reason) else None
+        field, label = f"form-{EVENT}", None
+        if isinstance(path, str) and path in REVIEW_LABELS:
+            field, label = path, gettext(locale, REVIEW_LABELS[path])
+        elif isinstance(path, str) and path.startswith("indikator."):
+            code = path.removeprefix("indikator.")
+            field, label = f"indikator-{code}", names.get(code, code)
+        if isinstance(r, Reason) and label and r.code.startswith("isian."):  # a payload reason names its field
+            r = r.model_copy(update={"params": r.params | {"isian": label}})
+        errors.append((field, render(r, locale)))
+    return errors
 
 
 @router.get("/kasus/{year}/{unit}/tinjau-rencana", response_class=HTMLResponse, dependencies=[page_reads("history")])
@@ -247,14 +394,15 @@ async def tanggapi_rencana(
     case = CaseData.model_validate(row.data)
     codes = [i.code for c in case.policy.criteria_for(case.unit.kind) for i in c.indicators]
     notes = {code: note for code in codes if (note := text(form, f"indikator-{code}"))}
-    payload: dict[str, Any] = {"keputusan": text(form, "keputusan"), "indikator": notes}
-    if text(form, "catatan"):
-        payload["catatan"] = text(form, "catatan")
+    payload: dict[str, Any] = {"indikator": notes}
+    for name in ("keputusan", "catatan"):  # left empty: not sent, so a missing decision reads "wajib diisi"
+        if text(form, name):
+            payload[name] = text(form, name)
     try:
         key = text(form, "kunci") or secrets.token_urlsafe(16)
         await cases.send_event(db, client, state.limits, year, unit, "tanggapi_rencana", actor, payload, key)
     except ApiError as e:
         db.rollback()
-        errors = [(field.removeprefix("tanggapi_rencana-"), words) for field, words in refusal_errors(EVENT, e, locale)]
+        errors = review_errors(e, case, locale)
         return review(request, db, actor, locale, year, unit, e.status, errors, kept(form))
     return RedirectResponse(f"{case_url(year, unit)}?berhasil=tanggapi_rencana", status_code=303)
