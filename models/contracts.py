@@ -305,6 +305,7 @@ class CaseView(BaseModel):
     seq: int
     deadline: datetime | None
     allowed: list[str]
+    waiting: list[str] = []  # of those, what the case waits for (a next step, not a correction or a way out)
     refused: dict[str, list[str]] = {}  # the reasons in the reader's words, filled where the view is answered
     refused_codes: dict[str, list[Reason]]  # the same reasons as data: message ids and parameters
 

@@ -25,7 +25,7 @@ class Task(BaseModel):
     kind: str
     zona_waktu: str  # the unit's own zone (WIB, WITA, WIT): its deadline is read there
     stage: str
-    events: list[str]  # what you may send now
+    events: list[str]  # what waits for you to send it now
     deadline: datetime | None
     waiting_since: datetime | None  # when the case entered its stage
     waiting_days: float | None
@@ -45,7 +45,8 @@ class Filters:
 
 
 def worklist(session: Session, actor: Actor, filters: Filters, limit: int, offset: int, now: datetime) -> TaskList:
-    """Every case the official may read where they may send an event now, soonest deadline first (no deadline last).
+    """Every case the official may read where an event waits for them now (a next step, not a correction or a way out
+    such as a reschedule or a cancellation: `Rule.waits`), soonest deadline first (no deadline last).
     Only the cases in stages where the role has an event are looked at, in the database (indexed); `lifecycle.view`
     then decides for each case of the page. `offset` counts candidate cases, so pages never skip one."""
     stages = sorted(access.acting_stages(actor.role) - lifecycle.FINAL_STAGES)
@@ -78,7 +79,7 @@ def worklist(session: Session, actor: Actor, filters: Filters, limit: int, offse
 def task_of(session: Session, row: CaseRow, actor: Actor, now: datetime) -> Task | None:
     case = CaseData.model_validate(row.data)
     parents = lineage(session, row.unit) if actor.role in access.JUDGES else ()
-    events = lifecycle.view(case, actor, now, parents).allowed
+    events = lifecycle.view(case, actor, now, parents).waiting
     if not events:
         return None
     since = case.stage_since

@@ -1175,6 +1175,33 @@ def test_view_lists_exactly_the_allowed_events_and_why_not_the_others(
     assert (shown.stage, shown.unit, shown.year, shown.final) == (stage, UNIT.code, 2024, False)
 
 
+@pytest.mark.parametrize(
+    ("stage", "actor", "now", "data", "waiting"),
+    [
+        # A next step waits; a way out (cancel) does not put the case on anyone's worklist.
+        ("permohonan", person("operator_unit"), EARLY, {}, []),
+        ("permohonan", person("ditjen_ham"), EARLY, {}, ["setujui_permohonan", "tolak_permohonan"]),
+        ("pencanangan_terjadwal", person("ditjen_ham"), EARLY, {}, []),  # rescheduling: an option
+        ("pelaporan", person("operator_unit"), IN_REPORTING, {}, ["kirim_laporan"]),
+        # The team waits to be assigned where there is none; once there, changing it (or extending) is an option.
+        ("pelaporan", person("ditjen_ham"), IN_REPORTING, {"penugasan": None}, ["tugaskan"]),
+        ("pelaporan", person("ditjen_ham"), IN_REPORTING, {}, []),
+        # The plan waits until sent, and again when the Kanwil returns it; then the Kanwil's answer waits.
+        ("pembangunan", person("operator_unit"), EARLY, {}, ["kirim_rencana"]),
+        ("pembangunan", person("operator_unit"), EARLY, SENT_PLAN, []),
+        ("pembangunan", person("kanwil"), EARLY, SENT_PLAN, ["tanggapi_rencana"]),
+        ("pembangunan", person("operator_unit"), EARLY, SENT_PLAN | {"rencana_status": "perbaiki"}, ["kirim_rencana"]),
+        ("pembangunan", person("operator_unit"), EARLY, SENT_PLAN | {"rencana_status": "diterima"}, []),
+        ("berpredikat", person("ditjen_ham"), LATER, {}, []),  # revoking: an option
+    ],
+)
+def test_what_waits_is_the_next_step_not_every_option(
+    stage: str, actor: Actor, now: datetime, data: dict[str, Any], waiting: list[str]
+) -> None:
+    shown = view(case_at(stage, **data), actor, now)
+    assert shown.waiting == waiting and set(shown.waiting) <= set(shown.allowed), shown
+
+
 def test_view_explains_a_guard_to_the_official() -> None:
     shown = view(case_at("pencanangan_terjadwal"), person("kanwil"), JADWAL - SECOND)
     assert shown.refused_codes["deklarasikan"] == [

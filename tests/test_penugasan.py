@@ -140,10 +140,12 @@ async def test_one_request_assigns_a_team_to_every_case_of_a_region_at_a_stage(
 async def test_the_worklist_shows_what_waits_for_me(
     api: httpx.AsyncClient, settings: Settings, token: Token, year: int
 ) -> None:
-    """GET /me/tasks: the cases where I may act now, soonest deadline first, paged without skipping one."""
+    """GET /me/tasks: the cases where a step waits for me, soonest deadline first, paged without skipping one; an
+    option that is always there (extend the window, cancel) puts no case on it."""
     cal = calendar(datetime.now(UTC), OPENS_AT_ONCE)
     verifying = await case_at(api, settings, year, "PG-TUGAS-1", "verifikasi", cal)
     reporting = await case_at(api, settings, year, "PG-TUGAS-2", "pelaporan", cal)
+    also_reporting = await case_at(api, settings, year, "PG-TUGAS-3", "pelaporan", cal)
 
     async def tasks(headers: dict[str, str], **params: Any) -> dict[str, Any]:
         got = await api.get("/me/tasks", params={"year": year, **params}, headers=headers)
@@ -158,9 +160,16 @@ async def test_the_worklist_shows_what_waits_for_me(
     assert (await tasks(token("verifikator", "verif-9", unit="DITJEN-HAM")))["items"] == []  # not assigned
     operator = await tasks(reporting.officials["operator"])
     assert [(t["unit"], t["events"]) for t in operator["items"]] == [(reporting.unit, ["kirim_laporan"])]
+    # Ditjen HAM: the team to assign where there is none; the verifying case has its team (it may still be changed,
+    # and the reporting window extended, but nothing waits for Ditjen HAM there).
     ditjen = await tasks(reporting.officials["ditjen"], region="KANWIL-DKI")
     units = [t["unit"] for t in ditjen["items"]]
-    assert {verifying.unit, reporting.unit} <= set(units)
+    assert {reporting.unit, also_reporting.unit} <= set(units) and verifying.unit not in units, units
+    assert {tuple(t["events"]) for t in ditjen["items"] if t["unit"] in (reporting.unit, also_reporting.unit)} == {
+        ("tugaskan",)
+    }
+    view = (await api.get(verifying.case_path, headers=verifying.officials["ditjen"])).json()
+    assert {"tugaskan", "perpanjang"} & set(view["allowed"]) and view["waiting"] == [], view
     deadlines = [t["deadline"] for t in ditjen["items"] if t["deadline"]]
     assert deadlines == sorted(deadlines)
     first = await tasks(reporting.officials["ditjen"], region="KANWIL-DKI", limit=1)

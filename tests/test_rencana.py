@@ -100,6 +100,7 @@ async def test_a_plan_returned_revised_and_accepted_is_four_chained_entries_read
     returned = {"keputusan": "perbaiki", "catatan": "Lengkapi jalur akses", "indikator": note}
     await d.send("tanggapi_rencana", "kanwil", returned)
     assert "tanggapi_rencana" not in await waiting_for(d.officials["kanwil"])  # answered: off the worklist
+    assert "kirim_rencana" in await waiting_for(d.officials["operator"])  # returned: the unit's to revise
     sent = await d.call("GET", f"{d.case_path}/rencana", "operator")
     assert sent["status"] == "perbaiki" and sent["catatan_kanwil"] == "Lengkapi jalur akses"
     assert next(a for a in sent["indikator"] if a["kode"] == code)["catatan_kanwil"] == note[code]
@@ -112,7 +113,9 @@ async def test_a_plan_returned_revised_and_accepted_is_four_chained_entries_read
     revised = [a | {"tindakan": "Bangun ramp kursi roda menuju blok B"} if a["kode"] == code else a for a in actions]
     await d.send("kirim_rencana", "operator", {"indikator": revised})
     assert "tanggapi_rencana" in await waiting_for(d.officials["kanwil"])  # sent again: back on it
+    assert "kirim_rencana" not in await waiting_for(d.officials["operator"])  # sent: nothing waits for the unit
     await d.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
+    assert "kirim_rencana" not in await waiting_for(d.officials["operator"])  # accepted (it may still send a change)
 
     entries = (await api.get(f"{d.case_path}/history", headers=token("auditor"))).json()["entries"]
     plan_entries = [e for e in entries if e["event"] in ("kirim_rencana", "tanggapi_rencana")]

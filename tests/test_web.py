@@ -66,14 +66,16 @@ async def test_beranda_shows_what_waits_for_me_filtered_from_the_url_paged_and_k
     assert await page.locator("html").get_attribute("lang") == "id"
     await assert_accessible(page)
 
-    # The unit's operator: its own case only, with what it may do there.
-    await dev_login(page, "operator_unit", "op-web-a", "Operator Unit A", unit=f"WEB-A-{year}")
+    # The unit's operator: its own case only, with what waits for it there (its report; cancelling is an option
+    # the case page offers, not a task).
+    await dev_login(page, "operator_unit", "op-web-l00", "Operator Unit L00", unit=f"WEB-L00-{year}")
     await page.wait_for_url(f"{live_url}/ui/?tahun={year}")  # back where it was going
-    assert await page.get_by_test_id("siapa").inner_text() == "Operator Unit A"
+    assert await page.get_by_test_id("siapa").inner_text() == "Operator Unit L00"
     assert await page.get_by_role("heading", level=1).inner_text() == "Beranda"
     [mine] = await rows(page)
-    assert f"WEB-A-{year}" in mine and "Permohonan" in mine and "Batalkan" in mine and "Tanpa tenggat" in mine
-    assert f"WEB-B-{year}" not in await page.content()  # another unit's case is not listed
+    assert f"WEB-L00-{year}" in mine and "Pelaporan" in mine and "Kirim laporan" in mine and "1 hari lagi" in mine
+    assert "Batalkan" not in mine
+    assert f"WEB-L01-{year}" not in await page.content()  # another unit's case is not listed
     await press(page, "form[action='/ui/keluar'] button")
     await page.wait_for_url(f"{live_url}/ui/masuk")
 
@@ -85,7 +87,8 @@ async def test_beranda_shows_what_waits_for_me_filtered_from_the_url_paged_and_k
     assert len(first_page) == 25 and late in first_page[0]
     overdue = page.locator("[data-testid=tugas] tbody tr").first.locator(".tanda--peringatan")
     assert await overdue.inner_text() == "Terlambat 2 hari"
-    assert "Perpanjang batas pelaporan" in first_page[0] and "Tugaskan tim verifikasi dan penilai" in first_page[0]
+    # Its team waits to be assigned; extending the window is an option of the case page, not a task.
+    assert "Tugaskan tim verifikasi dan penilai" in first_page[0] and "Perpanjang" not in first_page[0]
     assert "WIB" in first_page[0] and "1 hari lagi" in first_page[1]
     assert not await page.locator("[data-testid=tugas] tbody tr").nth(1).locator(".tanda--peringatan").count()
     await assert_accessible(page)

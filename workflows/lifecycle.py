@@ -236,6 +236,9 @@ class Rule:
     who: tuple[Check, ...] = ()  # scope and separation of duties: a failure is a 403
     guards: tuple[Check, ...] = ()  # the case and the clock: a failure is a 409
     checks: tuple[PayloadCheck, ...] = ()  # the payload's content: a failure is a 409
+    # Whether the case waits for this event while it may be sent (a worklist lists what waits, not every option):
+    # a next step waits; a correction or a way out (reschedule, extend, revoke, cancel) is there when needed.
+    waits: Callable[[CaseData], bool] = lambda case: True
 
 
 UNIT_ROLES = ("operator_unit", "kepala_unit")
@@ -505,6 +508,10 @@ def _team_apart(a: Attempt, p: Penugasan) -> list[Reason]:
     return []
 
 
+def _never(case: CaseData) -> bool:
+    return False
+
+
 VERIFIER = (_not_a_member, _assigned("verifikator", reason("penugasan.bukan_verifikator")))
 
 REPORT_RULE = Rule(
@@ -524,7 +531,11 @@ RULES: dict[str, Rule] = {
     "tolak_permohonan": Rule(("ditjen_ham",), Alasan),
     "ajukan_ulang": Rule(("operator_unit",), Catatan, who=(_own_unit,), guards=(_before_deadline,)),
     "jadwal_ulang": Rule(
-        ("ditjen_ham", "kanwil"), JadwalUlang, who=(_own_unit,), checks=(lambda a, p: _in_cycle(a, p.jadwal),)
+        ("ditjen_ham", "kanwil"),
+        JadwalUlang,
+        who=(_own_unit,),
+        checks=(lambda a, p: _in_cycle(a, p.jadwal),),
+        waits=_never,
     ),
     "deklarasikan": Rule(
         ("kanwil",),
@@ -534,7 +545,13 @@ RULES: dict[str, Rule] = {
         checks=(lambda a, p: _witnesses(p.saksi_hadir),),
     ),
     "tandatangani_pernyataan": Rule(("kepala_unit",), Tandatangani, who=(_own_unit,), checks=(_signed_statement,)),
-    "kirim_rencana": Rule(("operator_unit",), Rencana, who=(_own_unit,), checks=(_plan_complete, _plan_actions)),
+    "kirim_rencana": Rule(
+        ("operator_unit",),
+        Rencana,
+        who=(_own_unit,),
+        checks=(_plan_complete, _plan_actions),
+        waits=lambda case: case.rencana_status in (None, "perbaiki"),  # none sent yet, or returned: sent again later
+    ),
     "tanggapi_rencana": Rule(
         ("kanwil",),
         TanggapiRencana,
@@ -544,8 +561,8 @@ RULES: dict[str, Rule] = {
     ),
     "kirim_laporan": REPORT_RULE,
     "kirim_perbaikan": REPORT_RULE,
-    "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,)),
-    "tugaskan": Rule(("ditjen_ham",), Penugasan, checks=(_team_apart,)),
+    "perpanjang": Rule(("ditjen_ham",), Perpanjang, checks=(_later_deadline,), waits=_never),
+    "tugaskan": Rule(("ditjen_ham",), Penugasan, checks=(_team_apart,), waits=lambda case: case.penugasan is None),
     "kembalikan": Rule(("verifikator",), Kembalikan, who=VERIFIER, checks=(_notes_name_indicators,)),
     "lolos_verifikasi": Rule(("verifikator",), who=VERIFIER),
     "tidak_lolos_verifikasi": Rule(("verifikator",), Alasan, who=VERIFIER),
@@ -562,8 +579,10 @@ RULES: dict[str, Rule] = {
         guards=(_two_assessors,),
     ),
     "tetapkan_penghargaan": Rule(("ditjen_ham",), TetapkanPenghargaan),
-    "cabut": Rule(("ditjen_ham",), Alasan),
-    "batalkan": Rule(("operator_unit", "admin"), Alasan, who=(_own_unit,), guards=(_operator_before_reporting,)),
+    "cabut": Rule(("ditjen_ham",), Alasan, waits=_never),
+    "batalkan": Rule(
+        ("operator_unit", "admin"), Alasan, who=(_own_unit,), guards=(_operator_before_reporting,), waits=_never
+    ),
     "tutup_permohonan": _timer("tutup_permohonan"),
     "buka_pelaporan": _timer("buka_pelaporan", _has_reporting),
     "akhiri_transisi": _timer("akhiri_transisi", _transition_year),
@@ -702,6 +721,7 @@ def view(case: CaseData, actor: Actor, now: datetime, lineage: tuple[str, ...] =
         seq=case.seq,
         deadline=timer.at if timer else None,
         allowed=allowed,
+        waiting=[event for event in allowed if RULES[event].waits(case)],
         refused_codes=refusals,
     )
 

@@ -25,7 +25,8 @@ def my_tasks(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskList:
-    """Every case you may read where you may send an event now, soonest deadline first (no deadline last). Only the
+    """Every case you may read where a step waits for you now (not an option that is always there, such as extending
+    a window or cancelling: `Rule.waits` in the lifecycle), soonest deadline first (no deadline last). Only the
     cases in stages where your role has an event are looked at, in the database (indexed); `lifecycle.view` then
     decides for each case of the page. `offset` counts candidate cases, so pages never skip one."""
     filters = Filters(year=year, kind=kind, region=region, due_before=due_before)
