@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Body, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
@@ -16,12 +16,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
+from models.written import Moment
 from service.access import COMMAND, reads, visible_ceremonies
 from service.cases import now
 from service.deps import (
     ActorDep,
     ClientDep,
     IdempotencyKey,
+    RegionCode,
     SessionDep,
     State,
     Year,
@@ -31,6 +33,7 @@ from service.deps import (
 )
 from service.errors import ApiError, codes, payload_or_422
 from service.i18n import LocaleDep, render
+from service.openapi import already
 from service.records import claim_idempotency_key, refusals_logged
 from service.registry import load_policy
 from workflows import lifecycle
@@ -48,6 +51,14 @@ from workflows.reasons import Reason, reason, received
 
 router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
 
+# Documented with their form; an id or event of another form is answered like an unknown one (404).
+CeremonyId = Annotated[
+    str, Path(description="The ceremony's id (16 hex digits)", json_schema_extra={"pattern": "^[0-9a-f]{16}$"})
+]
+CeremonyEvent = Annotated[
+    str, Path(description="What to send to every unit", json_schema_extra={"enum": list(CASE_EVENTS)})
+]
+
 CREATORS = ("ditjen_ham", "kanwil")
 
 # What a unit of a ceremony waits for, by its case's stage (the report says it in words).
@@ -62,8 +73,8 @@ WAITING_FOR = {
 class CeremonyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS)
-    jadwal: AwareDatetime
+    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS, json_schema_extra={"uniqueItems": True})
+    jadwal: Moment
     tempat: Name
     saksi: list[Saksi] = Field(max_length=50)
 
@@ -219,7 +230,7 @@ def ceremony_id_for(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-@router.post("", status_code=201, dependencies=[reads(COMMAND)])
+@router.post("", status_code=201, dependencies=[reads(COMMAND)], responses=already(CeremonyReport))
 async def create_ceremony(
     year: Year,
     body: CeremonyRequest,
@@ -319,7 +330,7 @@ def check_ceremony(session: Session, year: int, body: CeremonyRequest, actor: Ac
 
 
 @router.get("", dependencies=[reads("ceremony")])
-def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
+def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: RegionCode = None) -> CeremonyList:
     """The cycle's ceremonies you may see (a Kanwil: its region's), newest first, from the read model."""
     query = select(CeremonyRow).where(CeremonyRow.year == year, visible_ceremonies(actor))
     if region:
@@ -341,7 +352,7 @@ def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: st
 
 @router.get("/{ceremony_id}", dependencies=[reads("ceremony")])
 def get_ceremony(
-    year: Year, ceremony_id: str, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, ceremony_id: CeremonyId, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> CeremonyReport:
     """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
     return report(session, load_ceremony(session, year, ceremony_id, visible_ceremonies(actor)), locale)
@@ -350,8 +361,8 @@ def get_ceremony(
 @router.post("/{ceremony_id}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_ceremony_event(
     year: Year,
-    ceremony_id: str,
-    event: str,
+    ceremony_id: CeremonyId,
+    event: CeremonyEvent,
     actor: ActorDep,
     session: SessionDep,
     client: ClientDep,

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from models.contracts import Laporan
 from service import drafts
 from service.access import COMMAND, ReadDraft, reads
-from service.deps import ActorDep, SessionDep, Year
+from service.deps import ActorDep, SessionDep, UnitCode, Year
 from service.drafts import DraftView
 from service.i18n import LocaleDep
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/cycles/{year}/cases/{unit}/draft", tags=["cases"])
 
 @router.put("", dependencies=[reads(COMMAND)])
 def save_draft(
-    year: Year, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, laporan: Laporan, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     return drafts.save_draft(session, year, unit, laporan, actor, locale)
@@ -22,7 +22,7 @@ def save_draft(
 
 @router.get("")
 def get_draft(
-    year: Year, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> DraftView:
     """The saved report and the checks it still fails (as the unit's own submission would meet them)."""
     return drafts.get_draft(session, row, locale)

@@ -4,13 +4,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from models.contracts import Actor, CaseData, Code, UnitKind
+from models.contracts import Actor, CaseData, UnitKind
 from models.tables import CaseRow
+from models.written import Moment
 from service.access import lineage, reads, visible_cases
-from service.deps import ActorDep, SessionDep
+from service.deps import ActorDep, QueryYear, RegionCode, SessionDep
 from workflows import access, lifecycle
 
 router = APIRouter(prefix="/me/tasks", tags=["cases"])
@@ -39,10 +40,10 @@ class TaskList(BaseModel):
 def my_tasks(
     actor: ActorDep,
     session: SessionDep,
-    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    year: QueryYear = None,
     kind: UnitKind | None = None,
-    region: Code | None = None,
-    due_before: AwareDatetime | None = None,
+    region: RegionCode = None,
+    due_before: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskList:
