@@ -8,18 +8,21 @@ with the same report.
 
 import asyncio
 import hashlib
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.contracts import Actor, Code, EventRequest, Penugasan
 from models.tables import CaseRow
+from service.errors import codes
+from service.i18n import render
 from workflows import lifecycle
-from workflows.reasons import Reason, received
+from workflows.reasons import Reason, reason, received
 from workflows.unit import CaseWorkflow, case_workflow_id
 
 MAX_CASES = 2000  # one request; a region holds a few hundred units
@@ -34,10 +37,21 @@ class BulkPenugasan(BaseModel):
     tim: Penugasan
 
 
+Outcome = Literal["applied", "refused", "failed"]
+
+
 class UnitOutcome(BaseModel):
     unit: str
-    outcome: Literal["applied", "refused", "failed"]
-    why: list[str | Reason] = Field(default_factory=list)
+    outcome: Outcome
+    why: list[str] = Field(default_factory=list)  # in the reader's words
+    why_codes: list[dict[str, Any]] = Field(default_factory=list)  # the same reasons as data, equal in every language
+
+
+def line(
+    unit: str, outcome: Literal["applied", "refused", "failed"], why: Sequence[Reason | str], locale: str
+) -> UnitOutcome:
+    """One unit's line of the report, its reasons in the reader's words and as data."""
+    return UnitOutcome(unit=unit, outcome=outcome, why=[render(r, locale) for r in why], why_codes=codes(why))
 
 
 class BulkReport(BaseModel):
@@ -68,9 +82,10 @@ def cases_at(session: Session, year: int, region: str, stage: str) -> list[str]:
 
 
 async def assign(
-    client: Client, year: int, units: list[str], team: Penugasan, actor: Actor, key: str
+    client: Client, year: int, units: list[str], team: Penugasan, actor: Actor, key: str, locale: str
 ) -> list[UnitOutcome]:
-    """Send `tugaskan` to every unit's case, a few at a time; each answer becomes the unit's line of the report."""
+    """Send `tugaskan` to every unit's case, a few at a time; each answer becomes the unit's line of the report, in
+    the reader's language. A failure (not a refusal) can be sent again with the same key."""
     gate = asyncio.Semaphore(CONCURRENCY)
     payload = team.model_dump(mode="json")
 
@@ -84,10 +99,12 @@ async def assign(
             except WorkflowUpdateFailedError as e:
                 cause = e.cause
                 if isinstance(cause, ApplicationError) and cause.type == "Refused" and cause.details:
-                    return UnitOutcome(unit=unit, outcome="refused", why=received(cause.details[0]))
-                return UnitOutcome(unit=unit, outcome="failed", why=[str(cause)])
+                    return line(unit, "refused", received(cause.details[0]), locale)
+                return line(unit, "failed", [reason("penugasan.belum_diterapkan")], locale)
             except RPCError as e:
-                return UnitOutcome(unit=unit, outcome="failed", why=[e.message])
-        return UnitOutcome(unit=unit, outcome="applied")
+                ended = e.status == RPCStatusCode.NOT_FOUND  # the case's workflow ended meanwhile
+                why = reason("kasus_selesai_sebelum_diproses") if ended else reason("penugasan.belum_diterapkan")
+                return line(unit, "failed", [why], locale)
+        return line(unit, "applied", [], locale)
 
     return list(await asyncio.gather(*(one(unit) for unit in units)))
