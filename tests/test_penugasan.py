@@ -105,10 +105,13 @@ async def test_score_sheets_stay_independent_until_the_result(
     seen = sheets(history)
     assert sorted(e["payload"]["skor"][next(iter(weights))] for e in seen) == [SCORE, 88.0]  # the scores, per criterion
     assert all(e["actor"] == {"sub": "", "name": "", "role": "penilai"} for e in seen), seen  # not who gave them
-    document = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials["operator"])
-    assert document.status_code == 200 and "Penilai A" not in document.text and "penilai-a" not in document.text
+    for who in ("operator", "kepala"):  # the unit: the scores and the result, not who gave them nor the formula
+        document = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials[who])
+        assert document.status_code == 200 and "Penilai A" not in document.text and "penilai-a" not in document.text
+        assert "82,50" in document.text  # the final score: the mean of 77 and 88
+        assert "Batas kelulusan" not in document.text and "Bobot" not in document.text, document.text
     named = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials["ditjen"])
-    assert "Penilai A" in named.text
+    assert "Penilai A" in named.text and "Batas kelulusan" in named.text and "Bobot" in named.text
 
 
 async def test_one_request_assigns_a_team_to_every_case_of_a_region_at_a_stage(

@@ -14,7 +14,6 @@ from service.cases import transitions
 from service.deps import ActorDep, SessionDep, State, UnitCode, Year
 from service.errors import ApiError
 from service.i18n import LocaleDep
-from workflows import access
 from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/documents", tags=["documents"])
@@ -31,9 +30,7 @@ def hasil_evaluasi(
     *Surat Keterangan Hasil Evaluasi* with the reasons per criterion (tidak lolos). In Bahasa Indonesia, or in English
     on request (`Accept-Language`, `?lang=`)."""
     history = transitions(session, year, unit)
-    case = CaseData.model_validate(row.data)
-    anonymous = not access.names_assessors(case, actor)
-    document = documents.hasil_evaluasi(case, history, anonymous, locale)
+    document = documents.hasil_evaluasi(CaseData.model_validate(row.data), history, actor, locale)
     if document is None:
         raise ApiError(
             404,
