@@ -1,12 +1,13 @@
 """Pydantic contracts shared by the API, the workflows and the activities (no database code here)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from models.policy import CyclePolicy
+from models.written import Day, Moment
 from workflows.reasons import Reason
 
 
@@ -17,14 +18,22 @@ def _printable(value: str) -> str:
     return value
 
 
+# What the schema says of a text field: no NUL, and some character that is not blank (as Python's strip() and the
+# schema's regular expressions understand blank), so a schema-valid text is never refused. The refusals themselves
+# stay the validators' (they name the NUL, or the empty field).
+VISIBLE = Field(json_schema_extra={"pattern": r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"})
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_printable), VISIBLE
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable), VISIBLE
 ]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-EmailText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}$")]
+CODE = r"^[A-Za-z0-9._-]{1,64}$"  # a unit's or a region's code
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE)]
+# \x85 and \ufeff named: the schema's regular expressions (ECMA) and pydantic's (Rust) disagree on their blankness
+EmailText = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s\x85\ufeff]{1,64}@[^@\s\x85\ufeff]{1,190}$")
+]
 
 Role = Literal[
     "operator_unit",
@@ -74,7 +83,7 @@ class Saksi(Payload):
 
 
 class SetujuiPermohonan(Payload):
-    jadwal: AwareDatetime
+    jadwal: Moment
     tempat: Name
     saksi: list[Saksi] = Field(max_length=50)
 
@@ -94,7 +103,7 @@ class Kembalikan(Catatan):
 
 
 class JadwalUlang(Payload):
-    jadwal: AwareDatetime
+    jadwal: Moment
     alasan: Text
 
 
@@ -124,7 +133,7 @@ class Laporan(Payload):
 
 
 class Perpanjang(Payload):
-    batas_baru: AwareDatetime
+    batas_baru: Moment
     alasan: Text
 
 
@@ -132,7 +141,12 @@ class Nilai(Payload):
     skor: dict[Code, Annotated[float, Field(ge=0, le=100)]]
 
 
-Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)]
+Sub = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable), VISIBLE
+]
+
+
+DISTINCT = Field(json_schema_extra={"uniqueItems": True})
 
 
 def _distinct(subs: list[str]) -> list[str]:
@@ -144,8 +158,8 @@ def _distinct(subs: list[str]) -> list[str]:
 class Penugasan(Payload):
     """The team of a case (`tugaskan`): its verifiers, its assessors and the head of the assessment team, by `sub`."""
 
-    verifikator: Annotated[list[Sub], Field(min_length=1, max_length=20), AfterValidator(_distinct)]
-    penilai: Annotated[list[Sub], Field(min_length=2, max_length=20), AfterValidator(_distinct)]
+    verifikator: Annotated[list[Sub], DISTINCT, Field(min_length=1, max_length=20), AfterValidator(_distinct)]
+    penilai: Annotated[list[Sub], DISTINCT, Field(min_length=2, max_length=20), AfterValidator(_distinct)]
     ketua_penilai: Sub
 
     def members(self, role: str) -> list[str]:
@@ -166,7 +180,7 @@ class TindakanRencana(Payload):
     tindakan: Text | None = None  # the planned action
     alternatif: Text | None = None  # or the alternative arrangement, where the action itself is not possible
     penanggung_jawab: Name | None = None
-    target: AwareDatetime | None = None
+    target: Moment | None = None
     bukti: list[Code] = Field(default_factory=list, max_length=50)  # evidence of progress, from the evidence store
 
 
@@ -189,7 +203,7 @@ class TanggapiRencana(Payload):
 
 class TetapkanPenghargaan(Payload):
     nomor_keputusan: Name
-    tanggal: date
+    tanggal: Day
 
 
 UTC_OFFSET_HOURS = {"WIB": 7, "WITA": 8, "WIT": 9}  # Indonesia keeps no daylight saving time

@@ -4,13 +4,14 @@ Policies are workflow input, so a test can pass a calendar measured in seconds. 
 mark are not public: the defaults below are documented configuration, not the ministry's numbers.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from models.criteria import Criterion, catalogue, criterion_codes
+from models.written import Day, Moment, Period
 
 Regulation = Literal["2018", "2022", "2023"]
 
@@ -19,25 +20,25 @@ DEFAULT_WEIGHTS = {"sarana": 30.0, "sdm": 20.0, "kepatuhan": 20.0, "inovasi": 15
 
 
 class Calendar(BaseModel):
-    applications_close: AwareDatetime
-    reporting_opens: AwareDatetime
-    reporting_closes: AwareDatetime
-    cycle_ends: AwareDatetime
-    award_valid_until: AwareDatetime
-    revision_period: timedelta = timedelta(days=14)
+    applications_close: Moment
+    reporting_opens: Moment
+    reporting_closes: Moment
+    cycle_ends: Moment
+    award_valid_until: Moment
+    revision_period: Period = timedelta(days=14)
     # When set, the revision deadline is counted in working days (weekends and `holidays` skipped, the unit's zone).
     revision_working_days: int | None = Field(default=None, ge=1, le=60)
     # Public holidays and cuti bersama; None: filled from the `holidays` package when the policy is saved.
-    holidays: list[date] | None = None
+    holidays: list[Day] | None = None
     # H-7, H-3, H-1: reminders before each deadline; the smallest one is also when non-reporting units are escalated.
-    reminders_before: list[timedelta] = Field(
+    reminders_before: list[Period] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=3), timedelta(days=1)], max_length=10
     )
     # Service levels: a verification or evaluation waiting longer is reported to Ditjen HAM.
-    verification_sla: timedelta = timedelta(days=14)
-    evaluation_sla: timedelta = timedelta(days=14)
+    verification_sla: Period = timedelta(days=14)
+    evaluation_sla: Period = timedelta(days=14)
     # The award ceremony (Hari HAM, 10 December); units that passed are reminded before it.
-    award_ceremony: AwareDatetime | None = None
+    award_ceremony: Moment | None = None
 
     @model_validator(mode="after")
     def _in_order(self) -> "Calendar":

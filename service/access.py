@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from models.contracts import Actor, CaseData
 from models.tables import AssignmentRow, CaseRow, CeremonyRow, ReadLogRow, UnitRow
-from service.deps import ActorDep, SessionDep, Year
+from service.deps import ActorDep, SessionDep, UnitCode, Year
 from service.errors import ApiError
 from workflows import access
 from workflows.reasons import reason
@@ -87,7 +87,7 @@ def readable_case(session: Session, actor: Actor, resource: str, year: int, unit
 def ReadableCase(resource: str) -> Any:  # noqa: N802 (reads like the type it annotates)
     """`Annotated[CaseRow, ReadableCase("history")]`: the `{year}`/`{unit}` case of the path, readable by the caller."""
 
-    def dependency(year: Year, unit: str, actor: ActorDep, session: SessionDep) -> CaseRow:
+    def dependency(year: Year, unit: UnitCode, actor: ActorDep, session: SessionDep) -> CaseRow:
         return readable_case(session, actor, resource, year, unit)
 
     return Depends(declared(resource, dependency))

@@ -10,11 +10,11 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from models.db import make_engine
-from service import pages
+from service import openapi, pages
 from service.access import PUBLIC, reads
 from service.auth import TokenVerifier
 from service.deps import AppState, year_in_range
-from service.errors import ERROR_RESPONSES, ApiError, api_error_handler, http_error_handler, validation_error_handler
+from service.errors import ApiError, api_error_handler, http_error_handler, validation_error_handler
 from service.limits import BodyLimit
 from service.observability import configure_logging, observe
 from service.ratelimit import RateLimits
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
-    app.include_router(system.router, responses=ERROR_RESPONSES)
+    app.include_router(system.router)
     if settings.metrics_path:  # P2HAM_METRICS_PATH: moved, or empty to turn it off
         app.add_api_route(
             settings.metrics_path,
@@ -80,20 +80,21 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             dependencies=[reads(PUBLIC)],
             tags=["system"],
         )
-    app.include_router(admin.router, responses=ERROR_RESPONSES)
-    app.include_router(cases.router, responses=ERROR_RESPONSES)
-    app.include_router(evidence.router, responses=ERROR_RESPONSES)
-    app.include_router(audit.router, responses=ERROR_RESPONSES)
-    app.include_router(ceremonies.router, responses=ERROR_RESPONSES)
-    app.include_router(documents.router, responses=ERROR_RESPONSES)
-    app.include_router(cohorts.router, responses=ERROR_RESPONSES)
-    app.include_router(dashboard.router, responses=ERROR_RESPONSES)
-    app.include_router(notifications.router, responses=ERROR_RESPONSES)
-    app.include_router(drafts.router, responses=ERROR_RESPONSES)
+    app.include_router(admin.router)
+    app.include_router(cases.router)
+    app.include_router(evidence.router)
+    app.include_router(audit.router)
+    app.include_router(ceremonies.router)
+    app.include_router(documents.router)
+    app.include_router(cohorts.router)
+    app.include_router(dashboard.router)
+    app.include_router(notifications.router)
+    app.include_router(drafts.router)
+    app.include_router(penugasan.router)
+    app.include_router(tasks.router)
     pages.mount(app, settings, app.state.p2ham.engine)
-    app.include_router(penugasan.router, responses=ERROR_RESPONSES)
-    app.include_router(tasks.router, responses=ERROR_RESPONSES)
-    app.include_router(rencana.router, responses=ERROR_RESPONSES)
+    app.include_router(rencana.router)
+    openapi.install(app)
     return app
 
 

@@ -43,7 +43,7 @@ from temporalio.worker import Replayer
 
 from models.contracts import SYSTEM, Actor, CaseData, CaseStart, EventRequest, EvidenceInfo, Transition
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
-from service.access import log_read
+from service.access import lineage, log_read
 from service.archive import archived_histories, run_histories
 from service.evidence import resolve, stored_path
 from service.i18n import gettext, render
@@ -423,9 +423,12 @@ def evidence_for(session: Session, row: TransitionRow) -> dict[str, EvidenceInfo
 def rerun(
     session: Session, start: CaseStart, rows: list[TransitionRow], entries: list[Transition], altered: set[int]
 ) -> Findings:
-    """Fire every logged step again, each from the log's previous entry, and compare what the machine records."""
+    """Fire every logged step again, each from the log's previous entry, and compare what the machine records. The
+    judges' conflicts of interest are checked against the unit's parents in the registry, as the API passes them to
+    the workflow (`service/cases.py` `send_event`): a re-run checks the same rule as the live step."""
     found = Findings()
     case = start.case.model_copy(deep=True)
+    parents = lineage(session, case.unit.code)
     first = entries[0]
     if first.seq != 1 or first.event != "ajukan":
         found.differences.append(reason("audit.tidak_diawali_permohonan", entri=named(first)))
@@ -440,7 +443,8 @@ def rerun(
         try:
             # A case whose log assigns a team ran with the assignment checks; an older one ran without them.
             assigned = case.penugasan is not None
-            made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence_for(session, row), assigned)
+            evidence = evidence_for(session, row)
+            made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence, assigned, parents)
         except lifecycle.Refused as e:
             found.differences.append(
                 reason(

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.contracts import Actor, CaseData, Code, Kosong, Name, Saksi
 from models.tables import CaseRow, CeremonyRow, CeremonyUnitRow, UnitRow
+from models.written import Moment
 from service.access import visible_cases, visible_ceremonies
 from service.cases import now
 from service.deps import client_update_id, require_role, temporal_errors
@@ -52,8 +53,8 @@ WAITING_FOR = {
 class CeremonyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS)
-    jadwal: AwareDatetime
+    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS, json_schema_extra={"uniqueItems": True})
+    jadwal: Moment
     tempat: Name
     saksi: list[Saksi] = Field(max_length=50)
 

@@ -262,13 +262,13 @@ def to_csv(table: Iterable[Row]) -> str:
 
 
 def check_region(session: Session, year: int, region: str | None) -> None:
-    """A region filter names a region the registry or the cycle's cases know; anything else is a clear 422."""
+    """A region filter names a region the registry or the cycle's cases know; any other is not found (404)."""
     if region is None:
         return
     registered = select(UnitRow.code).where(UnitRow.region == region).limit(1)
     with_cases = select(CaseRow.unit).where(CaseRow.year == year, CaseRow.region == region).limit(1)
     if not (session.exec(registered).first() or session.exec(with_cases).first()):
-        raise ApiError(422, "unknown_region", reason("dasbor.wilayah_tidak_dikenal", region=region))
+        raise ApiError(404, "unknown_region", reason("dasbor.wilayah_tidak_dikenal", region=region))
 
 
 class ReportingDay(BaseModel):

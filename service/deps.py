@@ -3,9 +3,10 @@
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -13,11 +14,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.contracts import Actor
+from models.contracts import CODE, Actor
+from models.written import written_out
 from service.auth import TokenVerifier
 from service.errors import ApiError
 from service.ratelimit import RateLimits
 from service.settings import Settings
+from workflows import lifecycle
 from workflows.reasons import reason, received
 
 RETRY_AFTER = {"Retry-After": "5"}
@@ -41,6 +44,21 @@ State = Annotated[AppState, Depends(get_state)]
 
 CYCLE_YEARS = range(1900, 10000)
 Year = Annotated[int, Path(ge=CYCLE_YEARS.start, le=CYCLE_YEARS.stop - 1, description="The cycle year")]
+QueryYear = Annotated[int | None, Query(ge=CYCLE_YEARS.start, le=CYCLE_YEARS.stop - 1, description="A cycle year")]
+
+# What names a thing in a path is documented with its form; a name of another form names nothing, and is answered
+# like any unknown one (404), so a path never tells a malformed name from one that is not yours to see.
+UnitCode = Annotated[str, Path(description="A unit's code in the registry", json_schema_extra={"pattern": CODE})]
+EvidenceId = Annotated[
+    str, Path(description="The sha256 of the file (lowercase hex)", json_schema_extra={"pattern": "^[0-9a-f]{64}$"})
+]
+CaseEvent = Annotated[str, Path(description="A lifecycle event", json_schema_extra={"enum": list(lifecycle.EVENTS)})]
+
+# A filter is checked against what it names: a stage of the lifecycle, a region's code, a moment written out (a
+# date: the end of that day); anything else is a bad request (422), not an empty list.
+Stage = Literal[tuple(s.id for s in lifecycle.Lifecycle.states)]  # type: ignore[valid-type]
+RegionCode = Annotated[str | None, Query(description="A region's code", pattern=CODE)]
+DateOrMoment = Annotated[datetime | date, written_out("isian.waktu_salah")]
 
 
 def year_in_range(request: Request) -> None:

@@ -2,10 +2,11 @@
 
 Pass (`lolos_evaluasi`): the *Berita Acara Hasil Evaluasi*. Fail (`tidak_lolos` at evaluation): the *Surat Keterangan
 Hasil Evaluasi*, which lists the reasons per criterion. Both name the unit, the date the result was fixed, each
-assessor's scores per criterion, the weighted total and the pass mark. Awarded (`tetapkan_penghargaan`): the *Surat
-Keterangan Predikat Unit Kerja P2HAM*, whose QR code leads to the award's public verification page. All are rebuilt on
-every request from what the read model holds (the case's data and its audit log), so they always say what the history
-says.
+assessor's scores per criterion, the weighted total and the pass mark; the unit's own officials read them without the
+pass mark and the weights (the result, not the formula) and without who gave which sheet. Awarded
+(`tetapkan_penghargaan`): the *Surat Keterangan Predikat Unit Kerja P2HAM*, whose QR code leads to the award's public
+verification page. All are rebuilt on every request from what the read model holds (the case's data and its audit
+log), so they always say what the history says.
 """
 
 from collections.abc import Sequence
@@ -21,10 +22,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from models.contracts import CaseData
+from models.contracts import Actor, CaseData
 from models.tables import TransitionRow
 from service import register
 from service.i18n import DEFAULT_LOCALE, display, gettext, supported
+from workflows import access
 from workflows.lifecycle import Stage
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,7 +77,7 @@ class Assessor:
 @dataclass(frozen=True)
 class CriterionResult:
     code: str
-    weight: float
+    weight: float | None  # None: not for this reader
     mean: float  # across assessors
     below: bool  # under the pass mark: a reason for a fail
 
@@ -92,8 +94,8 @@ class EvaluationOutcome:
     fixed_at: datetime
     fixed_by: str
     score: float
-    pass_mark: float
-    total_weight: float
+    pass_mark: float | None  # None, with `total_weight` and each criterion's weight: not for this reader (a unit)
+    total_weight: float | None
     assessors: list[Assessor]
     criteria: list[CriterionResult]
     reference: str  # the audit-log hash of the decision, to check the document against the history
@@ -101,6 +103,11 @@ class EvaluationOutcome:
     @property
     def reasons(self) -> list[CriterionResult]:
         return [c for c in self.criteria if c.below]
+
+    @property
+    def formula(self) -> bool:
+        """Whether the reader sees the pass mark and the weights."""
+        return self.pass_mark is not None
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,11 @@ DECISION = "tetapkan_hasil_evaluasi"
 
 
 def evaluation_outcome(
-    case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False
+    case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False, formula: bool = True
 ) -> EvaluationOutcome | None:
     """The evaluation's result as recorded, or None while it has not been fixed. `anonymous`: the assessors are
-    numbered, not named (for readers who see the scores but not who gave them)."""
+    numbered, not named (for readers who see the scores but not who gave them). `formula` False: without the pass
+    mark and the weights (for the unit roles, which see the result, not the formula)."""
     decision = next((e for e in history if e.event == DECISION), None)
     if decision is None:
         return None
@@ -134,7 +142,9 @@ def evaluation_outcome(
     criteria = []
     for code, weight in policy.weights.items():
         mean = round(sum(s.get(code, 0.0) for s in sheets.values()) / len(sheets), 2) if sheets else 0.0
-        criteria.append(CriterionResult(code, weight, mean, weight > 0 and mean < policy.pass_mark))
+        criteria.append(
+            CriterionResult(code, weight if formula else None, mean, weight > 0 and mean < policy.pass_mark)
+        )
     return EvaluationOutcome(
         year=case.year,
         unit_code=case.unit.code,
@@ -146,8 +156,8 @@ def evaluation_outcome(
         fixed_at=decision.at,
         fixed_by=decision.actor_name or decision.actor_sub,
         score=case.score if case.score is not None else policy.weighted_score(sheets),
-        pass_mark=policy.pass_mark,
-        total_weight=sum(policy.weights.values()),
+        pass_mark=policy.pass_mark if formula else None,
+        total_weight=sum(policy.weights.values()) if formula else None,
         assessors=assessors,
         criteria=criteria,
         reference=decision.hash,
@@ -155,10 +165,14 @@ def evaluation_outcome(
 
 
 def hasil_evaluasi(
-    case: CaseData, history: Sequence[TransitionRow], anonymous: bool = False, locale: str = DEFAULT_LOCALE
+    case: CaseData, history: Sequence[TransitionRow], reader: Actor | None = None, locale: str = DEFAULT_LOCALE
 ) -> Document | None:
-    """The outcome document for a case whose evaluation result is fixed, in `locale`; None before that."""
-    outcome = evaluation_outcome(case, history, anonymous)
+    """The outcome document for a case whose evaluation result is fixed, in `locale`, as `reader` may read it (the
+    assessors named or numbered, the pass mark and weights shown or not: `workflows/access.py`); None before the
+    result. Without a reader: the whole record."""
+    anonymous = reader is not None and not access.names_assessors(case, reader)
+    formula = reader is None or access.sees_results_policy(reader)
+    outcome = evaluation_outcome(case, history, anonymous, formula)
     if outcome is None:
         return None
     locale = supported(locale)

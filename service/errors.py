@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from service.i18n import render, request_locale
 from workflows.reasons import Reason, payload_reasons, reason
@@ -29,23 +31,6 @@ class ErrorBody(BaseModel):
     message: str
     why: list[str]
     why_codes: list[ReasonCode]
-
-
-ERROR_STATUSES = {
-    401: "No token, or not a valid one",
-    403: "Your role or scope does not allow this",
-    404: "Not found, or not yours to see",
-    409: "Not possible now; the reasons say why",
-    413: "Too large",
-    415: "Not a JPEG, PNG or PDF",
-    422: "The request is not valid; nothing was changed",
-    429: "Too many requests; see Retry-After",
-    503: "A dependency does not answer; see Retry-After",
-}
-# Declared on every route, with the one error schema (OpenAPI: what a generated client must expect).
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description} for status, description in ERROR_STATUSES.items()
-}
 
 
 class ApiError(Exception):
@@ -95,14 +80,35 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     )
 
 
-HTTP_MESSAGES = {404: "error.alamat_tidak_ditemukan", 405: "error.metode_tidak_diizinkan"}
+def http_message(status: int) -> Reason:
+    """What Starlette's own errors say, in words: a body it cannot read, a path or a method it does not know."""
+    match status:
+        case 400:
+            return reason("error.isi_tidak_terbaca")
+        case 404:
+            return reason("error.alamat_tidak_ditemukan")
+        case 405:
+            return reason("error.metode_tidak_diizinkan")
+    return reason("error.http", status=status)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette names only the first route that matched the path, and
+    one path can be served by two routes (`GET` and `POST /cycles/{year}/cases`)."""
+    methods = set()
+    for context in iter_route_contexts(request.app.routes):
+        route = context.route
+        if isinstance(route, Route) and route.methods and route.path_regex.fullmatch(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    headers = getattr(exc, "headers", None)
-    message = reason(HTTP_MESSAGES.get(exc.status_code, "error.http"), status=exc.status_code)
-    return error_response(request, exc.status_code, "http_error", message, [], headers)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_response(request, exc.status_code, "http_error", http_message(exc.status_code), [], headers)
 
 
 def payload_or_422(model: type[BaseModel], payload: dict[str, Any], event: str) -> BaseModel:

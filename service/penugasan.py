@@ -10,24 +10,28 @@ repeat the entry), so a second request with another key assigns nothing twice ei
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.contracts import Actor, CaseData, Code, EventRequest, Penugasan
 from models.tables import CaseRow
 from service.deps import require_role
+from service.errors import codes
+from service.i18n import render
 from service.records import claim_idempotency_key, refusals_logged
 from service.registry import load_policy
 from workflows import lifecycle
 from workflows.access import JUDGES
-from workflows.reasons import Reason, received
+from workflows.ceremony import EventOutcome
+from workflows.reasons import Reason, reason, received
 from workflows.unit import CaseWorkflow, case_workflow_id
 
 MAX_CASES = 2000  # one request; a region holds a few hundred units
@@ -44,8 +48,14 @@ class BulkPenugasan(BaseModel):
 
 class UnitOutcome(BaseModel):
     unit: str
-    outcome: Literal["applied", "refused", "failed"]
-    why: list[str | Reason] = Field(default_factory=list)
+    outcome: EventOutcome
+    why: list[str] = Field(default_factory=list)  # in the reader's words
+    why_codes: list[dict[str, Any]] = Field(default_factory=list)  # the same reasons as data, equal in every language
+
+
+def line(unit: str, outcome: EventOutcome, why: Sequence[Reason | str], locale: str) -> UnitOutcome:
+    """One unit's line of the report, its reasons in the reader's words and as data."""
+    return UnitOutcome(unit=unit, outcome=outcome, why=[render(r, locale) for r in why], why_codes=codes(why))
 
 
 class BulkReport(BaseModel):
@@ -121,16 +131,17 @@ def check(session: Session, year: int, request: BulkPenugasan, actor: Actor, key
 
 
 async def assign_region(
-    session: Session, client: Client, year: int, request: BulkPenugasan, actor: Actor, key: str
+    session: Session, client: Client, year: int, request: BulkPenugasan, actor: Actor, key: str, locale: str
 ) -> BulkReport:
     """The whole request: checked, then `tugaskan` sent to every case of the region at the stage that does not hold
-    this team yet; the report names every case."""
+    this team yet; the report names every case, its reasons in the reader's language."""
     check(session, year, request, actor, key)
     rows = cases_at(session, year, request.region, request.stage)
     holding = [row.unit for row in rows if same_team(team_of(row), request.tim)]
     session.close()  # no database connection is held while Temporal works
-    sent = await assign(client, year, [row.unit for row in rows if row.unit not in holding], request.tim, actor, key)
-    outcomes = sorted([*sent, *(UnitOutcome(unit=unit, outcome="applied") for unit in holding)], key=lambda o: o.unit)
+    to_send = [row.unit for row in rows if row.unit not in holding]
+    sent = await assign(client, year, to_send, request.tim, actor, key, locale)
+    outcomes = sorted([*sent, *(line(unit, "applied", [], locale) for unit in holding)], key=lambda o: o.unit)
     count = {o: sum(u.outcome == o for u in outcomes) for o in ("applied", "refused", "failed")}
     return BulkReport(
         year=year, region=request.region, stage=request.stage, requested=len(rows), units=outcomes, **count
@@ -138,9 +149,10 @@ async def assign_region(
 
 
 async def assign(
-    client: Client, year: int, units: list[str], team: Penugasan, actor: Actor, key: str
+    client: Client, year: int, units: list[str], team: Penugasan, actor: Actor, key: str, locale: str
 ) -> list[UnitOutcome]:
-    """Send `tugaskan` to every unit's case, a few at a time; each answer becomes the unit's line of the report."""
+    """Send `tugaskan` to every unit's case, a few at a time; each answer becomes the unit's line of the report, in
+    the reader's language. A failure (not a refusal) can be sent again with the same key."""
     gate = asyncio.Semaphore(CONCURRENCY)
     payload = team.model_dump(mode="json")
 
@@ -154,10 +166,12 @@ async def assign(
             except WorkflowUpdateFailedError as e:
                 cause = e.cause
                 if isinstance(cause, ApplicationError) and cause.type == "Refused" and cause.details:
-                    return UnitOutcome(unit=unit, outcome="refused", why=received(cause.details[0]))
-                return UnitOutcome(unit=unit, outcome="failed", why=[str(cause)])
+                    return line(unit, "refused", received(cause.details[0]), locale)
+                return line(unit, "failed", [reason("penugasan.belum_diterapkan")], locale)
             except RPCError as e:
-                return UnitOutcome(unit=unit, outcome="failed", why=[e.message])
-        return UnitOutcome(unit=unit, outcome="applied")
+                ended = e.status == RPCStatusCode.NOT_FOUND  # the case's workflow ended meanwhile
+                why = reason("kasus_selesai_sebelum_diproses") if ended else reason("penugasan.belum_diterapkan")
+                return line(unit, "failed", [why], locale)
+        return line(unit, "applied", [], locale)
 
     return list(await asyncio.gather(*(one(unit) for unit in units)))

@@ -79,7 +79,7 @@ async def test_dashboard_misses_are_limited_and_filters_checked(
     d = await open_case(api, settings, year, "ABUSE-DASH", compressed_calendar(datetime.now(UTC), timedelta(minutes=1)))
     ditjen = d.officials["ditjen"]
     path = f"/cycles/{year}/dashboard"
-    assert (await tight.get(path, params={"region": "TIDAK-ADA"}, headers=ditjen)).status_code == 422
+    assert (await tight.get(path, params={"region": "TIDAK-ADA"}, headers=ditjen)).status_code == 404  # unknown
     assert (await tight.get(path, params={"kind": "pabrik"}, headers=ditjen)).status_code == 422
     kinds = ["kantor_imigrasi", "upt_pemasyarakatan", "opd"]
     answers = [await tight.get(path, params={"kind": k}, headers=ditjen) for k in kinds]

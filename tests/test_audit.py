@@ -22,6 +22,7 @@ from service.i18n import render
 from service.settings import Settings
 from tests.changed_workflow import CHANGED
 from tests.replay import HISTORIES
+from tests.stages import OPENS_AT_ONCE, REGION, calendar, case_at
 from workflows import lifecycle
 from workflows.unit import case_workflow_id
 
@@ -245,6 +246,47 @@ async def test_altered_audit_row_is_named(
     rewritten = [d["params"]["entri"] for d in verdict["difference_codes"] if d["code"] == "audit.log_ditulis_ulang"]
     assert rewritten == [at(3, "deklarasikan"), at(4, "tandatangani_pernyataan")]
     assert sum("Log audit ditulis ulang sampai entri ini." in d for d in verdict["differences"]) == 2
+
+
+async def test_the_rerun_judges_penugasan_against_the_registry_as_the_live_step(
+    api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, token
+):
+    """A judge from the case's unit or a unit above it may not act on it; the live path asks the registry for the
+    unit's parents, and the audit's re-run asks it too. A valid tugaskan and verification audit clean. A verification
+    forged onto a verifier of the grandparent unit, the chain re-sealed so that every hash checks out, is a step the
+    lifecycle refuses for that reason (the case's own record names only its direct parent, if any)."""
+    d = await case_at(
+        api, settings, year, f"KANIM-AUD-P{year}", "verifikasi", calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    )
+    grandparent, parent = f"AUD-KAKEK-{year}", f"AUD-INDUK-{year}"
+    unit = {"name": "Unit", "kind": "kanwil", "region": REGION}
+    for code, above in ((grandparent, None), (parent, grandparent), (d.unit, parent)):
+        registered = await api.post(
+            "/units", json={**unit, "code": code, "parent": above}, headers=d.officials["admin"]
+        )
+        assert registered.status_code in (200, 201), registered.text
+    await d.send("lolos_verifikasi", "verifikator")
+    verdict = await audit(api, token, year, d.unit)
+    assert verdict["ok"], verdict["differences"]
+    assert "tugaskan" in [r.event for r in rows_of(engine, year, d.unit)]
+
+    verified = rows_of(engine, year, d.unit)[-1]
+    assert verified.event == "lolos_verifikasi"
+    original = entry_of(verified)
+    forged = original.model_copy(update={"actor": original.actor.model_copy(update={"unit": grandparent})})
+    forged_hash = lifecycle.chain_hash(forged.model_dump(mode="json"))
+    overwrite(engine, verified, actor_unit=grandparent, hash=forged_hash)
+    with Session(engine) as session:  # the read model follows the forged chain
+        case_row = session.get(CaseRow, (year, d.unit))
+        assert case_row is not None
+        case_row.data = {**case_row.data, "last_hash": forged_hash}
+        session.add(case_row)
+        session.commit()
+    verdict = await audit(api, token, year, d.unit)
+    assert verdict["ok"] is False and verdict["chain"]["altered_entries"] == []
+    refused = [d for d in verdict["difference_codes"] if d["code"] == "audit.langkah_ditolak"]
+    assert [r["params"]["entri"] for r in refused] == [at(verified.seq, "lolos_verifikasi")], verdict["differences"]
+    assert [w["code"] for w in refused[0]["params"]["alasan"]] == ["penugasan.unit_induk"], refused
 
 
 # --- (b) changed workflow code no longer replays the committed histories ------------------------------------------

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from models.contracts import CaseData, UnitInfo
+from models.contracts import Actor, CaseData, UnitInfo
 from models.policy import Calendar, CyclePolicy
 from models.tables import TransitionRow
 from service import documents
@@ -213,3 +213,30 @@ def test_a_document_in_english_on_request_with_the_same_numbers():
     for word in ("dinyatakan", "Kriteria", "Bobot", "Rata-rata", "Pada hari", "Desember", "Kamis"):
         assert word not in english.html, word
     assert english.filename == indonesian.filename
+
+
+def test_the_units_officials_read_the_result_without_the_pass_mark_and_the_weights():
+    """The unit roles see each criterion's scores, the final score and the reasons, not the formula (pass mark,
+    weights) nor who gave which sheet; Ditjen HAM reads the whole record."""
+    case, history = decided(datetime(2026, 12, 9, 20, 30, tzinfo=UTC))
+    policy = case.policy.model_copy(
+        update={"pass_mark": 84.25, "weights": {"sarana": 37.5, "sdm": 22.5, "kepatuhan": 40}}
+    )
+    case = case.model_copy(update={"policy": policy, "score": policy.weighted_score(case.score_sheets)})  # 83,88
+    history[-1].target = "tidak_lolos"  # sdm's mean (80) is under the pass mark
+    for role in ("operator_unit", "kepala_unit"):
+        document = documents.hasil_evaluasi(case, history, Actor(sub=f"{role}-1", role=role, unit="LAPAS-X"))
+        assert document is not None
+        html = document.html
+        for secret in ("84,25", "37,50", "22,50", "Bobot", "bobot", "Batas kelulusan:", "Satu"):
+            assert secret not in html, (role, secret)
+        assert "dinyatakan TIDAK LOLOS" in html and "<strong>83,88</strong>" in html
+        assert '<td class="angka">90,00</td>' in html  # each criterion's scores
+        why = reasons(html)
+        assert "80,00 di bawah batas kelulusan." in why and "85,00" not in why
+    english = documents.hasil_evaluasi(case, history, Actor(sub="op", role="operator_unit", unit="LAPAS-X"), "en")
+    assert english is not None and "84.25" not in english.html and "<th>Weight</th>" not in english.html
+    assert "is below the pass mark." in reasons(english.html)
+    full = documents.hasil_evaluasi(case, history, Actor(sub="dj", role="ditjen_ham"))
+    assert full is not None
+    assert "84,25" in full.html and "bobot 22,50 dari 100" in reasons(full.html) and "Satu" in full.html

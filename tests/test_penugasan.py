@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from service.demo import TEAM, report
 from service.settings import Settings
-from tests.stages import OPENS_AT_ONCE, calendar, case_at
+from tests.stages import OPENS_AT_ONCE, REGION, calendar, case_at
+from workflows.unit import case_workflow_id
 
 Token = Callable[..., dict[str, str]]
 SCORE = 77.0  # the first assessor's score for every criterion: what the others must not find
@@ -103,10 +105,13 @@ async def test_score_sheets_stay_independent_until_the_result(
     seen = sheets(history)
     assert sorted(e["payload"]["skor"][next(iter(weights))] for e in seen) == [SCORE, 88.0]  # the scores, per criterion
     assert all(e["actor"] == {"sub": "", "name": "", "role": "penilai"} for e in seen), seen  # not who gave them
-    document = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials["operator"])
-    assert document.status_code == 200 and "Penilai A" not in document.text and "penilai-a" not in document.text
+    for who in ("operator", "kepala"):  # the unit: the scores and the result, not who gave them nor the formula
+        document = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials[who])
+        assert document.status_code == 200 and "Penilai A" not in document.text and "penilai-a" not in document.text
+        assert "82,50" in document.text  # the final score: the mean of 77 and 88
+        assert "Batas kelulusan" not in document.text and "Bobot" not in document.text, document.text
     named = await api.get(f"{d.case_path}/documents/hasil-evaluasi", headers=d.officials["ditjen"])
-    assert "Penilai A" in named.text
+    assert "Penilai A" in named.text and "Batas kelulusan" in named.text and "Bobot" in named.text
 
 
 async def test_one_request_assigns_a_team_to_every_case_of_a_region_at_a_stage(
@@ -135,6 +140,35 @@ async def test_one_request_assigns_a_team_to_every_case_of_a_region_at_a_stage(
         ).status_code == 200
     reused = await api.post(path, json={**body, "stage": "verifikasi"}, headers={**first.officials["ditjen"], **key})
     assert reused.status_code == 422 and reused.json()["error"] == "idempotency_key_reused", reused.text
+
+
+async def test_the_bulk_report_says_why_each_unit_was_refused_or_failed_in_the_readers_words(
+    api: httpx.AsyncClient, settings: Settings, client: Client, year: int
+) -> None:
+    """Each unit's line names its reasons in words, in the reader's language, and as codes equal in every language:
+    a refusal by the case's lifecycle, and a failure (the case's workflow ended before the request reached it)."""
+    cal = calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    refusing = await case_at(api, settings, year, "PG-ALASAN-1", "pelaporan", cal)
+    ended = await case_at(api, settings, year, "PG-ALASAN-2", "pelaporan", cal)
+    await client.get_workflow_handle(case_workflow_id(year, ended.unit)).terminate(reason="the case ends meanwhile")
+    head_also_assessor = {**TEAM, "ketua_penilai": TEAM["penilai"][0]}  # four eyes: the case refuses it
+    body = {"region": REGION, "stage": "pelaporan", "tim": head_also_assessor}
+    key = str(uuid.uuid4())
+    lines = {}
+    for language in ("id", "en"):  # the same request again (the same key): the same outcomes, in another language
+        headers = {**refusing.officials["ditjen"], "Idempotency-Key": key, "Accept-Language": language}
+        done = await api.post(f"/cycles/{year}/penugasan", json=body, headers=headers)
+        assert done.status_code == 200, done.text
+        assert (done.json()["applied"], done.json()["refused"], done.json()["failed"]) == (0, 1, 1), done.text
+        lines[language] = {u["unit"]: u for u in done.json()["units"]}
+    for language, words in (("id", "Ketua tim penilai (penilai-a)"), ("en", "head of the assessment team")):
+        refused = lines[language][refusing.unit]
+        assert refused["outcome"] == "refused" and words in refused["why"][0], refused
+        assert refused["why_codes"] == [{"code": "penugasan.ketua_juga_penilai", "params": {"ketua": "penilai-a"}}]
+    for language, words in (("id", "Kasus ini sudah berakhir"), ("en", "The case ended")):
+        failed = lines[language][ended.unit]
+        assert failed["outcome"] == "failed" and failed["why"][0].startswith(words), failed
+        assert failed["why_codes"] == [{"code": "kasus_selesai_sebelum_diproses", "params": {}}]
 
 
 async def test_the_worklist_shows_what_waits_for_me(

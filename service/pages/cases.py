@@ -237,7 +237,7 @@ def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
         row = readable_case(db, actor, "document", year, unit)
     case = CaseData.model_validate(row.data)
     history = cases.transitions(db, year, unit)
-    document = documents.hasil_evaluasi(case, history, anonymous=not access.names_assessors(case, actor))
+    document = documents.hasil_evaluasi(case, history, actor)
     if document is None:
         stage = [reason("hasil_evaluasi_belum_ditetapkan", stage=row.stage)]
         raise PageError(404, reason("error.hasil_evaluasi_belum_ada", unit=unit, tahun=year), stage[0])

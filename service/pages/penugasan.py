@@ -150,7 +150,7 @@ async def kirim(
     if errors or year is None or bulk is None:
         return form_page(request, locale, 422, values, errors)
     try:
-        report = await penugasan.assign_region(db, await get_client(state), year, bulk, actor, kunci)
+        report = await penugasan.assign_region(db, await get_client(state), year, bulk, actor, kunci, locale)
     except ApiError as e:
         problems = [("tahun", render(why, locale)) for why in (e.why or [e.message])]
         return form_page(request, locale, e.status, values, problems)

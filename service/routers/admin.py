@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import select
 
-from models.contracts import UnitInfo
+from models.contracts import UnitInfo, UnitKind
 from models.policy import CyclePolicy, CyclePolicyView, UnitPolicyView
 from models.tables import UnitRow
 from service import cycle_policy
 from service.access import COMMAND, reads
-from service.deps import ActorDep, SessionDep, Year, require_role
+from service.deps import ActorDep, RegionCode, SessionDep, Year, require_role
+from service.openapi import already
 from service.registry import load_policy
 from workflows import access
 
@@ -30,16 +31,18 @@ def put_cycle(year: Year, policy: CyclePolicy, actor: ActorDep, session: Session
 
 
 @router.get("/cycles/{year}", dependencies=[reads("config")], response_model=CyclePolicyView | UnitPolicyView)
-def get_cycle(year: Year, actor: ActorDep, session: SessionDep, kind: str = "") -> CyclePolicyView | UnitPolicyView:
+def get_cycle(
+    year: Year, actor: ActorDep, session: SessionDep, kind: UnitKind | None = None
+) -> CyclePolicyView | UnitPolicyView:
     """The policy and its criteria catalogue; `kind` picks the unit kind's checklist (e.g. upt_pemasyarakatan). Unit
     roles get it without the pass mark and the weights."""
-    view = policy_view(year, load_policy(session, year), kind)
+    view = policy_view(year, load_policy(session, year), kind or "")
     if access.sees_results_policy(actor):
         return view
     return UnitPolicyView.model_validate(view.model_dump(exclude={"pass_mark", "weights"}))
 
 
-@router.post("/units", status_code=201, dependencies=[reads(COMMAND)])
+@router.post("/units", status_code=201, dependencies=[reads(COMMAND)], responses=already(UnitInfo))
 def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Response) -> UnitInfo:
     """Register a unit, or correct a registered one (same code)."""
     require_role(actor, "admin")
@@ -59,7 +62,7 @@ def post_unit(unit: UnitInfo, actor: ActorDep, session: SessionDep, response: Re
 def list_units(
     _: ActorDep,
     session: SessionDep,
-    region: str | None = None,
+    region: RegionCode = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[UnitInfo]:

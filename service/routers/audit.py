@@ -11,9 +11,20 @@ from models.contracts import Actor
 from models.tables import ReadLogRow
 from service.access import readable_case, reads
 from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
-from service.deps import ActorDep, LimitsDep, SessionDep, State, Year, get_client, require_role, temporal_errors
+from service.deps import (
+    ActorDep,
+    LimitsDep,
+    SessionDep,
+    State,
+    UnitCode,
+    Year,
+    get_client,
+    require_role,
+    temporal_errors,
+)
 from service.errors import ApiError
 from service.i18n import LocaleDep
+from service.openapi import errors
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/audit", tags=["audit"])
@@ -24,9 +35,9 @@ def auditor_only(actor: Actor) -> None:
     require_role(actor, "auditor")
 
 
-@router.get("", dependencies=[reads("audit")])
+@router.get("", dependencies=[reads("audit")], responses=errors(503))  # Temporal, asked after the role
 async def audit(
-    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
+    year: Year, unit: UnitCode, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
 ) -> AuditVerdict:
     """Temporal's history replayed through today's code, the audit log's hash chain and steps verified, the read
     model compared. `ok` is true only without differences; each difference names the entry concerned, in the
@@ -45,10 +56,10 @@ async def audit(
     "/pack",
     dependencies=[reads("audit")],
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, **errors(413, 503)},
 )
 async def pack(
-    year: Year, unit: str, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
+    year: Year, unit: UnitCode, actor: ActorDep, session: SessionDep, state: State, limits: LimitsDep, locale: LocaleDep
 ) -> FileResponse:
     """A zip: entries.json/.csv, the evidence manifest and files, the verdict, and verify.py to check it offline.
     Built in a temporary file off the event loop and streamed; above P2HAM_AUDIT_PACK_MAX_BYTES it is refused with
@@ -72,7 +83,7 @@ class ReadLogEntry(BaseModel):
 
 
 @router.get("/reads", dependencies=[reads("audit")])
-def read_log(year: Year, unit: str, actor: ActorDep, session: SessionDep) -> list[ReadLogEntry]:
+def read_log(year: Year, unit: UnitCode, actor: ActorDep, session: SessionDep) -> list[ReadLogEntry]:
     """Who read what is confidential of this case (evidence files, score sheets, audit packs, witnesses' personal
     data), and when: oldest first."""
     readable_case(session, actor, "audit", year, unit)

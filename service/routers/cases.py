@@ -12,9 +12,24 @@ from models.tables import CaseRow, RefusalRow
 from service import cases
 from service.access import COMMAND, ReadCase, ReadHistory, lineage, log_read, reads, visible_cases
 from service.cases import HistoryEntry, now, transitions, visible_history
-from service.deps import ActorDep, ClientDep, IdempotencyKey, LimitsDep, SessionDep, State, Year, require_role
+from service.deps import (
+    ActorDep,
+    CaseEvent,
+    ClientDep,
+    DateOrMoment,
+    IdempotencyKey,
+    LimitsDep,
+    RegionCode,
+    SessionDep,
+    Stage,
+    State,
+    UnitCode,
+    Year,
+    require_role,
+)
 from service.errors import ApiError, codes
 from service.i18n import LocaleDep, in_words, render
+from service.openapi import already
 from workflows import lifecycle
 from workflows.reasons import reason, received
 
@@ -64,7 +79,7 @@ class History(BaseModel):
     refused: list[RefusedCommand] | None = None  # only with include_refused=true (auditors): the refusal log
 
 
-@router.post("", status_code=201, dependencies=[reads(COMMAND)])
+@router.post("", status_code=201, dependencies=[reads(COMMAND)], responses=already(CaseView))
 async def ajukan(
     year: Year,
     body: Ajukan,
@@ -90,8 +105,8 @@ def list_cases(
     year: Year,
     actor: ActorDep,
     session: SessionDep,
-    stage: str | None = None,
-    region: str | None = None,
+    stage: Stage | None = None,
+    region: RegionCode = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -112,7 +127,9 @@ def list_cases(
 
 
 @router.get("/{unit}")
-def get_case(year: Year, unit: str, row: ReadCase, actor: ActorDep, session: SessionDep, locale: LocaleDep) -> CaseView:
+def get_case(
+    year: Year, unit: UnitCode, row: ReadCase, actor: ActorDep, session: SessionDep, locale: LocaleDep
+) -> CaseView:
     """Stage, deadline, and the events you may send now, with the reasons for the others."""
     return in_words(lifecycle.view(CaseData.model_validate(row.data), actor, now(), lineage(session, unit)), locale)
 
@@ -120,8 +137,8 @@ def get_case(year: Year, unit: str, row: ReadCase, actor: ActorDep, session: Ses
 @router.post("/{unit}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_event(
     year: Year,
-    unit: str,
-    event: str,
+    unit: UnitCode,
+    event: CaseEvent,
     actor: ActorDep,
     session: SessionDep,
     client: ClientDep,
@@ -140,12 +157,12 @@ async def send_event(
 @router.get("/{unit}/history")
 def history(
     year: Year,
-    unit: str,
+    unit: UnitCode,
     row: ReadHistory,
     actor: ActorDep,
     session: SessionDep,
     locale: LocaleDep,
-    as_of: datetime | date | None = None,
+    as_of: DateOrMoment | None = None,
     include_refused: bool = False,
 ) -> History:
     """The case's timeline in domain words. `as_of`: what it was at that moment (a date: the end of that day, WIB).

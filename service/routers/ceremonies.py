@@ -2,16 +2,26 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel
 
 from service import ceremonies
 from service.access import COMMAND, reads, visible_ceremonies
 from service.ceremonies import CeremonyItem, CeremonyReport, CeremonyRequest
-from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, State, Year
+from service.deps import ActorDep, ClientDep, IdempotencyKey, RegionCode, SessionDep, State, Year
 from service.i18n import LocaleDep
+from service.openapi import already
+from workflows.ceremony import CASE_EVENTS
 
 router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
+
+# Documented with their form; an id or event of another form is answered like an unknown one (404).
+CeremonyId = Annotated[
+    str, Path(description="The ceremony's id (16 hex digits)", json_schema_extra={"pattern": "^[0-9a-f]{16}$"})
+]
+CeremonyEvent = Annotated[
+    str, Path(description="What to send to every unit", json_schema_extra={"enum": list(CASE_EVENTS)})
+]
 
 
 class CeremonyList(BaseModel):
@@ -19,7 +29,7 @@ class CeremonyList(BaseModel):
     items: list[CeremonyItem]
 
 
-@router.post("", status_code=201, dependencies=[reads(COMMAND)])
+@router.post("", status_code=201, dependencies=[reads(COMMAND)], responses=already(CeremonyReport))
 async def create_ceremony(
     year: Year,
     body: CeremonyRequest,
@@ -41,14 +51,14 @@ async def create_ceremony(
 
 
 @router.get("", dependencies=[reads("ceremony")])
-def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: str | None = None) -> CeremonyList:
+def list_ceremonies(year: Year, actor: ActorDep, session: SessionDep, region: RegionCode = None) -> CeremonyList:
     """The cycle's ceremonies you may see (a Kanwil: its region's), newest first, from the read model."""
     return CeremonyList(year=year, items=ceremonies.listed(session, actor, year, region))
 
 
 @router.get("/{ceremony_id}", dependencies=[reads("ceremony")])
 def get_ceremony(
-    year: Year, ceremony_id: str, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, ceremony_id: CeremonyId, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> CeremonyReport:
     """The ceremony's report: per unit, its case's stage now and whether each event was applied or refused, and why."""
     row = ceremonies.load_ceremony(session, year, ceremony_id, visible_ceremonies(actor))
@@ -58,8 +68,8 @@ def get_ceremony(
 @router.post("/{ceremony_id}/events/{event}", dependencies=[reads(COMMAND)])
 async def send_ceremony_event(
     year: Year,
-    ceremony_id: str,
-    event: str,
+    ceremony_id: CeremonyId,
+    event: CeremonyEvent,
     actor: ActorDep,
     session: SessionDep,
     client: ClientDep,

@@ -9,6 +9,7 @@ from service.access import COMMAND, reads
 from service.cohort import DEFAULT_CONCURRENCY, CohortResult, open_cohort
 from service.deps import ActorDep, State, Year, get_client, require_role
 from service.i18n import LocaleDep
+from service.openapi import errors
 from workflows import lifecycle
 
 router = APIRouter(prefix="/cycles/{year}/cohorts", tags=["cohorts"])
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/cycles/{year}/cohorts", tags=["cohorts"])
 MAX_UNITS = 20_000  # one request; larger cohorts go through `p2ham cohort open`, which shows its progress
 
 
-@router.post("", dependencies=[reads(COMMAND)])
+@router.post("", dependencies=[reads(COMMAND)], responses=errors(503))  # Temporal, asked after the role
 async def post_cohort(
     year: Year,
     units: Annotated[list[UnitInfo], Body(min_length=1, max_length=MAX_UNITS)],

@@ -4,21 +4,23 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from models.contracts import Code, UnitKind
+from models.contracts import UnitKind
 from service.access import reads
 from service.dashboard import Dashboard, build, check_region, rows, to_csv
-from service.deps import ActorDep, LimitsDep, SessionDep, Year
+from service.deps import ActorDep, LimitsDep, RegionCode, SessionDep, Year
 
 router = APIRouter(prefix="/cycles/{year}/dashboard", tags=["dashboard"])
 
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
-@router.get("", response_model=Dashboard, dependencies=[reads("config")])
+
+@router.get("", response_model=Dashboard, dependencies=[reads("config")], responses=CSV)
 def dashboard(
     year: Year,
     actor: ActorDep,
     session: SessionDep,
     limits: LimitsDep,
-    region: Code | None = None,
+    region: RegionCode = None,
     kind: UnitKind | None = None,
     overdue_limit: Annotated[int, Query(ge=0, le=1000)] = 20,
     format: Literal["json", "csv"] | None = None,

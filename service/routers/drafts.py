@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from models.contracts import Laporan, Rencana
 from service import drafts
 from service.access import COMMAND, ReadDraft, reads
-from service.deps import ActorDep, SessionDep, Year
+from service.deps import ActorDep, SessionDep, UnitCode, Year
 from service.drafts import DraftView, PlanDraftView
 from service.i18n import LocaleDep
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/cycles/{year}/cases/{unit}/draft", tags=["cases"])
 
 @router.put("", dependencies=[reads(COMMAND)])
 def save_draft(
-    year: Year, unit: str, laporan: Laporan, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, laporan: Laporan, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     return drafts.save_draft(session, year, unit, laporan, actor, locale)
@@ -22,7 +22,7 @@ def save_draft(
 
 @router.get("")
 def get_draft(
-    year: Year, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> DraftView:
     """The saved report and the checks it still fails (as the unit's own submission would meet them). Not saved yet
     while reporting is open: the indicators the action plan says are met, with their evidence (`from_plan`)."""
@@ -31,7 +31,7 @@ def get_draft(
 
 @router.put("/rencana", dependencies=[reads(COMMAND)])
 def save_plan_draft(
-    year: Year, unit: str, rencana: Rencana, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, rencana: Rencana, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> PlanDraftView:
     """Save the action plan as it stands (nothing is sent: `kirim_rencana` sends it), and see what still stands in
     the way of sending it."""
@@ -40,7 +40,7 @@ def save_plan_draft(
 
 @router.get("/rencana")
 def get_plan_draft(
-    year: Year, unit: str, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
+    year: Year, unit: UnitCode, row: ReadDraft, actor: ActorDep, session: SessionDep, locale: LocaleDep
 ) -> PlanDraftView:
     """The saved action plan (or the plan as last sent) and the checks it still fails."""
     return drafts.get_plan_draft(session, row, locale)

@@ -8,12 +8,13 @@ from models.contracts import EvidenceInfo
 from service import evidence
 from service.access import COMMAND, ReadEvidence, reads
 from service.auth import UNIT_ROLES
-from service.deps import ActorDep, SessionDep, State, Year, require_role
+from service.deps import ActorDep, EvidenceId, SessionDep, State, UnitCode, Year, require_role
+from service.openapi import already
 
 router = APIRouter(tags=["evidence"])
 
 
-@router.post("/evidence", status_code=201, dependencies=[reads(COMMAND)])
+@router.post("/evidence", status_code=201, dependencies=[reads(COMMAND)], responses=already(EvidenceInfo))
 async def upload(
     file: Annotated[UploadFile, File(description="A JPEG or PNG photo, or a PDF")],
     actor: ActorDep,
@@ -35,7 +36,13 @@ async def upload(
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
 )
 def download(
-    year: Year, unit: str, evidence_id: str, case: ReadEvidence, actor: ActorDep, session: SessionDep, state: State
+    year: Year,
+    unit: UnitCode,
+    evidence_id: EvidenceId,
+    case: ReadEvidence,
+    actor: ActorDep,
+    session: SessionDep,
+    state: State,
 ) -> Response:
     """A file the case's unit uploaded, with its media type; only through a case you may read. Each download is
     logged (who, when, which file)."""

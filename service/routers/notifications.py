@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from service import notifications
 from service.access import reads
-from service.deps import ActorDep, SessionDep
+from service.deps import ActorDep, QueryYear, SessionDep
 
 router = APIRouter(tags=["notifications"])
 
@@ -27,7 +27,7 @@ class NotificationView(BaseModel):
 def my_notifications(
     actor: ActorDep,
     session: SessionDep,
-    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    year: QueryYear = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[NotificationView]:
     """What was sent to your role about the cases you may see: your unit's (unit roles), your region's (kanwil), the

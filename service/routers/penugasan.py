@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from service import penugasan
 from service.access import COMMAND, reads
 from service.deps import ActorDep, ClientDep, IdempotencyKey, SessionDep, Year
+from service.i18n import LocaleDep
 
 router = APIRouter(prefix="/cycles/{year}/penugasan", tags=["cases"])
 
@@ -19,9 +20,11 @@ async def assign_region(
     session: SessionDep,
     client: ClientDep,
     idempotency_key: IdempotencyKey,
+    locale: LocaleDep,
 ) -> penugasan.BulkReport:
     """Assign the same team (`tugaskan`) to every case of `region` now at `stage` (Ditjen HAM). Each case decides for
     itself; the report says, unit by unit, whether it was applied, refused (and why) or failed (send again: a retry
     with the same `Idempotency-Key` applies nothing twice, and a case already holding this team is not sent it
-    again)."""
-    return await penugasan.assign_region(session, client, year, body, actor, idempotency_key)
+    again). `why` gives each unit's reasons in your language (`Accept-Language`, `?lang=`), `why_codes` the same as
+    data."""
+    return await penugasan.assign_region(session, client, year, body, actor, idempotency_key, locale)

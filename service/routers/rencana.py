@@ -4,14 +4,14 @@ from fastapi import APIRouter
 
 from service import rencana
 from service.access import ReadHistory
-from service.deps import SessionDep, Year
+from service.deps import SessionDep, UnitCode, Year
 from service.rencana import PlanView
 
 router = APIRouter(prefix="/cycles/{year}/cases/{unit}/rencana", tags=["cases"])
 
 
 @router.get("")
-def get_plan(year: Year, unit: str, row: ReadHistory, session: SessionDep) -> PlanView:
+def get_plan(year: Year, unit: UnitCode, row: ReadHistory, session: SessionDep) -> PlanView:
     """The action plan as last sent (`kirim_rencana`), the Kanwil's answer (`tanggapi_rencana`), and the indicators
     it says are not met yet (`belum_selesai`), which the verifier reads next to the report. The case's contents:
     read as its history is."""

@@ -12,6 +12,7 @@ from service.access import PUBLIC, reads
 from service.deps import RETRY_AFTER, State, get_client
 from service.errors import ApiError
 from service.observability import metrics
+from service.openapi import errors
 from workflows import lifecycle
 from workflows.reasons import reason
 
@@ -40,7 +41,7 @@ async def health(state: State) -> dict[str, Any]:
     return {"status": "ok", **await dependencies(state)}
 
 
-@router.get("/ready", dependencies=[reads(PUBLIC)])
+@router.get("/ready", dependencies=[reads(PUBLIC)], responses=errors(503))
 async def ready(state: State) -> dict[str, Any]:
     """Readiness: 200 only while both Temporal and the database answer, else 503 with what is missing."""
     seen = await dependencies(state)

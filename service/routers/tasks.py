@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
-from models.contracts import Code, UnitKind
+from models.contracts import UnitKind
+from models.written import Moment
 from service.access import reads
-from service.deps import ActorDep, SessionDep
+from service.deps import ActorDep, QueryYear, RegionCode, SessionDep
 from service.worklist import Filters, TaskList, worklist
 
 router = APIRouter(prefix="/me/tasks", tags=["cases"])
@@ -18,10 +18,10 @@ router = APIRouter(prefix="/me/tasks", tags=["cases"])
 def my_tasks(
     actor: ActorDep,
     session: SessionDep,
-    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    year: QueryYear = None,
     kind: UnitKind | None = None,
-    region: Code | None = None,
-    due_before: AwareDatetime | None = None,
+    region: RegionCode = None,
+    due_before: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskList:
