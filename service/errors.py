@@ -71,12 +71,17 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status, exc.error, exc.message, exc.why, exc.headers)
 
 
+def validation_reasons(exc: RequestValidationError) -> list[Reason]:
+    """What is wrong with a request, field by field. A body field is named by its path in the body; a query, path or
+    header parameter keeps its place."""
+    errors = [{**err, "loc": err["loc"][1:] if err["loc"][:1] == ("body",) else err["loc"]} for err in exc.errors()]
+    return payload_reasons(errors)
+
+
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # A body field is named by its path in the body; a query, path or header parameter keeps its place.
-    errors = [{**err, "loc": err["loc"][1:] if err["loc"][:1] == ("body",) else err["loc"]} for err in exc.errors()]
     return error_response(
-        request, 422, "invalid_payload", reason("error.permintaan_tidak_valid"), payload_reasons(errors)
+        request, 422, "invalid_payload", reason("error.permintaan_tidak_valid"), validation_reasons(exc)
     )
 
 

@@ -25,7 +25,7 @@ from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, render
 from service.pages import forms
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.render import PageActor, PageError, PageLocale, page, page_reads, refusal
 from workflows import access, lifecycle
 from workflows.reasons import Reason, reason
 
@@ -48,7 +48,7 @@ def as_page() -> Iterator[None]:
     try:
         yield
     except ApiError as e:
-        raise PageError(e.status, e.message, reason("web.refused_nothing_changed"), list(e.why)) from None
+        raise refusal(e) from None
 
 
 def field_id(event: str, r: Reason | str) -> str:

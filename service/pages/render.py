@@ -77,7 +77,7 @@ def page_reads(rule: str) -> Any:
         try:
             require_scope(actor, rule)
         except ApiError as e:
-            raise PageError(e.status, e.message, reason("web.refused_nothing_changed"), list(e.why)) from None
+            raise refusal(e) from None
         return actor
 
     return Depends(declared(rule, role_may_read))
@@ -143,6 +143,11 @@ def page(request: Request, locale: str, template: str, status: int = 200, **cont
         **context,
     )
     return HTMLResponse(html, status_code=status, headers={"Content-Language": locale})
+
+
+def refusal(e: ApiError) -> PageError:
+    """A refusal of the service layer as a page in words: what was refused, that nothing changed, and why."""
+    return PageError(e.status, e.message, reason("web.refused_nothing_changed"), list(e.why))
 
 
 def error_page(request: Request, error: PageError) -> HTMLResponse:
