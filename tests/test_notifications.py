@@ -52,18 +52,20 @@ class Mail:
 
 @dataclass
 class Inbox:
-    """An SMTP server's deliveries. `hold` keeps the first message waiting until released, then refuses it (451)."""
+    """An SMTP server's deliveries. `hold` keeps the first message whose subject holds `held_subject` waiting until
+    released, then refuses it (451)."""
 
     mails: list[Mail] = field(default_factory=list)
     hold: threading.Event | None = None
+    held_subject: str = ""
     held: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        if self.hold is not None and not self.held.is_set():
+        msg = message_from_bytes(envelope.content)
+        if self.hold is not None and not self.held.is_set() and self.held_subject in str(msg["Subject"]):
             self.held.set()
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
             return "451 try again later"
-        msg = message_from_bytes(envelope.content)
         self.mails.append(Mail(list(envelope.rcpt_tos), str(msg["Subject"]), str(msg["Message-ID"]), datetime.now(UTC)))
         return "250 OK"
 
@@ -262,8 +264,8 @@ async def polled(client: Client, task_queue: str) -> None:
 async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
     settings: Settings, client: Client, engine: Engine, temporal: WorkflowEnvironment, year: int, kill: int
 ):
-    """kill -9 of the worker while the SMTP server holds the first message: a new worker delivers it, once."""
-    inbox = Inbox(hold=threading.Event())
+    """kill -9 of the worker while the SMTP server holds the reminder's message: a new worker delivers it, once."""
+    inbox = Inbox(hold=threading.Event(), held_subject="Batas pelaporan")
     with smtp_server(inbox) as port:
         own = settings.model_copy(update={"task_queue": f"p2ham-kill-{uuid.uuid4().hex[:8]}"})
         env = os.environ | {
@@ -287,7 +289,8 @@ async def test_a_worker_killed_while_emailing_still_delivers_exactly_one(
             await polled(client, own.task_queue)
             app = create_app(own, client=client)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p2ham.test") as http:
-                cal = calendar(datetime.now(UTC), closes_in=12, reminders_before=[timedelta(seconds=4)])
+                # Room for the case to reach pelaporan on a busy machine before its reminder is due (26 s).
+                cal = calendar(datetime.now(UTC), closes_in=30, reminders_before=[timedelta(seconds=4)])
                 d = await open_case(http, own, year, "KANIM-KILL", cal, email=UNIT_EMAIL)
                 await declare(d, datetime.now(UTC) + timedelta(seconds=1), WAIT)
                 deadline = time.monotonic() + WAIT
