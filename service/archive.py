@@ -10,7 +10,7 @@ mid-export, a restarted server, an unreachable bucket only delay it; retries rew
 already recorded is left alone. The namespace's retention (`P2HAM_HISTORY_RETENTION`, ten years by default) keeps the
 history in Temporal meanwhile, and much longer.
 
-The audit (service/audit.py) replays from Temporal while the history is there, and from here when it is not; a file
+The audit (service/audit/) replays from Temporal while the history is there, and from here when it is not; a file
 whose sha256 is not the one recorded was changed after it was archived, and is not replayed.
 """
 

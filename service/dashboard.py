@@ -20,10 +20,10 @@ from models.contracts import Actor
 from models.policy import CyclePolicy
 from models.tables import CaseRow, CycleRow, TransitionRow, UnitRow
 from service.access import visible_cases
-from service.audit import csv_text
 from service.errors import ApiError
 from service.rencana import Plans, plan_numbers, plan_rows
 from service.routers.cases import CaseSummary
+from service.spreadsheet import csv_text
 from workflows.lifecycle import Stage, onward
 from workflows.reasons import reason
 

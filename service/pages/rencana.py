@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, Rencana, TindakanRencana
 from models.criteria import Criterion
@@ -22,9 +21,18 @@ from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages.cases import Errors, as_page, case_url
+from service.pages.draft_forms import (
+    criterion_context,
+    criterion_of,
+    draft_url,
+    files_chosen,
+    next_criterion,
+    overview_context,
+    send_draft,
+    send_from_form,
+)
 from service.pages.forms import kept, moment_value, text
 from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
-from service.pages.report import criterion_of
 from workflows import lifecycle
 from workflows.reasons import Reason, payload_reasons, reason
 
@@ -66,32 +74,20 @@ def overview(
 ) -> HTMLResponse:
     case, draft = open_plan(db, actor, year, unit, locale)
     given = {a["kode"] for a in draft.rencana.get("indikator", [])}
-    link = case_url(year, unit) + "/rencana/"
-    criteria = case.policy.criteria_for(case.unit.kind)
-    criteria_rows = [
-        [
-            Markup('<a href="{}">{}</a>').format(link + c.code, c.name),
-            gettext(locale, "web.answered_n_of", n=sum(i.code in given for i in c.indicators), total=len(c.indicators)),
-        ]
-        for c in criteria
-    ]
+    link = draft_url(year, unit, "rencana")
     # A check that names an indicator links to it on its criterion's page, where it is fixed.
-    where = {i.code: f"{link}{c.code}#indikator-{i.code}" for c in criteria for i in c.indicators}
+    criteria = case.policy.criteria_for(case.unit.kind)
+    where = {i.code: f"{link}/{c.code}#indikator-{i.code}" for c in criteria for i in c.indicators}
     checks = [(render(r, locale), where.get(str(r.params.get("indikator")))) for r in draft.check_codes]
     return page(
         request,
         locale,
         "rencana.html",
         status,
-        case=case,
-        draft=draft,
-        criteria_rows=criteria_rows,
+        **overview_context(case, draft, given, link, errors, locale),
         checks=checks,
         answer=rencana.kanwil_answer(cases.transitions(db, year, unit)),
-        errors=errors or [],
-        key=secrets.token_urlsafe(16),
         event_name=display(locale, "event", "kirim_rencana"),
-        case_url=case_url(year, unit),
     )
 
 
@@ -123,8 +119,8 @@ def criterion_page(
 ) -> HTMLResponse:
     """One criterion's indicators: as saved (GET), or as typed beside what is wrong with them (a refused POST); with
     the Kanwil's note on each, when it answered the plan as last sent (what to revise)."""
+    link = draft_url(case.year, case.unit.code, "rencana")
     answer = rencana.kanwil_answer(cases.transitions(db, case.year, case.unit.code))
-    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     errors = errors or []
     wrong = {field for field, _words in errors}
     # An indicator's details stay open when it is not met, holds something, or has something to fix.
@@ -140,18 +136,11 @@ def criterion_page(
         locale,
         "rencana_kriteria.html",
         status,
-        case=case,
-        criterion=criterion,
-        scale=[(value, value) for value in criterion.scale],
-        position=codes.index(criterion.code) + 1,
-        total=len(codes),
+        **criterion_context(case, criterion, answer.get("indikator", {}), link, errors),
         actions=actions,
         targets=targets,
         opened=opened,
-        answer=answer,
         texts=text_fields(locale),
-        errors=errors,
-        case_url=case_url(case.year, case.unit.code),
     )
 
 
@@ -276,14 +265,7 @@ async def simpan_rencana_kriteria(
     with as_page():
         plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
         drafts.save_plan_draft(db, year, unit, plan, actor, locale)
-    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
-    after = codes.index(kriteria) + 1
-    target_page = f"/rencana/{codes[after]}" if after < len(codes) else "/rencana"
-    return RedirectResponse(case_url(year, unit) + target_page, status_code=303)
-
-
-def files_chosen(form: FormData, name: str) -> list[UploadFile]:
-    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+    return next_criterion(case, kriteria, draft_url(year, unit, "rencana"))
 
 
 @router.post("/kasus/{year}/{unit}/rencana-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
@@ -299,15 +281,9 @@ async def kirim_rencana(
 ) -> Response:
     """Send the saved plan (`kirim_rencana`). A refusal: the overview with the reasons."""
     _case, draft = open_plan(db, actor, year, unit, locale)
-    form = await request.form()
-    try:
-        key = text(form, "kunci") or secrets.token_urlsafe(16)
-        await cases.send_event(db, client, state.limits, year, unit, "kirim_rencana", actor, draft.rencana, key)
-    except ApiError as e:
-        db.rollback()
-        errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]
-        return overview(request, db, actor, locale, year, unit, e.status, errors)
-    return RedirectResponse(f"{case_url(year, unit)}?berhasil=kirim_rencana", status_code=303)
+    return await send_draft(
+        request, db, client, state, actor, locale, year, unit, "kirim_rencana", draft.rencana, overview
+    )
 
 
 # --- The Kanwil's review ------------------------------------------------------------------------------------------
@@ -398,11 +374,8 @@ async def tanggapi_rencana(
     for name in ("keputusan", "catatan"):  # left empty: not sent, so a missing decision reads "wajib diisi"
         if text(form, name):
             payload[name] = text(form, name)
-    try:
-        key = text(form, "kunci") or secrets.token_urlsafe(16)
-        await cases.send_event(db, client, state.limits, year, unit, "tanggapi_rencana", actor, payload, key)
-    except ApiError as e:
-        db.rollback()
-        errors = review_errors(e, case, locale)
-        return review(request, db, actor, locale, year, unit, e.status, errors, kept(form))
-    return RedirectResponse(f"{case_url(year, unit)}?berhasil=tanggapi_rencana", status_code=303)
+
+    def refused(e: ApiError) -> Response:
+        return review(request, db, actor, locale, year, unit, e.status, review_errors(e, case, locale), kept(form))
+
+    return await send_from_form(db, client, state, actor, year, unit, EVENT, payload, form, refused)

@@ -3,25 +3,29 @@ evidence; the draft saved on every step (`service/drafts.py`), the checks that s
 the send button only when they pass. The same pages serve `kirim_perbaikan`, with the verifier's notes beside each
 indicator."""
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from models.contracts import Actor, CaseData, JawabanIndikator, Laporan
-from models.criteria import Criterion
 from service import cases, drafts, evidence
 from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
-from service.errors import ApiError
-from service.i18n import display, gettext, render
-from service.pages.cases import as_page, case_url, evidence_context, verifier_notes
+from service.i18n import display
+from service.pages.cases import as_page, evidence_context, verifier_notes
+from service.pages.draft_forms import (
+    criterion_context,
+    criterion_of,
+    draft_url,
+    files_chosen,
+    next_criterion,
+    overview_context,
+    send_draft,
+)
 from service.pages.forms import text
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
-from workflows.reasons import reason
+from service.pages.render import PageActor, PageLocale, page, page_reads
 
 router = APIRouter(prefix="/ui")
 
@@ -34,41 +38,19 @@ def open_report(db: Session, actor: Actor, year: int, unit: str, locale: str) ->
     return CaseData.model_validate(row.data), view
 
 
-def criterion_of(case: CaseData, code: str) -> Criterion:
-    found = [c for c in case.policy.criteria_for(case.unit.kind) if c.code == code]
-    if not found:
-        raise PageError(404, reason("web.criterion_unknown_title"), reason("web.criterion_unknown", kriteria=code))
-    return found[0]
-
-
 def overview(
     request: Request, db: Session, actor: Actor, locale: str, year: int, unit: str, status: int = 200, errors=None
 ) -> HTMLResponse:
     case, draft = open_report(db, actor, year, unit, locale)
     answered = {a["kode"] for a in draft.laporan.get("indikator", [])}
-    link = case_url(year, unit) + "/laporan/"
-    criteria_rows = [
-        [
-            Markup('<a href="{}">{}</a>').format(link + c.code, c.name),
-            gettext(
-                locale, "web.answered_n_of", n=sum(i.code in answered for i in c.indicators), total=len(c.indicators)
-            ),
-        ]
-        for c in case.policy.criteria_for(case.unit.kind)
-    ]
     return page(
         request,
         locale,
         "laporan.html",
         status,
-        case=case,
-        draft=draft,
-        criteria_rows=criteria_rows,
-        errors=errors or [],
-        key=secrets.token_urlsafe(16),
+        **overview_context(case, draft, answered, draft_url(year, unit, "laporan"), errors, locale),
         notes=verifier_notes(cases.transitions(db, year, unit)),
         event_name=display(locale, "event", draft.event),
-        case_url=case_url(year, unit),
     )
 
 
@@ -83,22 +65,15 @@ def laporan_kriteria(
 ):
     case, draft = open_report(db, actor, year, unit, locale)
     criterion = criterion_of(case, kriteria)
-    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
     answers = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
     named = [b for i in criterion.indicators for b in answers.get(i.code, {}).get("bukti", [])]
+    notes = verifier_notes(cases.transitions(db, year, unit))["indikator"]
     return page(
         request,
         locale,
         "laporan_kriteria.html",
-        case=case,
-        criterion=criterion,
-        scale=[(value, value) for value in criterion.scale],
-        position=codes.index(kriteria) + 1,
-        total=len(codes),
+        **criterion_context(case, criterion, notes, draft_url(year, unit, "laporan"), []),
         answers=answers,
-        notes=verifier_notes(cases.transitions(db, year, unit)),
-        errors=[],
-        case_url=case_url(year, unit),
         **evidence_context(db, locale, unit, named),
     )
 
@@ -123,9 +98,7 @@ async def simpan_kriteria(
         for i in criterion.indicators:
             previous = answers.get(i.code, {})
             bukti = list(previous.get("bukti", []))
-            for upload in form.getlist(f"bukti-{i.code}"):
-                if isinstance(upload, str) or not upload.filename:
-                    continue
+            for upload in files_chosen(form, f"bukti-{i.code}"):
                 info, _ = await evidence.store_upload(db, state.settings, actor, upload)
                 bukti += [info.id] if info.id not in bukti else []
             nilai = text(form, f"nilai-{i.code}") or previous.get("nilai", "")
@@ -134,10 +107,7 @@ async def simpan_kriteria(
                 answers[i.code] = {"kode": i.code, "nilai": nilai, "bukti": bukti, "keterangan": keterangan}
         laporan = Laporan(indikator=[JawabanIndikator.model_validate(a) for a in answers.values()])
         drafts.save_draft(db, year, unit, laporan, actor, locale)
-    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
-    after = codes.index(kriteria) + 1
-    target = f"/laporan/{codes[after]}" if after < len(codes) else "/laporan"
-    return RedirectResponse(case_url(year, unit) + target, status_code=303)
+    return next_criterion(case, kriteria, draft_url(year, unit, "laporan"))
 
 
 @router.post("/kasus/{year}/{unit}/laporan-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
@@ -152,13 +122,5 @@ async def kirim_laporan(
     state: State,
 ) -> Response:
     """Send the saved draft as the report (or its revision). A refusal: the overview with the reasons."""
-    case, draft = open_report(db, actor, year, unit, locale)
-    form = await request.form()
-    try:
-        key = text(form, "kunci") or secrets.token_urlsafe(16)
-        await cases.send_event(db, client, state.limits, year, unit, draft.event, actor, draft.laporan, key)
-    except ApiError as e:
-        db.rollback()
-        errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]
-        return overview(request, db, actor, locale, year, unit, e.status, errors)
-    return RedirectResponse(f"{case_url(year, unit)}?berhasil={draft.event}", status_code=303)
+    _case, draft = open_report(db, actor, year, unit, locale)
+    return await send_draft(request, db, client, state, actor, locale, year, unit, draft.event, draft.laporan, overview)

@@ -1,4 +1,4 @@
-"""The auditor's verified replay of a case, and its audit pack for offline checking (see service/audit.py)."""
+"""The auditor's verified replay of a case, and its audit pack for offline checking (see service/audit/)."""
 
 from datetime import datetime
 

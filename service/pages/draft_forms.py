@@ -1,0 +1,159 @@
+"""What the pages of a draft filled in criterion by criterion share: the report's (`service/pages/report.py`) and the
+action plan's (`service/pages/rencana.py`). An overview of the unit kind's criteria, each with its indicators
+answered, then the send button or the checks still failing (draf_ringkasan.html); one form per criterion, a section
+per indicator, saved on its way to the next criterion (draf_kriteria.html); and a form's event sent (the draft, or the
+Kanwil's answer to the plan)."""
+
+import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
+from temporalio.client import Client
+
+from models.contracts import Actor, CaseData
+from models.criteria import Criterion
+from service import cases
+from service.deps import AppState
+from service.errors import ApiError
+from service.i18n import gettext, render
+from service.pages.cases import Errors, case_url
+from service.pages.forms import text
+from service.pages.render import PageError
+from workflows.reasons import reason
+
+
+def draft_url(year: int, unit: str, name: str) -> str:
+    """A draft's overview, `<case>/laporan` or `<case>/rencana`: each criterion's form is below it, and the draft is
+    sent from `<overview>-kirim`."""
+    return f"{case_url(year, unit)}/{name}"
+
+
+def criterion_of(case: CaseData, code: str) -> Criterion:
+    """The criterion `code` of the unit kind's catalogue; one it does not have is a page in words (404)."""
+    found = [c for c in case.policy.criteria_for(case.unit.kind) if c.code == code]
+    if not found:
+        raise PageError(404, reason("web.criterion_unknown_title"), reason("web.criterion_unknown", kriteria=code))
+    return found[0]
+
+
+def overview_context(
+    case: CaseData, draft: Any, answered: set[str], link: str, errors: Errors | None, locale: str
+) -> dict[str, Any]:
+    """The overview's names in draf_ringkasan.html: each criterion linked to its form (below `link`, the overview),
+    with how many of its indicators the draft answers (`answered`: their codes)."""
+    criteria_rows = [
+        [
+            Markup('<a href="{}">{}</a>').format(f"{link}/{c.code}", c.name),
+            gettext(
+                locale, "web.answered_n_of", n=sum(i.code in answered for i in c.indicators), total=len(c.indicators)
+            ),
+        ]
+        for c in case.policy.criteria_for(case.unit.kind)
+    ]
+    return {
+        "case": case,
+        "draft": draft,
+        "criteria_rows": criteria_rows,
+        "errors": errors or [],
+        "key": secrets.token_urlsafe(16),  # the send's idempotency key: a form sent twice sends the draft once
+        "case_url": case_url(case.year, case.unit.code),
+        "draft_url": link,
+    }
+
+
+def criterion_context(
+    case: CaseData, criterion: Criterion, notes: dict[str, str], link: str, errors: Errors
+) -> dict[str, Any]:
+    """A criterion's form's names in draf_kriteria.html: where it stands among the criteria, its scale, the note on
+    each indicator (`notes`, by indicator code) and the draft's overview (`link`)."""
+    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
+    return {
+        "case": case,
+        "criterion": criterion,
+        "scale": [(value, value) for value in criterion.scale],
+        "position": codes.index(criterion.code) + 1,
+        "total": len(codes),
+        "notes": notes,
+        "errors": errors,
+        "case_url": case_url(case.year, case.unit.code),
+        "draft_url": link,
+    }
+
+
+def files_chosen(form: FormData, name: str) -> list[UploadFile]:
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+def next_criterion(case: CaseData, kriteria: str, link: str) -> RedirectResponse:
+    """After a criterion is saved: the next criterion's form, or the overview (`link`) after the last."""
+    codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
+    after = codes.index(kriteria) + 1
+    return RedirectResponse(f"{link}/{codes[after]}" if after < len(codes) else link, status_code=303)
+
+
+async def send_from_form(
+    db: Session,
+    client: Client,
+    state: AppState,
+    actor: Actor,
+    year: int,
+    unit: str,
+    event: str,
+    payload: dict[str, Any],
+    form: FormData,
+    refused: Callable[[ApiError], Response],
+) -> Response:
+    """Send `event` from its form (its `kunci`: a form sent twice sends once), then the case page saying so; refused,
+    `refused`'s page, with nothing changed."""
+    try:
+        key = text(form, "kunci") or secrets.token_urlsafe(16)
+        await cases.send_event(db, client, state.limits, year, unit, event, actor, payload, key)
+    except ApiError as e:
+        db.rollback()
+        return refused(e)
+    return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
+
+
+class Overview(Protocol):
+    """A draft's overview page (`overview` of report.py and rencana.py), shown again with a refusal."""
+
+    def __call__(
+        self,
+        request: Request,
+        db: Session,
+        actor: Actor,
+        locale: str,
+        year: int,
+        unit: str,
+        status: int,
+        errors: Errors,
+    ) -> HTMLResponse: ...
+
+
+async def send_draft(
+    request: Request,
+    db: Session,
+    client: Client,
+    state: AppState,
+    actor: Actor,
+    locale: str,
+    year: int,
+    unit: str,
+    event: str,
+    payload: dict[str, Any],
+    overview: Overview,
+) -> Response:
+    """The saved draft sent from its overview's button; refused, the overview again with the reasons, each linked to
+    the button (or the checks in its place)."""
+    form = await request.form()
+
+    def refused(e: ApiError) -> Response:
+        errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]
+        return overview(request, db, actor, locale, year, unit, e.status, errors)
+
+    return await send_from_form(db, client, state, actor, year, unit, event, payload, form, refused)
