@@ -15,7 +15,7 @@ ARCHIVE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximu
 
 def archive_workflow_id(run: ClosedRun) -> str:
     # By the run id alone (unique): a history replayed under another workflow id (tests/histories/) must issue the
-    # same command. Not "p2ham-{year}-...": a cycle's case list (service/audit.py) must not mistake it for a case.
+    # same command. Not "p2ham-{year}-...": a cycle's case list (service/audit/case.py) must not mistake it for a case.
     return f"p2ham-arsip-{run.run_id}"
 
 
