@@ -79,6 +79,12 @@ class CohortResult(BaseModel):
         self.failed += 1
         self.failures.append(CohortFailure(unit=unit, error=error, why_codes=why))
 
+    def add_invalid(self, invalid: Sequence[CohortFailure]) -> None:
+        """Count units that never reached the run (a CSV line that is not a unit) as requested, and failed."""
+        self.requested += len(invalid)
+        for bad in invalid:
+            self.fail(bad.unit, bad.error, bad.why_codes)
+
     def in_words(self, locale: str) -> "CohortResult":
         failures = [f.model_copy(update={"why": [render(r, locale) for r in f.why_codes]}) for f in self.failures]
         return self.model_copy(update={"failures": failures})
