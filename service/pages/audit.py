@@ -28,7 +28,7 @@ from service.audit import (
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import display, gettext, moment, person, render
 from service.pages.oversight_access import job_gone, require_scope
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui/audit")
@@ -116,7 +116,7 @@ def semua_csv(run_id: str, actor: PageActor) -> Response:
     return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def chosen_day(per: str, locale: str) -> tuple[date | None, list[tuple[str, str]]]:
+def chosen_day(per: str, locale: str) -> tuple[date | None, Errors]:
     """The day the history is shown as it stood on (`?per=YYYY-MM-DD`): none given, or one that cannot be read, is
     today's history, the latter with a problem in words."""
     if not per:

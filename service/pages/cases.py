@@ -25,7 +25,7 @@ from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, person, render
 from service.pages import forms
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
 from workflows import access, lifecycle
 from workflows.reasons import Reason, reason
 
@@ -35,7 +35,6 @@ WIB = timedelta(hours=7)
 REPORT_EVENTS = ("kirim_laporan", "kirim_perbaikan")
 # Once the result is fixed (either way) and whatever came after it: the outcome document can be printed.
 OUTCOME_STAGES = frozenset().union(*(lifecycle.onward(t) for t in lifecycle.targets("tetapkan_hasil_evaluasi")))
-Errors = list[tuple[str, str]]  # (the field's id, the problem in words)
 
 
 def case_url(year: int, unit: str) -> str:
@@ -152,13 +151,10 @@ def case_page(
     actor: Actor,
     locale: str,
     row: CaseRow,
-    status: int = 200,
-    failed: str | None = None,
-    errors: Errors | None = None,
-    values: dict[str, str] | None = None,
+    refused: forms.Refused = forms.NOTHING_REFUSED,
 ) -> HTMLResponse:
-    """The case as `actor` may see it, with the forms of what they may do now; `failed`, `errors`, `values`: the
-    event whose form was refused, the reasons by field, and what was typed."""
+    """The case as `actor` may see it, with the forms of what they may do now (a `refused` one again, with its
+    reasons)."""
     case = CaseData.model_validate(row.data)
     view: CaseView = lifecycle.view(case, actor, cases.now(), lineage(db, row.unit))
     # The steps, the report and the notes are the case's contents: only for those who read its history (an admin
@@ -171,7 +167,7 @@ def case_page(
         request,
         locale,
         "kasus.html",
-        status,
+        refused.status,
         case=case,
         row=row,
         view=view,
@@ -184,13 +180,11 @@ def case_page(
         notes=verifier_notes(history),
         plan=rencana.plan_view(db, row) if may_read_history and case.rencana else None,  # beside the report
         outcome=row.stage in OUTCOME_STAGES,
-        failed=failed,
-        errors=errors or [],
-        values=values or {},
         done=forms.sent(request, {*lifecycle.EVENTS, "ajukan"}),
         kind_name=display(locale, "kind", case.unit.kind),
         event_name=lambda event: display(locale, "event", event),
         case_url=case_url(row.year, row.unit),
+        **refused.context(),
         **forms.choices(locale),
         **evidence_context(db, locale, row.unit, report_evidence(report)),
     )
@@ -244,8 +238,8 @@ async def kirim(
     except ApiError as e:
         db.rollback()
         row = readable_case(db, actor, "case", year, unit)
-        errors = refusal_errors(event, e, locale)
-        return case_page(request, db, actor, locale, row, e.status, event, errors, forms.kept(form))
+        refused = forms.Refused(e.status, event, refusal_errors(event, e, locale), forms.kept(form))
+        return case_page(request, db, actor, locale, row, refused)
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
 
 

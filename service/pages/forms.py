@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from models.contracts import CaseData, JawabanIndikator, Payload, Saksi
 from service.i18n import display
+from service.pages.render import Errors
 from workflows import lifecycle
 
 SAKSI_ROWS = 3  # witness rows offered on a form; empty rows are left out
@@ -137,6 +138,24 @@ def sent(request: Request, known: Container[str]) -> str | None:
     since it is read from the URL."""
     done = request.query_params.get("berhasil")
     return done if done is not None and done in known else None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An event's form that the service refused, for its page to show again: the status to answer with, the event,
+    the reasons by field in words, and what was typed. `NOTHING_REFUSED`: the page as it is."""
+
+    status: int
+    event: str | None
+    errors: Errors
+    values: dict[str, str]
+
+    def context(self) -> dict[str, Any]:
+        """The templates' names: the refused event's form keeps `values` (`failed` says which form)."""
+        return {"failed": self.event, "errors": self.errors, "values": self.values}
+
+
+NOTHING_REFUSED = Refused(200, None, [], {})
 
 
 def kept(form: FormData) -> dict[str, str]:

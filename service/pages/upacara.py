@@ -24,8 +24,8 @@ from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State, require_role
 from service.errors import ApiError, payload_or_422
 from service.i18n import display, moment, person, render
 from service.pages import forms
-from service.pages.cases import Errors, as_page, field_id, refusal_errors
-from service.pages.render import PageActor, PageLocale, page, page_reads
+from service.pages.cases import as_page, field_id, refusal_errors
+from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
 from workflows.ceremony import CASE_EVENTS
 from workflows.reasons import reason
 
@@ -207,13 +207,10 @@ def report_page(
     locale: str,
     year: int,
     ceremony_id: str,
-    status: int = 200,
-    failed: str | None = None,
-    errors: Errors | None = None,
-    values: dict[str, str] | None = None,
+    refused: forms.Refused = forms.NOTHING_REFUSED,
 ) -> HTMLResponse:
-    """The ceremony's report with the forms of the events the official may send; `failed`, `errors`, `values`: the
-    event whose form was refused, the reasons by field, and what was typed."""
+    """The ceremony's report with the forms of the events the official may send (a `refused` one again, with its
+    reasons)."""
     with as_page():
         row = ceremonies.readable_ceremony(db, actor, year, ceremony_id)
     report = ceremonies.report(db, row, locale)
@@ -224,7 +221,7 @@ def report_page(
         request,
         locale,
         "upacara_laporan.html",
-        status,
+        refused.status,
         report=report,
         case=case,
         units=unit_rows(report, locale),
@@ -233,13 +230,11 @@ def report_page(
         key=secrets.token_urlsafe(16),
         jadwal=moment(locale, report.jadwal.astimezone(tz)),
         status_words=render(STATUS.get(report.status, reason("web.ceremony_proposed")), locale),
-        failed=failed,
-        errors=errors or [],
-        values=values or {},
         done=forms.sent(request, {*CASE_EVENTS, "buat"}),
         event_name=lambda e: display(locale, "event", CASE_EVENTS[e]),
         unsur_name=lambda u: display(locale, "unsur", u),
         url=ceremony_url(year, ceremony_id),
+        **refused.context(),
         **forms.choices(locale),
     )
 
@@ -278,6 +273,6 @@ async def kirim(
         await ceremonies.send(db, client, year, ceremony_id, event, actor, payload, key, locale)
     except ApiError as e:
         db.rollback()
-        errors = refusal_errors(event, e, locale)
-        return report_page(request, db, actor, locale, year, ceremony_id, e.status, event, errors, forms.kept(form))
+        refused = forms.Refused(e.status, event, refusal_errors(event, e, locale), forms.kept(form))
+        return report_page(request, db, actor, locale, year, ceremony_id, refused)
     return RedirectResponse(f"{ceremony_url(year, ceremony_id)}?berhasil={event}", status_code=303)
