@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from temporalio.client import Client
@@ -190,6 +191,19 @@ def ceremony(seconds: int) -> dict[str, Any]:
     return {"jadwal": jadwal, "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES}
 
 
+async def approved(api: httpx.AsyncClient, settings: Settings, year: int, unit: str) -> Driver:
+    """A case opened and approved (seq 2), its ceremony a minute away: where reschedules race."""
+    d = await opened(api, settings, year, unit)
+    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    return d
+
+
+def settle(capsys: pytest.CaptureFixture[str], counts: str, problems: list[str]) -> None:
+    """The race's counts for the CI log, then every problem found at once."""
+    tell(capsys, counts)
+    assert not problems, counts + "\n" + "\n".join(problems)
+
+
 async def test_conflicting_events_one_serial_order(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
@@ -226,15 +240,13 @@ async def test_conflicting_events_one_serial_order(
         f"test_concurrency conflicting events: {N} requests at once, {statuses.count(200)} applied ({events}), "
         f"{statuses.count(409)} refused with 409, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_twenty_reschedules_all_apply_in_some_order(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
-    d = await opened(api, settings, year, "KANIM-RACE-SAMA")
-    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    d = await approved(api, settings, year, "KANIM-RACE-SAMA")
     requests = []
     for n in range(N):
         role, claims = ("ditjen_ham", {}) if n % 2 else ("kanwil", {"region": REGION})
@@ -257,15 +269,13 @@ async def test_twenty_reschedules_all_apply_in_some_order(
         f"test_concurrency same event: {N} reschedules at once, {sum(r.status == 200 for r in requests)} applied as "
         f"seqs {added[0].seq if added else '-'}..{added[-1].seq if added else '-'}, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_twenty_retries_with_one_key_apply_once(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
-    d = await opened(api, settings, year, "KANIM-RACE-KUNCI")
-    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    d = await approved(api, settings, year, "KANIM-RACE-KUNCI")
     actor = official("ditjen_ham", 1)
     body = {"jadwal": ceremony(120)["jadwal"], "alasan": "Kakanwil berhalangan"}
     same = key()
@@ -306,5 +316,4 @@ async def test_twenty_retries_with_one_key_apply_once(
         f"test_concurrency same key: {N} retries at once, {len(added)} applied; {N} bodies on one key, "
         f"{statuses.count(200)} applied and {statuses.count(422)} refused; {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
