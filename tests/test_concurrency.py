@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from temporalio.client import Client
@@ -25,7 +24,7 @@ from service.demo import WITNESSES, Driver, open_case
 from service.i18n import in_words, render
 from service.settings import Settings
 from tests.stages import OPENS_LATE, REGION, calendar
-from tests.test_faults import tell
+from tests.test_faults import settle
 from workflows import lifecycle
 from workflows.unit import CaseWorkflow, case_workflow_id
 
@@ -196,12 +195,6 @@ async def approved(api: httpx.AsyncClient, settings: Settings, year: int, unit: 
     d = await opened(api, settings, year, unit)
     await d.send("setujui_permohonan", "ditjen", ceremony(60))
     return d
-
-
-def settle(capsys: pytest.CaptureFixture[str], counts: str, problems: list[str]) -> None:
-    """The race's counts for the CI log, then every problem found at once."""
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
 
 
 async def test_conflicting_events_one_serial_order(
