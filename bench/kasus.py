@@ -32,6 +32,7 @@ from models.policy import CyclePolicy
 from models.tables import CycleRow, EvidenceRow, TransitionRow, UnitRow
 from service.api import create_app
 from service.auth import mint
+from service.demo import TEAM
 from service.settings import Settings
 
 UNIT = "BENCH-KASUS-40"
@@ -41,7 +42,6 @@ WITNESSES = [
     {"nama": "Saksi Ditjen HAM (sintetis)", "jabatan": "Direktur", "unsur": "ditjen_ham"},
     {"nama": "Saksi Forkopimda (sintetis)", "jabatan": "Anggota", "unsur": "forkopimda"},
 ]
-TEAM = {"verifikator": ["verif-1"], "penilai": ["penilai-a", "penilai-b"], "ketua_penilai": "ketua-1"}
 
 
 def history(case: CaseData, photos: dict[str, str]) -> list[tuple[str, str | None, str, str, dict[str, Any]]]:
