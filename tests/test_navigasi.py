@@ -1,5 +1,5 @@
-"""The header's links to the daily and oversight pages, per role: exactly the pages that role may open (each link followed
-answers 200, each page not linked answers a refusal), and the current section marked."""
+"""The header's links to the daily and oversight pages, per role: exactly the pages that role may open (each link
+followed answers 200, each page not linked answers a refusal), and the current section marked."""
 
 import re
 from collections.abc import AsyncIterator
