@@ -209,6 +209,10 @@ class CohortRun:
         than every start failing or waiting its full timeout."""
         self.stalled, self.stall_reason = self.stalled + 1, why
 
+    def answered(self) -> None:
+        """Temporal answered a start: the count of unanswered ones begins again."""
+        self.stalled = 0
+
     def without_repeats(self, units: Sequence[UnitInfo]) -> dict[str, UnitInfo]:
         """Each unit once, by code: a unit listed again is a failure of its own; its first listing is the one used."""
         unique: dict[str, UnitInfo] = {}
@@ -253,7 +257,7 @@ async def start_one(
     except Exception as e:  # the reason is reported, the others go on
         run.fail(unit.code, "error", [reason("kesalahan_tak_terduga", jenis=type(e).__name__)])
     else:
-        run.stalled = 0
+        run.answered()
         # Not started: started by an earlier run, perhaps not yet in the read model.
         run.record(unit.code, "started" if started else "already")
 
