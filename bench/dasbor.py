@@ -12,22 +12,16 @@ chart is drawn once per set of numbers). The first request's time is printed too
 
 import argparse
 import asyncio
-import os
-import re
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import NoReturn
 
-import httpx
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from bench.run import insert_synthetic
+from bench.served import Timings, medians, print_timings, scratch, verdict
 from models.db import make_engine, migrate
 from models.policy import CyclePolicy, compressed_calendar
 from models.tables import CaseRow, CycleRow, UnitRow
@@ -55,41 +49,14 @@ def prepare(settings: Settings, cases: int) -> None:
     engine.dispose()
 
 
-async def logged_in(http: httpx.AsyncClient) -> None:
-    form = await http.get("/ui/masuk")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token, "no CSRF token on the login page"
-    data = {"role": "ditjen_ham", "sub": "bench", "name": "Bench", "csrf_token": token.group(1)}
-    r = await http.post("/ui/masuk/dev", data=data)
-    assert r.status_code == 303, r.text
-
-
-async def measure(settings: Settings, repeat: int) -> dict[str, tuple[float, float, int]]:
-    app = create_app(settings)
+async def measure(settings: Settings, repeat: int) -> Timings:
     api_headers = {"Authorization": f"Bearer {mint(settings, role='auditor', sub='bench', name='Bench')}"}
     paths = {
         "dashboard page (charts + tables)": (f"/ui/dasbor/{YEAR}", {}),
         "JSON dashboard (same numbers)": (f"/cycles/{YEAR}/dashboard", api_headers),
         "case list (a plain page, 25 cases)": (f"/ui/kasus?tahun={YEAR}", {}),
     }
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-        await logged_in(http)
-        samples: dict[str, list[float]] = {name: [] for name in paths}
-        sizes: dict[str, int] = {}
-        cold: dict[str, float] = {}
-        for round_ in range(repeat + 1):
-            for name, (path, headers) in paths.items():
-                t = time.perf_counter()
-                r = await http.get(path, headers={**headers, "Accept-Encoding": "gzip"})
-                elapsed = time.perf_counter() - t
-                assert r.status_code == 200, (path, r.status_code, r.text[:300])
-                if round_:  # the first round warms the caches
-                    samples[name].append(elapsed)
-                else:
-                    cold[name] = elapsed
-                sizes[name] = r.num_bytes_downloaded  # as sent: compressed
-    return {name: (1000 * statistics.median(s), 1000 * cold[name], sizes[name]) for name, s in samples.items()}
+    return await medians(create_app(settings), paths, repeat)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -97,22 +64,16 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="p2ham-bench-dasbor-") as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", mode="dev", evidence_dir=Path(tmp))
+    with scratch("bench-dasbor") as settings:
         t = time.perf_counter()
         prepare(settings, args.cases)
         print(f"{args.cases} synthetic cases of {YEAR} written in {time.perf_counter() - t:.1f} s")
         results = asyncio.run(measure(settings, args.repeat))
     page_ms = results["dashboard page (charts + tables)"][0]
-    print(f"medians of {args.repeat} requests each, interleaved, server time in this process:")
-    for name, (ms, cold_ms, size) in results.items():
-        print(f"  {name:36} {ms:7.1f} ms (first request {cold_ms:6.1f} ms)  {size / 1024:6.1f} KiB sent (gzip)")
+    print_timings(results, args.repeat)
     print(f"  ratio dashboard page / JSON dashboard: {page_ms / results['JSON dashboard (same numbers)'][0]:.1f}x")
     print(f"  ratio dashboard page / case list:      {page_ms / results['case list (a plain page, 25 cases)'][0]:.1f}x")
-    ok = page_ms < TARGET_MS
-    print(f"  target: the page under {TARGET_MS:.0f} ms: {'met' if ok else 'NOT met'}")
-    sys.stdout.flush()
-    os._exit(0 if ok else 1)  # as every entry point (DESIGN §3)
+    verdict("the page", page_ms, TARGET_MS)
 
 
 if __name__ == "__main__":

@@ -15,27 +15,24 @@ Medians of `--repeat` requests, interleaved, after one request each to warm the 
 import argparse
 import asyncio
 import hashlib
-import os
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
 from sqlmodel import Session, select
 
 from activities.projection import case_row
-from bench.dasbor import YEAR, logged_in, prepare
+from bench.dasbor import YEAR, prepare
+from bench.served import Timings, medians, print_timings, scratch, verdict
 from models.contracts import CaseData, Penugasan, UnitInfo
 from models.db import make_engine
 from models.policy import CyclePolicy
 from models.tables import CycleRow, EvidenceRow, TransitionRow, UnitRow
 from service.api import create_app
 from service.auth import mint
+from service.demo import TEAM
 from service.settings import Settings
 
 UNIT = "BENCH-KASUS-40"
@@ -45,7 +42,6 @@ WITNESSES = [
     {"nama": "Saksi Ditjen HAM (sintetis)", "jabatan": "Direktur", "unsur": "ditjen_ham"},
     {"nama": "Saksi Forkopimda (sintetis)", "jabatan": "Anggota", "unsur": "forkopimda"},
 ]
-TEAM = {"verifikator": ["verif-1"], "penilai": ["penilai-a", "penilai-b"], "ketua_penilai": "ketua-1"}
 
 
 def history(case: CaseData, photos: dict[str, str]) -> list[tuple[str, str | None, str, str, dict[str, Any]]]:
@@ -138,8 +134,14 @@ def add_long_case(settings: Settings) -> None:
     engine.dispose()
 
 
-async def measure(settings: Settings, repeat: int) -> dict[str, tuple[float, float, int]]:
-    app = create_app(settings)
+def shows_every_entry(name: str, first: httpx.Response) -> None:
+    """The case page's history table has a row per entry (its head left out): the page measured is the whole one."""
+    if name == "case page (HTML)":
+        rows = first.text.count("<tr>") - 1
+        assert rows >= ENTRIES, f"the page shows {rows} rows, not the {ENTRIES} entries"
+
+
+async def measure(settings: Settings, repeat: int) -> Timings:
     token = mint(settings, role="ditjen_ham", sub="bench", name="Bench")
     api_headers = {"Authorization": f"Bearer {token}"}
     paths = {
@@ -147,27 +149,7 @@ async def measure(settings: Settings, repeat: int) -> dict[str, tuple[float, flo
         "JSON case": (f"/cycles/{YEAR}/cases/{UNIT}", api_headers),
         "JSON history": (f"/cycles/{YEAR}/cases/{UNIT}/history", api_headers),
     }
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-        await logged_in(http)
-        samples: dict[str, list[float]] = {name: [] for name in paths}
-        sizes: dict[str, int] = {}
-        cold: dict[str, float] = {}
-        for round_ in range(repeat + 1):
-            for name, (path, headers) in paths.items():
-                t = time.perf_counter()
-                r = await http.get(path, headers={**headers, "Accept-Encoding": "gzip"})
-                elapsed = time.perf_counter() - t
-                assert r.status_code == 200, (path, r.status_code, r.text[:300])
-                if round_:
-                    samples[name].append(elapsed)
-                else:
-                    cold[name] = elapsed
-                    if name == "case page (HTML)":
-                        rows = r.text.count("<tr>") - 1  # the history table's rows, its head left out
-                        assert rows >= ENTRIES, f"the page shows {rows} rows, not the {ENTRIES} entries"
-                sizes[name] = r.num_bytes_downloaded
-    return {name: (1000 * statistics.median(s), 1000 * cold[name], sizes[name]) for name, s in samples.items()}
+    return await medians(create_app(settings), paths, repeat, shows_every_entry)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -175,8 +157,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="p2ham-bench-kasus-") as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", mode="dev", evidence_dir=Path(tmp))
+    with scratch("bench-kasus") as settings:
         t = time.perf_counter()
         prepare(settings, args.cases)
         add_long_case(settings)
@@ -186,15 +167,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         )
         results = asyncio.run(measure(settings, args.repeat))
     page_ms = results["case page (HTML)"][0]
-    print(f"medians of {args.repeat} requests each, interleaved, server time in this process:")
-    for name, (ms, cold_ms, size) in results.items():
-        print(f"  {name:20} {ms:7.1f} ms (first request {cold_ms:6.1f} ms)  {size / 1024:6.1f} KiB sent (gzip)")
+    print_timings(results, args.repeat)
     print(f"  ratio case page / JSON case:    {page_ms / results['JSON case'][0]:.1f}x")
     print(f"  ratio case page / JSON history: {page_ms / results['JSON history'][0]:.1f}x")
-    ok = page_ms < TARGET_MS
-    print(f"  target: the case page under {TARGET_MS:.0f} ms: {'met' if ok else 'NOT met'} ({page_ms:.1f} ms)")
-    sys.stdout.flush()
-    os._exit(0 if ok else 1)  # as every entry point (DESIGN §3)
+    verdict("the case page", page_ms, TARGET_MS)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ class Criterion(BaseModel):
     indicators: list[Indicator]
 
 
-def _indicators(prefix: str, names: list[str]) -> list[Indicator]:
-    return [Indicator(code=f"{prefix}.{i}", name=name) for i, name in enumerate(names, start=1)]
+def _criterion(code: str, name: str, scale: list[str], indicators: list[str]) -> Criterion:
+    """A criterion whose indicators are coded after it, in their order: sarana.1, sarana.2, ..."""
+    coded = [Indicator(code=f"{code}.{i}", name=indicator) for i, indicator in enumerate(indicators, start=1)]
+    return Criterion(code=code, name=name, scale=scale, indicators=coded)
 
 
 # Lampiran I Permenkumham 27/2018, kantor imigrasi: 13 facility items.
@@ -96,38 +98,18 @@ def catalogue(regulation: str, unit_kind: str = "") -> list[Criterion]:
     """The criteria a unit of this kind reports on under this regulation."""
     sarana = SARANA_PEMASYARAKATAN if unit_kind == "upt_pemasyarakatan" else SARANA_UMUM
     criteria = [
-        Criterion(
-            code="sarana",
-            name="Aksesibilitas dan ketersediaan sarana prasarana",
-            scale=ADA_PROSES_TIDAK,
-            indicators=_indicators("sarana", sarana),
-        ),
-        Criterion(
-            code="sdm",
-            name="Ketersediaan petugas/SDM siaga",
-            scale=ADA_TIDAK,
-            indicators=_indicators("sdm", PETUGAS_SIAGA),
-        ),
-        Criterion(
-            code="kepatuhan",
-            name="Kepatuhan pelaksana terhadap standar pelayanan/SOP",
-            scale=KEPATUHAN,
-            indicators=_indicators("kepatuhan", LAYANAN.get(unit_kind, LAYANAN_UMUM)),
+        _criterion("sarana", "Aksesibilitas dan ketersediaan sarana prasarana", ADA_PROSES_TIDAK, sarana),
+        _criterion("sdm", "Ketersediaan petugas/SDM siaga", ADA_TIDAK, PETUGAS_SIAGA),
+        _criterion(
+            "kepatuhan",
+            "Kepatuhan pelaksana terhadap standar pelayanan/SOP",
+            KEPATUHAN,
+            LAYANAN.get(unit_kind, LAYANAN_UMUM),
         ),
     ]
     if regulation != "2018":
         criteria += [
-            Criterion(
-                code="inovasi",
-                name="Inovasi pelayanan publik",
-                scale=ADA_TIDAK,
-                indicators=_indicators("inovasi", INOVASI),
-            ),
-            Criterion(
-                code="integritas",
-                name="Integritas",
-                scale=ADA_TIDAK,
-                indicators=_indicators("integritas", INTEGRITAS),
-            ),
+            _criterion("inovasi", "Inovasi pelayanan publik", ADA_TIDAK, INOVASI),
+            _criterion("integritas", "Integritas", ADA_TIDAK, INTEGRITAS),
         ]
     return criteria

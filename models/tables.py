@@ -170,15 +170,21 @@ class CeremonyUnitRow(SQLModel, table=True):
     results: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-class DraftRow(SQLModel, table=True):
+class UnsentDraft(SQLModel):
+    """What a unit saves of a payload it has not sent yet, once per case: the columns of both kinds of draft."""
+
+    year: int = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=64)
+    # sa_type, not sa_column: each table gets its own column (one Column object cannot belong to two tables).
+    payload: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    saved_by: str = Field(max_length=200)
+    saved_at: datetime
+
+
+class DraftRow(UnsentDraft, table=True):
     """A unit's unsent report: saved as often as it likes, checked like a submission, sent only by `kirim_laporan`."""
 
     __tablename__ = "draft"
-    year: int = Field(primary_key=True)
-    unit: str = Field(primary_key=True, max_length=64)
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    saved_by: str = Field(max_length=200)
-    saved_at: datetime
 
 
 class ArchivedRunRow(SQLModel, table=True):
@@ -243,15 +249,10 @@ class NotificationReadRow(SQLModel, table=True):
     read_at: datetime
 
 
-class PlanDraftRow(SQLModel, table=True):
+class PlanDraftRow(UnsentDraft, table=True):
     """A unit's unsent action plan (rencana aksi): saved as often as it likes, sent only by `kirim_rencana`."""
 
     __tablename__ = "plan_draft"
-    year: int = Field(primary_key=True)
-    unit: str = Field(primary_key=True, max_length=64)
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    saved_by: str = Field(max_length=200)
-    saved_at: datetime
 
 
 class PlanRow(SQLModel, table=True):

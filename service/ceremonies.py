@@ -50,6 +50,11 @@ WAITING_FOR = {
 }
 
 
+def waiting_for(stage: str | None) -> Reason:
+    """What a unit of a ceremony waits for at its case's stage; past the ceremony's stages, the stage itself."""
+    return WAITING_FOR.get(stage or "", reason("upacara.tahap_kasus", stage=stage))
+
+
 class CeremonyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -171,10 +176,9 @@ def grouped(reasons: list[tuple[str, Reason | str]]) -> list[Reason]:
     return [reason("untuk_unit", units=listed, alasan=why) for why, listed in units.values()]
 
 
-def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
-    """The ceremony from the read model: its events, and per unit its case's stage now and each event's outcome."""
-    state = CeremonyState.model_validate(row.data)
-    members = state.start.units
+def unit_reports(session: Session, row: CeremonyRow, members: list[str], locale: str) -> list[UnitReport]:
+    """Each unit in the ceremony's order: its name, its case's stage now and what it waits for, and the outcome of
+    each ceremony event sent to it, with the reasons in the reader's words."""
     unit_rows = session.exec(
         select(CeremonyUnitRow)
         .where(CeremonyUnitRow.year == row.year, CeremonyUnitRow.ceremony == row.id)
@@ -185,7 +189,7 @@ def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
         for r in session.exec(select(CaseRow).where(CaseRow.year == row.year, col(CaseRow.unit).in_(members)))
     }
     names = {r.code: r.name for r in session.exec(select(UnitRow).where(col(UnitRow.code).in_(members)))}
-    units = [
+    return [
         UnitReport(
             unit=u.unit,
             name=names.get(u.unit, u.unit),
@@ -194,31 +198,38 @@ def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
             outcome=u.outcome,
             why=[render(r, locale) for r in u.why],
             why_codes=codes(received(u.why)),
-            note=render(
-                WAITING_FOR.get(stages.get(u.unit) or "", reason("upacara.tahap_kasus", stage=stages.get(u.unit))),
-                locale,
-            ),
+            note=render(waiting_for(stages.get(u.unit)), locale),
             results=u.results,
         )
         for u in unit_rows
     ]
-    steps = [
-        StepReport(
-            step=s.step,
-            event=s.event,
-            at=s.at,
-            actor=who(s.actor),
-            applied=s.count("applied"),
-            refused=s.count("refused"),
-            failed=s.count("failed"),
-        )
-        for s in state.steps
-    ]
-    summary = Summary(
+
+
+def step_report(step: CeremonyStep) -> StepReport:
+    """One ceremony event sent: who sent it when, and how many units it moved, refused, or could not reach."""
+    return StepReport(
+        step=step.step,
+        event=step.event,
+        at=step.at,
+        actor=who(step.actor),
+        applied=step.count("applied"),
+        refused=step.count("refused"),
+        failed=step.count("failed"),
+    )
+
+
+def summary(units: list[UnitReport]) -> Summary:
+    return Summary(
         units=len(units),
         by_stage=dict(Counter(u.stage or "unknown" for u in units)),
         awaiting_signature=[u.unit for u in units if u.stage == "dicanangkan"],
     )
+
+
+def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
+    """The ceremony from the read model: its events, and per unit its case's stage now and each event's outcome."""
+    state = CeremonyState.model_validate(row.data)
+    units = unit_reports(session, row, state.start.units, locale)
     return CeremonyReport(
         year=row.year,
         id=row.id,
@@ -229,9 +240,9 @@ def report(session: Session, row: CeremonyRow, locale: str) -> CeremonyReport:
         tempat=state.start.tempat,
         saksi=state.start.saksi,
         created_by=who(state.start.created_by),
-        events=steps,
+        events=[step_report(s) for s in state.steps],
         units=units,
-        summary=summary,
+        summary=summary(units),
     )
 
 

@@ -14,18 +14,23 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
 
-from models.contracts import ROLES
+from models.contracts import ROLES, Actor, UnitInfo
 from models.db import make_engine
 from service.auth import UNIT_ROLES, TooLong, mint
 from service.demo import happy_path
 from service.i18n import gettext
 from service.settings import get_settings
 from workflows.unit import SEARCH_ATTRIBUTES
+
+if TYPE_CHECKING:  # imported where used, so that `p2ham token` stays quick
+    from rich.progress import Progress
+
+    from service.cohort import CohortFailure, CohortResult
 
 # The worker and the API run from the project root, so `worker.py` and `service.api` import as they do in development.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +72,20 @@ app = P2hamApp(help="P2HAM lifecycle service: dev stack, dev tokens, demo.", no_
 def fail(message: str) -> NoReturn:
     typer.echo(f"p2ham: {message}", err=True)
     raise typer.Exit(1)
+
+
+async def connections() -> tuple[Any, Any, Any]:
+    """The Temporal client, the database engine and the settings of the commands that work on cases."""
+    from worker import connect  # here, so that `p2ham token` stays quick
+
+    settings = get_settings()
+    try:
+        client = await connect(settings)
+    except Exception as e:
+        fail(
+            gettext(settings.language, "cli.temporal_tidak_terjangkau", alamat=settings.temporal_address, galat=str(e))
+        )
+    return client, make_engine(settings.database_url), settings
 
 
 # --- p2ham token ---------------------------------------------------------------------------------------------------
@@ -340,64 +359,71 @@ cohort_app = typer.Typer(help="Cohorts: open the cases of many units at once.", 
 app.add_typer(cohort_app, name="cohort")
 
 
-async def run_cohort(
-    year: int, units_file: Path, concurrency: int, by: str, catatan: str | None, wait: float | None
-) -> int:
-    # Imported here so that `p2ham token` stays quick: these pull in the API's routers and the Temporal client.
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from models.contracts import Actor
-    from service.cohort import READ_MODEL_TIMEOUT, StartOutcome, await_read_model, open_cohort, read_units_csv
-    from service.errors import ApiError
-    from service.i18n import render
-    from worker import connect
+def read_cohort_csv(units_file: Path) -> tuple[list[UnitInfo], list["CohortFailure"]]:
+    """The CSV's units and its lines that are not a unit; a file that cannot be read ends the command."""
+    from service.cohort import read_units_csv
 
     try:
-        units, invalid = read_units_csv(units_file)
+        return read_units_csv(units_file)
     except (OSError, ValueError) as e:
         fail(str(e))
-    settings = get_settings()
-    try:
-        client = await connect(settings)
-    except Exception as e:
-        fail(
-            gettext(settings.language, "cli.temporal_tidak_terjangkau", alamat=settings.temporal_address, galat=str(e))
-        )
-    engine = make_engine(settings.database_url)
-    admin = Actor(sub=by, name=by, role="admin")  # recorded in each case's history as who opened it
-    wait = READ_MODEL_TIMEOUT if wait is None else wait
-    opened: list[str] = []  # started now or before: the cases to wait for in the read model
+
+
+def progress_bars() -> "Progress":
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"cohort {year}", total=len(units))
+    return Progress(*columns, transient=False)
 
-        def started(unit: str, outcome: StartOutcome) -> None:
-            if outcome != "failed":
-                opened.append(unit)
-            bar.advance(task)
 
-        try:
-            result = await open_cohort(
-                engine,
-                client,
-                settings.task_queue,
-                year,
-                units,
-                admin,
-                concurrency=concurrency,
-                catatan=catatan,
-                progress=started,
-            )
-        except ApiError as e:
-            fail(" ".join(render(r, settings.language) for r in [e.message, *e.why]))
-        # The starts return before the worker has recorded the applications: wait until the read model shows them.
-        recorded = bar.add_task("read model", total=len(opened))
-        missing = await await_read_model(
-            engine, year, opened, wait, progress=lambda found: bar.update(recorded, completed=found)
-        )
-    result.requested += len(invalid)
-    for bad in invalid:
-        result.fail(bad.unit, bad.error, bad.why_codes)
+async def start_cohort(
+    bars: "Progress",
+    client: Any,
+    engine: Any,
+    settings: Any,
+    year: int,
+    units: list[UnitInfo],
+    admin: Actor,
+    **options: Any,
+) -> tuple["CohortResult", list[str]]:
+    """`open_cohort` with a bar advancing unit by unit. Also returns the units whose case exists (started now or
+    before): the cases to wait for in the read model. A refusal of the whole cohort ends the command, in words."""
+    from service.cohort import StartOutcome, open_cohort
+    from service.errors import ApiError
+    from service.i18n import render
+
+    task = bars.add_task(f"cohort {year}", total=len(units))
+    opened: list[str] = []
+
+    def started(unit: str, outcome: StartOutcome) -> None:
+        if outcome != "failed":
+            opened.append(unit)
+        bars.advance(task)
+
+    try:
+        result = await open_cohort(engine, client, settings.task_queue, year, units, admin, **options, progress=started)
+    except ApiError as e:
+        fail(" ".join(render(r, settings.language) for r in [e.message, *e.why]))
+    return result, opened
+
+
+async def await_cohort(bars: "Progress", engine: Any, year: int, opened: list[str], wait: float) -> int:
+    """`await_read_model` with a bar of the cases found: how many are still missing."""
+    from service.cohort import await_read_model
+
+    recorded = bars.add_task("read model", total=len(opened))
+    return await await_read_model(
+        engine, year, opened, wait, progress=lambda found: bars.update(recorded, completed=found)
+    )
+
+
+def tell_cohort_result(
+    result: "CohortResult", year: int, opened: int, missing: int, wait: float, settings: Any
+) -> None:
+    """The counts on stdout; on stderr each failure, that a run again retries them, and the cases the read model
+    lacks (the worker of the task queue is the likely cause)."""
+    from service.i18n import render
+
     language = settings.language
     counts = {"tahun": year, "jumlah": result.requested, "dimulai": result.started, "sudah_ada": result.already}
     typer.echo(gettext(language, "cli.kohort_hasil", **counts, gagal=result.failed))
@@ -409,9 +435,29 @@ async def run_cohort(
         queue = settings.task_queue
         waited = round(wait)
         typer.echo(
-            gettext(language, "cli.kohort_belum_tercatat", n=missing, jumlah=len(opened), detik=waited, antrean=queue),
+            gettext(language, "cli.kohort_belum_tercatat", n=missing, jumlah=opened, detik=waited, antrean=queue),
             err=True,
         )
+
+
+async def run_cohort(
+    year: int, units_file: Path, concurrency: int, by: str, catatan: str | None, wait: float | None
+) -> int:
+    """`p2ham cohort open`: 1 if a unit failed or the read model did not fill in."""
+    from service.cohort import READ_MODEL_TIMEOUT
+
+    units, invalid = read_cohort_csv(units_file)
+    client, engine, settings = await connections()
+    admin = Actor(sub=by, name=by, role="admin")  # recorded in each case's history as who opened it
+    wait = READ_MODEL_TIMEOUT if wait is None else wait
+    with progress_bars() as bars:
+        result, opened = await start_cohort(
+            bars, client, engine, settings, year, units, admin, concurrency=concurrency, catatan=catatan
+        )
+        # The starts return before the worker has recorded the applications: wait until the read model shows them.
+        missing = await await_cohort(bars, engine, year, opened, wait)
+    result.add_invalid(invalid)
+    tell_cohort_result(result, year, len(opened), missing, wait, settings)
     return 1 if result.failed or missing else 0
 
 
@@ -437,20 +483,6 @@ def cohort_open(
 # --- p2ham audit ---------------------------------------------------------------------------------------------------
 
 
-async def audit_connections() -> tuple[Any, Any, Any]:
-    """The Temporal client, the database engine and the settings the auditor's commands read from."""
-    from worker import connect  # here, so that `p2ham token` stays quick
-
-    settings = get_settings()
-    try:
-        client = await connect(settings)
-    except Exception as e:
-        fail(
-            gettext(settings.language, "cli.temporal_tidak_terjangkau", alamat=settings.temporal_address, galat=str(e))
-        )
-    return client, make_engine(settings.database_url), settings
-
-
 async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
     """Verify one case (units given) or every case of the cycle (None); 1 if any case fails."""
     from sqlmodel import Session
@@ -458,7 +490,7 @@ async def run_audit(year: int, units: list[str] | None, as_json: bool) -> int:
     from service.audit import UnknownCase, cycle_units, describe_verdict, in_words, replayer, verdict_mark, verify_case
     from service.i18n import ngettext, render
 
-    client, engine, settings = await audit_connections()
+    client, engine, settings = await connections()
     language = settings.language
     with Session(engine) as session:
         if units is None:
@@ -534,7 +566,7 @@ async def run_audit_pack(year: int, unit: str, out: Path) -> int:
     from service.audit import UnknownCase, audit_pack, pack_name, verdict_mark
     from service.i18n import render
 
-    client, engine, settings = await audit_connections()
+    client, engine, settings = await connections()
     with Session(engine) as session:
         try:
             verdict, made = await audit_pack(

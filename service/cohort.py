@@ -14,7 +14,7 @@ counted as `already`. Running the same cohort again resumes where an interrupted
 import asyncio
 import csv
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -78,6 +78,12 @@ class CohortResult(BaseModel):
     def fail(self, unit: str, error: str, why: list[Reason | str]) -> None:
         self.failed += 1
         self.failures.append(CohortFailure(unit=unit, error=error, why_codes=why))
+
+    def add_invalid(self, invalid: Sequence[CohortFailure]) -> None:
+        """Count units that never reached the run (a CSV line that is not a unit) as requested, and failed."""
+        self.requested += len(invalid)
+        for bad in invalid:
+            self.fail(bad.unit, bad.error, bad.why_codes)
 
     def in_words(self, locale: str) -> "CohortResult":
         failures = [f.model_copy(update={"why": [render(r, locale) for r in f.why_codes]}) for f in self.failures]
@@ -176,6 +182,107 @@ async def await_read_model(
         await asyncio.sleep(poll)
 
 
+class CohortRun:
+    """One run of `open_cohort` under way: its result so far, told to `progress` unit by unit as each outcome is known,
+    and whether Temporal has stopped answering."""
+
+    def __init__(self, year: int, requested: int, progress: Progress | None) -> None:
+        self.result = CohortResult(year=year, requested=requested)
+        self.progress = progress
+        self.stalled = 0  # starts in a row that Temporal did not answer
+        self.stall_reason: list[Reason | str] = []
+
+    def record(self, unit: str, outcome: StartOutcome) -> None:
+        if outcome == "started":
+            self.result.started += 1
+        elif outcome == "already":
+            self.result.already += 1
+        if self.progress is not None:
+            self.progress(unit, outcome)
+
+    def fail(self, unit: str, error: str, why: list[Reason | str]) -> None:
+        self.result.fail(unit, error, why)
+        self.record(unit, "failed")
+
+    def stall(self, why: list[Reason | str]) -> None:
+        """A start Temporal did not answer: after a wave of them (Temporal down), the rest is not attempted, rather
+        than every start failing or waiting its full timeout."""
+        self.stalled, self.stall_reason = self.stalled + 1, why
+
+    def answered(self) -> None:
+        """Temporal answered a start: the count of unanswered ones begins again."""
+        self.stalled = 0
+
+    def without_repeats(self, units: Sequence[UnitInfo]) -> dict[str, UnitInfo]:
+        """Each unit once, by code: a unit listed again is a failure of its own; its first listing is the one used."""
+        unique: dict[str, UnitInfo] = {}
+        for unit in units:
+            if unit.code in unique:
+                self.fail(unit.code, "duplicate", [reason("unit_tercantum_berulang", unit=unit.code)])
+            else:
+                unique[unit.code] = unit
+        return unique
+
+    def finished(self) -> CohortResult:
+        self.result.failures.sort(key=lambda f: f.unit)
+        return self.result
+
+
+async def cohort_policy(engine: Engine, year: int, actor: Actor) -> CyclePolicy:
+    """The cycle's policy, once `actor` may open a cohort in it now; ApiError (403, 404, 409) otherwise."""
+    require_role(actor, *lifecycle.COHORT_ROLES)
+    policy = await asyncio.to_thread(cycle_policy, engine, year)
+    forbidden, why = lifecycle.cohort_refused(policy, actor, datetime.now(UTC))
+    if forbidden:
+        raise ApiError(403, "forbidden", reason("error.kohort_dilarang"), forbidden)
+    if why:
+        raise ApiError(409, "refused", reason("error.kohort_tidak_dapat_dibuka"), why)
+    return policy
+
+
+async def start_one(
+    run: CohortRun, unit: UnitInfo, start: Callable[[UnitInfo], Awaitable[bool]], timeout: float
+) -> None:
+    """Start one unit's case and record what came of it: one unit's failure must not stop the others."""
+    try:
+        started = await asyncio.wait_for(start(unit), timeout)
+    except TimeoutError:
+        why = [reason("alur_kerja_tidak_menjawab", detik=round(timeout))]
+        run.stall(why)
+        run.fail(unit.code, "timeout", why)
+    except ApiError as e:
+        if e.status == 503:
+            run.stall([e.message])
+        run.fail(unit.code, e.error, e.why or [e.message])
+    except Exception as e:  # the reason is reported, the others go on
+        run.fail(unit.code, "error", [reason("kesalahan_tak_terduga", jenis=type(e).__name__)])
+    else:
+        run.answered()
+        # Not started: started by an earlier run, perhaps not yet in the read model.
+        run.record(unit.code, "started" if started else "already")
+
+
+async def start_all(
+    run: CohortRun,
+    units: Sequence[UnitInfo],
+    start: Callable[[UnitInfo], Awaitable[bool]],
+    concurrency: int,
+    timeout: float,
+) -> None:
+    """Start the units' cases, `concurrency` at a time; once `concurrency` starts in a row went unanswered, the rest
+    fail as not attempted."""
+    queue = iter(units)
+
+    async def starter() -> None:
+        for unit in queue:  # one shared iterator: `concurrency` starters, each start taken once
+            if run.stalled >= concurrency:
+                run.fail(unit.code, "not_attempted", [reason("dihentikan_setelah_gagal_berulang"), *run.stall_reason])
+            else:
+                await start_one(run, unit, start, timeout)
+
+    await asyncio.gather(*(starter() for _ in range(max(1, concurrency))))
+
+
 async def open_cohort(
     engine: Engine,
     client: Client,
@@ -194,72 +301,17 @@ async def open_cohort(
     Returns once the starts are answered, before the started cases are in the read model (see `await_read_model`).
     Raises ApiError (403 not an admin, 404 no such cycle, 409 applications closed) before anything is changed.
     """
-    require_role(actor, *lifecycle.COHORT_ROLES)
-    policy = await asyncio.to_thread(cycle_policy, engine, year)
-    forbidden, why = lifecycle.cohort_refused(policy, actor, datetime.now(UTC))
-    if forbidden:
-        raise ApiError(403, "forbidden", reason("error.kohort_dilarang"), forbidden)
-    if why:
-        raise ApiError(409, "refused", reason("error.kohort_tidak_dapat_dibuka"), why)
-
-    result = CohortResult(year=year, requested=len(units))
-
-    def done(unit: str, outcome: StartOutcome) -> None:
-        if progress is not None:
-            progress(unit, outcome)
-
-    unique: dict[str, UnitInfo] = {}
-    for unit in units:
-        if unit.code in unique:
-            result.fail(unit.code, "duplicate", [reason("unit_tercantum_berulang", unit=unit.code)])
-            done(unit.code, "failed")
-        else:
-            unique[unit.code] = unit
+    policy = await cohort_policy(engine, year, actor)
+    run = CohortRun(year, len(units), progress)
+    unique = run.without_repeats(units)
     # The database work runs in a thread: in the API, the event loop keeps serving other requests meanwhile.
     await asyncio.to_thread(register_units, engine, list(unique.values()))
     there = await asyncio.to_thread(existing_cases, engine, year, list(unique))
     for code in sorted(there):
-        result.already += 1
-        done(code, "already")
+        run.record(code, "already")
 
-    queue = iter([u for u in unique.values() if u.code not in there])
-    # Temporal down: every start would fail or wait its full timeout; stop after a wave of such failures.
-    stalled = 0
-    stall_reason: list[Reason | str] = []
+    def start(unit: UnitInfo) -> Awaitable[bool]:
+        return begin_case(client, *case_start(task_queue, year, unit, policy, actor, catatan))
 
-    async def starter() -> None:
-        nonlocal stalled, stall_reason
-        for unit in queue:  # one shared iterator: `concurrency` starters, each start taken once
-            if stalled >= concurrency:
-                result.fail(unit.code, "not_attempted", [reason("dihentikan_setelah_gagal_berulang"), *stall_reason])
-                done(unit.code, "failed")
-                continue
-            try:
-                started = await asyncio.wait_for(
-                    begin_case(client, *case_start(task_queue, year, unit, policy, actor, catatan)), start_timeout
-                )
-            except TimeoutError:
-                why = [reason("alur_kerja_tidak_menjawab", detik=round(start_timeout))]
-                stalled, stall_reason = stalled + 1, why
-                result.fail(unit.code, "timeout", why)
-                done(unit.code, "failed")
-            except ApiError as e:
-                if e.status == 503:
-                    stalled, stall_reason = stalled + 1, [e.message]
-                result.fail(unit.code, e.error, e.why or [e.message])
-                done(unit.code, "failed")
-            except Exception as e:  # one unit's failure must not stop the others; the reason is reported
-                result.fail(unit.code, "error", [reason("kesalahan_tak_terduga", jenis=type(e).__name__)])
-                done(unit.code, "failed")
-            else:
-                stalled = 0
-                if started:
-                    result.started += 1
-                    done(unit.code, "started")
-                else:  # started by an earlier run, perhaps not yet in the read model
-                    result.already += 1
-                    done(unit.code, "already")
-
-    await asyncio.gather(*(starter() for _ in range(max(1, concurrency))))
-    result.failures.sort(key=lambda f: f.unit)
-    return result
+    await start_all(run, [u for u in unique.values() if u.code not in there], start, concurrency, start_timeout)
+    return run.finished()

@@ -3,19 +3,21 @@ doors). A report draft that the unit has not saved yet starts from the plan: the
 with their evidence of progress, so the unit does not type them twice."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from models.contracts import Actor, CaseData, Laporan, Payload, Rencana
-from models.tables import CaseRow, DraftRow, PlanDraftRow
+from models.tables import CaseRow, DraftRow, PlanDraftRow, UnsentDraft
 from service.cases import load_case
 from service.errors import ApiError
 from service.evidence import resolve
 from service.i18n import render
 from workflows import lifecycle
 from workflows.reasons import Reason, reason
+
+Draft = TypeVar("Draft", bound=UnsentDraft)
 
 
 class DraftView(BaseModel):
@@ -104,20 +106,20 @@ def own_case(session: Session, year: int, unit: str, actor: Actor, event: str = 
     return case
 
 
-def saved(session: Session, row: DraftRow | PlanDraftRow, payload: Payload, actor: Actor) -> None:
-    row.payload, row.saved_by, row.saved_at = payload.model_dump(mode="json"), actor.sub, datetime.now(UTC)
+def saved(session: Session, table: type[Draft], year: int, unit: str, payload: Payload, actor: Actor) -> Draft:
+    """The case's draft in `table`, made or replaced by `payload`, as `actor` saved it now."""
+    fields = {"payload": payload.model_dump(mode="json"), "saved_by": actor.sub, "saved_at": datetime.now(UTC)}
+    row = session.get(table, (year, unit))
+    row = table(year=year, unit=unit, **fields) if row is None else row.sqlmodel_update(fields)
     session.add(row)
     session.commit()
+    return row
 
 
 def save_draft(session: Session, year: int, unit: str, laporan: Laporan, actor: Actor, locale: str) -> DraftView:
     """Save the report as it stands (nothing is sent), and see what still stands in the way of sending it."""
     case = own_case(session, year, unit, actor)
-    row = session.get(DraftRow, (year, unit)) or DraftRow(
-        year=year, unit=unit, payload={}, saved_by="", saved_at=datetime.now(UTC)
-    )
-    saved(session, row, laporan, actor)
-    return draft_view(session, case, row, locale)
+    return draft_view(session, case, saved(session, DraftRow, year, unit, laporan, actor), locale)
 
 
 def save_plan_draft(
@@ -125,11 +127,7 @@ def save_plan_draft(
 ) -> PlanDraftView:
     """Save the action plan as it stands (nothing is sent), and see what still stands in the way of sending it."""
     case = own_case(session, year, unit, actor, "kirim_rencana")
-    row = session.get(PlanDraftRow, (year, unit)) or PlanDraftRow(
-        year=year, unit=unit, payload={}, saved_by="", saved_at=datetime.now(UTC)
-    )
-    saved(session, row, rencana, actor)
-    return plan_draft_view(session, case, row, locale)
+    return plan_draft_view(session, case, saved(session, PlanDraftRow, year, unit, rencana, actor), locale)
 
 
 def get_draft(session: Session, row: CaseRow, locale: str) -> DraftView:

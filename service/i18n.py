@@ -136,6 +136,11 @@ def display(locale: str, kind: str, identifier: str) -> str:
     return identifier if text == msgid else text
 
 
+def person(locale: str, name: str, role: str) -> str:
+    """Who did something, as a history shows it: the name and the role's display name, "Budi (Operator Unit)"."""
+    return f"{name} ({display(locale, 'role', role)})"
+
+
 def join(locale: str, items: Iterable[str], style: str = "standard") -> str:
     """Items as a list a person reads ("a, b, dan c"); `style="or"` for alternatives."""
     return format_list(list(items), style=style, locale=supported(locale))

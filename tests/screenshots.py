@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from playwright.async_api import async_playwright
@@ -16,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bench.dasbor import YEAR, prepare
+from bench.served import scratch
 from models.db import make_engine
 from models.tables import CaseRow, TransitionRow
 from service.api import create_app
@@ -63,8 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.screenshots")
     parser.add_argument("--cases", type=int, default=2000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="p2ham-screenshots-") as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'shots.db'}", mode="dev", evidence_dir=Path(tmp))
+    with scratch("screenshots") as settings:
         prepare(settings, args.cases)
         asyncio.run(shoot(settings, award_decrees(settings)))
     print(f"written: {DOCS / 'dasbor.png'}, {DOCS / 'verifikasi-predikat.png'}")

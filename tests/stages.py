@@ -34,6 +34,19 @@ def calendar(now: datetime, reporting_opens_in: timedelta) -> Calendar:
     return cal.model_copy(update={"reporting_opens": now + reporting_opens_in})
 
 
+def roomy_calendar(reporting_opens_in: timedelta) -> Calendar:
+    """A cycle of minutes, for tests that drive several cases through it: applications close in 2 minutes, reporting
+    opens `reporting_opens_in` from now and closes in 4, the cycle ends in 5, an award lasts until 6."""
+    now = datetime.now(UTC)
+    return Calendar(
+        applications_close=now + timedelta(minutes=2),
+        reporting_opens=now + reporting_opens_in,
+        reporting_closes=now + timedelta(minutes=4),
+        cycle_ends=now + timedelta(minutes=5),
+        award_valid_until=now + timedelta(minutes=6),
+    )
+
+
 async def _reject(d: Driver) -> None:
     await d.send("tolak_permohonan", "ditjen", {"alasan": "Surat permohonan belum ditandatangani kepala unit"})
 

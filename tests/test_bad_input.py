@@ -22,7 +22,7 @@ from service.api import create_app
 from service.demo import WITNESSES, Driver, open_case, sample_photo
 from service.settings import Settings
 from tests.stages import OPENS_LATE, REGION, calendar
-from tests.test_faults import postgres_database, tell
+from tests.test_faults import postgres_database, settle
 
 Token = Callable[..., dict[str, str]]
 MiB = 1024 * 1024
@@ -128,8 +128,7 @@ async def test_oversized_bodies_are_refused_and_nothing_is_stored(
         problems.append(f"the refusal log kept {logged} bytes of refused oversized bodies for this case")
     problems = [p for p in problems if p]
     counts = f"test_bad_input oversized bodies: {len(sent) + 1} requests of ~5 MB, {len(problems)} problems"
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_a_20_mb_upload_is_413_and_nothing_is_kept(
@@ -266,8 +265,7 @@ async def test_unicode_names_and_reasons_are_stored_exactly_within_the_limits(
     counts = (
         f"test_bad_input unicode: names of {NAME_MAX} and reasons of {TEXT_MAX} code points, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_nul_bytes_and_odd_unicode_on_postgresql_are_not_server_errors(
@@ -366,8 +364,7 @@ async def test_dates_out_of_range_are_refused_and_nothing_is_stored(
         problems.append(refused_well(await http.get(path, headers=ditjen), 404, 422))
     problems = [p for p in problems if p]
     counts = f"test_bad_input dates: year 1 and 9999 with offsets, naive and year 0, {len(problems)} problems"
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 # --- Unknown years and units ---------------------------------------------------------------------------------------

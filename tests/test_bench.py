@@ -23,21 +23,27 @@ RATIOS = (
 )
 
 
-async def test_small_benchmark_completes_and_prints_its_ratios() -> None:
-    # A child process with its own dev server and worker; awaited, so this session's event loop keeps running.
+async def run(module: str, *args: str, timeout: float) -> tuple[int | None, str]:
+    """`python -m <module>` in a child process, awaited, so this session's event loop keeps running: its exit status
+    and what it printed."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench",
-        *SMALL,
+        module,
+        *args,
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(child.communicate(), timeout=600)
-    printed = out.decode(errors="replace")
-    assert child.returncode == 0, printed[-4000:]
+    out, _ = await asyncio.wait_for(child.communicate(), timeout=timeout)
+    return child.returncode, out.decode(errors="replace")
+
+
+async def test_small_benchmark_completes_and_prints_its_ratios() -> None:
+    # With its own dev server and worker.
+    status, printed = await run("bench", *SMALL, timeout=600)
+    assert status == 0, printed[-4000:]
     lines = printed.splitlines()
     for ratio in RATIOS:
         found = [line for line in lines if ratio in line]
@@ -54,19 +60,8 @@ async def test_small_benchmark_completes_and_prints_its_ratios() -> None:
 async def printed_by(bench: str, *args: str) -> str:
     """Run `python -m bench.<bench>` small; its output. It ends 0 or 1 by whether its target was met, which depends on
     what else runs on this machine, so only that it ended with a verdict is checked."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        f"bench.{bench}",
-        *args,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(child.communicate(), timeout=300)
-    printed = out.decode(errors="replace")
-    assert child.returncode in (0, 1), printed[-4000:]
+    status, printed = await run(f"bench.{bench}", *args, timeout=300)
+    assert status in (0, 1), printed[-4000:]
     return printed
 
 

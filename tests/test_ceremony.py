@@ -11,9 +11,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from models.policy import Calendar
 from service.demo import WITNESSES, Driver, open_case, sample_statement
 from service.settings import Settings
+from tests.stages import roomy_calendar
 from worker import SANDBOX
 from workflows.ceremony import CONCURRENCY, CeremonyWorkflow, ceremony_workflow_id
 
@@ -21,20 +21,9 @@ WAIT = 30.0
 PLACE = "Aula Kanwil DKI Jakarta"
 
 
-def roomy_calendar() -> Calendar:
-    """Seconds, but the reporting window opens minutes away: signed units stay in pembangunan while the test looks."""
-    now = datetime.now(UTC)
-    return Calendar(
-        applications_close=now + timedelta(minutes=2),
-        reporting_opens=now + timedelta(minutes=2),
-        reporting_closes=now + timedelta(minutes=4),
-        cycle_ends=now + timedelta(minutes=5),
-        award_valid_until=now + timedelta(minutes=6),
-    )
-
-
 async def open_units(api: httpx.AsyncClient, settings: Settings, year: int, codes: list[str]) -> dict[str, Driver]:
-    calendar = roomy_calendar()
+    # Reporting opens minutes away: signed units stay in pembangunan while the test looks.
+    calendar = roomy_calendar(timedelta(minutes=2))
     first = await open_case(api, settings, year, codes[0], calendar, say=print)  # creates the cycle: not concurrently
     rest = await asyncio.gather(*(open_case(api, settings, year, code, calendar, say=print) for code in codes[1:]))
     return {d.unit: d for d in (first, *rest)}

@@ -24,7 +24,7 @@ from service.demo import WITNESSES, Driver, open_case
 from service.i18n import in_words, render
 from service.settings import Settings
 from tests.stages import OPENS_LATE, REGION, calendar
-from tests.test_faults import tell
+from tests.test_faults import settle
 from workflows import lifecycle
 from workflows.unit import CaseWorkflow, case_workflow_id
 
@@ -190,6 +190,13 @@ def ceremony(seconds: int) -> dict[str, Any]:
     return {"jadwal": jadwal, "tempat": "Aula Kanwil DKI Jakarta", "saksi": WITNESSES}
 
 
+async def approved(api: httpx.AsyncClient, settings: Settings, year: int, unit: str) -> Driver:
+    """A case opened and approved (seq 2), its ceremony a minute away: where reschedules race."""
+    d = await opened(api, settings, year, unit)
+    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    return d
+
+
 async def test_conflicting_events_one_serial_order(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
@@ -226,15 +233,13 @@ async def test_conflicting_events_one_serial_order(
         f"test_concurrency conflicting events: {N} requests at once, {statuses.count(200)} applied ({events}), "
         f"{statuses.count(409)} refused with 409, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_twenty_reschedules_all_apply_in_some_order(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
-    d = await opened(api, settings, year, "KANIM-RACE-SAMA")
-    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    d = await approved(api, settings, year, "KANIM-RACE-SAMA")
     requests = []
     for n in range(N):
         role, claims = ("ditjen_ham", {}) if n % 2 else ("kanwil", {"region": REGION})
@@ -257,15 +262,13 @@ async def test_twenty_reschedules_all_apply_in_some_order(
         f"test_concurrency same event: {N} reschedules at once, {sum(r.status == 200 for r in requests)} applied as "
         f"seqs {added[0].seq if added else '-'}..{added[-1].seq if added else '-'}, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 async def test_twenty_retries_with_one_key_apply_once(
     api: httpx.AsyncClient, settings: Settings, client: Client, engine: Engine, year: int, token, capsys
 ) -> None:
-    d = await opened(api, settings, year, "KANIM-RACE-KUNCI")
-    await d.send("setujui_permohonan", "ditjen", ceremony(60))
+    d = await approved(api, settings, year, "KANIM-RACE-KUNCI")
     actor = official("ditjen_ham", 1)
     body = {"jadwal": ceremony(120)["jadwal"], "alasan": "Kakanwil berhalangan"}
     same = key()
@@ -306,5 +309,4 @@ async def test_twenty_retries_with_one_key_apply_once(
         f"test_concurrency same key: {N} retries at once, {len(added)} applied; {N} bodies on one key, "
         f"{statuses.count(200)} applied and {statuses.count(422)} refused; {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)

@@ -12,6 +12,7 @@ from models.tables import TransitionRow
 from service import documents
 from service.demo import Driver, assign, declare, open_case, report
 from service.settings import Settings
+from tests.stages import roomy_calendar
 
 WAIT = 30.0
 
@@ -24,18 +25,6 @@ JUST_BELOW = {  # weighted totals 73.5 and 74.5: the mean is 74, which fails
     "penilai_a": {"sarana": 60, "sdm": 70, "kepatuhan": 80, "inovasi": 80, "integritas": 90},
     "penilai_b": {"sarana": 64, "sdm": 76, "kepatuhan": 82, "inovasi": 70, "integritas": 88},
 }
-
-
-def roomy_calendar() -> Calendar:
-    """Reporting opens within seconds, and stays open long enough for two cases on a busy machine."""
-    now = datetime.now(UTC)
-    return Calendar(
-        applications_close=now + timedelta(minutes=2),
-        reporting_opens=now + timedelta(seconds=4),
-        reporting_closes=now + timedelta(minutes=3),
-        cycle_ends=now + timedelta(minutes=4),
-        award_valid_until=now + timedelta(minutes=5),
-    )
 
 
 async def to_evaluation(d: Driver, sheets: dict[str, dict[str, float]]) -> None:
@@ -63,7 +52,7 @@ def reasons(html: str) -> str:
 async def test_weighted_total_decides_at_the_pass_mark_and_both_documents_say_why(
     api: httpx.AsyncClient, settings: Settings, year: int, token
 ):
-    calendar = roomy_calendar()
+    calendar = roomy_calendar(timedelta(seconds=4))  # reporting opens within seconds, for two cases
     passing = await open_case(api, settings, year, "KANIM-LULUS", calendar, say=print)
     failing = await open_case(api, settings, year, "KANIM-GAGAL", calendar, say=print)
     await asyncio.gather(to_evaluation(passing, AT_THE_PASS_MARK), to_evaluation(failing, JUST_BELOW))

@@ -61,6 +61,13 @@ def tell(capsys: pytest.CaptureFixture[str], line: str) -> None:
         sys.stderr.flush()
 
 
+def settle(capsys: pytest.CaptureFixture[str], counts: str, problems: list[str]) -> None:
+    """The counts for the CI log, then every problem found at once (a test that collects them rather than stopping
+    at the first)."""
+    tell(capsys, counts)
+    assert not problems, counts + "\n" + "\n".join(problems)
+
+
 def quiet(_: str) -> None:
     pass
 
@@ -343,8 +350,7 @@ async def test_worker_killed_mid_cohort_every_case_once(
         f"{[(r.started, r.already, r.failed) for r in [*runs, again]]}), {len(codes)} cases checked, "
         f"{len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 # --- b. the Temporal dev server restarted on its SQLite file ----------------------------------------------------------
@@ -464,8 +470,7 @@ async def test_temporal_restarted_on_its_file_cases_continue(
         f"{(up_at - down_at).total_seconds():.0f}s outage, {len(expected)} cases and "
         f"{sum(map(len, expected.values()))} transitions checked, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
 
 
 # --- c. the read model's database unavailable while projections run -------------------------------------------------
@@ -595,6 +600,5 @@ async def test_database_unavailable_during_projections_read_model_catches_up(
         f"outage, {len(fired_while_down)} timers fired while it was down, {len(expected)} cases and "
         f"{sum(map(len, expected.values()))} transitions checked, {len(problems)} problems"
     )
-    tell(capsys, counts)
-    assert not problems, counts + "\n" + "\n".join(problems)
+    settle(capsys, counts, problems)
     assert sorted(fired_while_down) == sorted(expected), counts

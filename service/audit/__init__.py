@@ -19,11 +19,10 @@ audit pack that `service/audit_verify.py` (standard library only) checks offline
 """
 
 from service.audit.case import Audit, UnknownCase, audit_case, cycle_units, verify_case
-from service.audit.log import entry_of, load_refusals, load_rows, utc
+from service.audit.log import entry_of, utc
 from service.audit.pack import PackTooLarge, audit_pack, download_pack, pack_name
 from service.audit.replay import replay_history, replayer
 from service.audit.verdict import AuditVerdict, describe_verdict, in_words, verdict_mark
-from service.spreadsheet import csv_text  # the auditor's page writes its CSV with it
 
 __all__ = [
     "Audit",
@@ -32,14 +31,11 @@ __all__ = [
     "UnknownCase",
     "audit_case",
     "audit_pack",
-    "csv_text",
     "cycle_units",
     "describe_verdict",
     "download_pack",
     "entry_of",
     "in_words",
-    "load_refusals",
-    "load_rows",
     "pack_name",
     "replay_history",
     "replayer",

@@ -8,26 +8,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from models.tables import CaseRow, EvidenceRow
+from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
 from service import audit_runs, background
 from service.access import log_read
-from service.audit import (
-    PackTooLarge,
-    UnknownCase,
-    csv_text,
-    download_pack,
-    in_words,
-    load_refusals,
-    load_rows,
-    utc,
-    verify_case,
-)
+from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
+from service.audit.log import load_refusals, load_rows, utc
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
-from service.i18n import display, gettext, moment, render
+from service.i18n import display, gettext, moment, person, render
 from service.pages.oversight_access import job_gone, require_scope
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
+from service.spreadsheet import csv_text
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui/audit")
@@ -63,7 +55,7 @@ def cutoff_of(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.max, tzinfo=WIB).astimezone(UTC)
 
 
-def checks(verdict: Any) -> list[tuple[bool, str]]:
+def checks(verdict: AuditVerdict) -> list[tuple[bool, str]]:
     """The verdict's four checks as (passed, the check in words), for the reader's language."""
     replay, chain, read_model = verdict.replay, verdict.chain, verdict.read_model
     rerun = replay.get("lifecycle") or {}
@@ -115,6 +107,72 @@ def semua_csv(run_id: str, actor: PageActor) -> Response:
     return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+def chosen_day(per: str, locale: str) -> tuple[date | None, Errors]:
+    """The day the history is shown as it stood on (`?per=YYYY-MM-DD`): none given, or one that cannot be read, is
+    today's history, the latter with a problem in words."""
+    if not per:
+        return None, []
+    try:
+        return date.fromisoformat(per), []
+    except ValueError:
+        return None, [("per", gettext(locale, "web.audit_enter_date"))]
+
+
+def not_found(year: int, unit: str) -> PageError:
+    return PageError(
+        404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
+    )
+
+
+async def verified(state: State, db: Session, year: int, unit: str, locale: str) -> AuditVerdict:
+    """The case's verified replay, in words."""
+    client = await get_client(state)
+    async with temporal_errors():
+        try:
+            return in_words(await verify_case(client, db, year, unit), locale)
+        except UnknownCase:
+            raise not_found(year, unit) from None
+
+
+def until(cutoff: datetime | None, at: datetime) -> bool:
+    return cutoff is None or utc(at) <= cutoff
+
+
+def entry_rows(rows: list[TransitionRow], locale: str) -> list[list[Any]]:
+    """The audit log's entries with their hashes, oldest first."""
+    return [
+        [
+            r.seq,
+            moment(locale, r.at),
+            display(locale, "event", r.event),
+            display(locale, "stage", r.target),
+            person(locale, r.actor_name, r.actor_role),
+            r.hash,
+        ]
+        for r in rows
+    ]
+
+
+def refusal_rows(refusals: list[RefusalRow], locale: str) -> list[list[str]]:
+    """Who tried what on the case and was refused, and why, in words."""
+    return [
+        [
+            moment(locale, r.at),
+            display(locale, "event", r.event),
+            person(locale, r.actor_name, r.actor_role),
+            "; ".join(render(w, locale) for w in r.why),
+        ]
+        for r in refusals
+    ]
+
+
+def evidence_rows(db: Session, rows: list[TransitionRow]) -> list[list[Any]]:
+    """Each file the entries name, with its type and size ("–" for one the read model does not hold)."""
+    used = sorted({e for r in rows for e in r.evidence})
+    files = {e.id: e for e in db.exec(select(EvidenceRow).where(col(EvidenceRow.id).in_(used)))}
+    return [[e, files[e].media_type if e in files else "–", files[e].size if e in files else "–"] for e in used]
+
+
 # After the /semua routes: `/{year}/{unit}` would take /semua/{run_id} too.
 @router.get("/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("audit")])
 async def kasus(
@@ -127,27 +185,14 @@ async def kasus(
     state: State,
     per: Annotated[str, Query(max_length=10)] = "",
 ) -> HTMLResponse:
+    """The case's verified replay, and its history, refusals and evidence as they stood at the end of `per`."""
     require_scope(actor, "audit")
-    errors, day = [], None
-    if per:
-        try:
-            day = date.fromisoformat(per)
-        except ValueError:
-            errors.append(("per", gettext(locale, "web.audit_enter_date")))
+    day, errors = chosen_day(per, locale)
     cutoff = cutoff_of(day)
-    client = await get_client(state)
-    async with temporal_errors():
-        try:
-            verdict = in_words(await verify_case(client, db, year, unit), locale)
-        except UnknownCase:
-            raise PageError(
-                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
-            ) from None
-    rows = [r for r in load_rows(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
-    refusals = [r for r in load_refusals(db, year, unit) if cutoff is None or utc(r.at) <= cutoff]
+    verdict = await verified(state, db, year, unit, locale)
+    rows = [r for r in load_rows(db, year, unit) if until(cutoff, r.at)]
+    refusals = [r for r in load_refusals(db, year, unit) if until(cutoff, r.at)]
     log_read(db, actor, year, unit, ["refusals"])  # who tried what on the case, and why refused: as the API logs it
-    used = sorted({e for r in rows for e in r.evidence})
-    files = {e.id: e for e in db.exec(select(EvidenceRow).where(col(EvidenceRow.id).in_(used)))}
     return page(
         request,
         locale,
@@ -160,27 +205,9 @@ async def kasus(
         per=per,
         errors=errors,
         stage=rows[-1].target if rows else None,
-        entries=[
-            [
-                r.seq,
-                moment(locale, r.at),
-                display(locale, "event", r.event),
-                display(locale, "stage", r.target),
-                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
-                r.hash,
-            ]
-            for r in rows
-        ],
-        refusals=[
-            [
-                moment(locale, r.at),
-                display(locale, "event", r.event),
-                f"{r.actor_name} ({display(locale, 'role', r.actor_role)})",
-                "; ".join(render(w, locale) for w in r.why),
-            ]
-            for r in refusals
-        ],
-        evidence=[[e, files[e].media_type if e in files else "–", files[e].size if e in files else "–"] for e in used],
+        entries=entry_rows(rows, locale),
+        refusals=refusal_rows(refusals, locale),
+        evidence=evidence_rows(db, rows),
     )
 
 
@@ -194,8 +221,6 @@ async def paket(year: int, unit: str, actor: PageActor, locale: PageLocale, db: 
         try:
             return await download_pack(client, db, state.settings, actor, year, unit, locale)
         except UnknownCase:
-            raise PageError(
-                404, reason("web.audit_not_found_title"), reason("error.kasus_tidak_ditemukan", unit=unit, tahun=year)
-            ) from None
+            raise not_found(year, unit) from None
         except PackTooLarge as e:
             raise PageError(413, reason("audit.paket_terlalu_besar"), e.why) from None

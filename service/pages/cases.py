@@ -23,9 +23,9 @@ from service import cases, documents, evidence, rencana
 from service.access import lineage, readable_case
 from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
 from service.errors import ApiError
-from service.i18n import display, gettext, moment, render
+from service.i18n import display, gettext, moment, person, render
 from service.pages import forms
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads, refusal
+from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads, refusal
 from workflows import access, lifecycle
 from workflows.reasons import Reason, reason
 
@@ -35,7 +35,6 @@ WIB = timedelta(hours=7)
 REPORT_EVENTS = ("kirim_laporan", "kirim_perbaikan")
 # Once the result is fixed (either way) and whatever came after it: the outcome document can be printed.
 OUTCOME_STAGES = frozenset().union(*(lifecycle.onward(t) for t in lifecycle.targets("tetapkan_hasil_evaluasi")))
-Errors = list[tuple[str, str]]  # (the field's id, the problem in words)
 
 
 def case_url(year: int, unit: str) -> str:
@@ -107,73 +106,87 @@ def verifier_notes(history: list) -> dict[str, Any]:
     return {"catatan": returned[-1].payload.get("catatan", ""), "indikator": returned[-1].payload.get("indikator", {})}
 
 
+def event_forms(view: CaseView, case: CaseData) -> list[dict[str, Any]]:
+    """A form for each event the reader may send now, each with its own idempotency key: a form sent twice (a double
+    click, a retry) is applied once."""
+    actions = []
+    for event in view.allowed:
+        event_fields = forms.fields(event, case)
+        key = secrets.token_urlsafe(16)
+        actions.append({"event": event, "fields": event_fields, "key": key, "files": forms.has_file(event_fields)})
+    return actions
+
+
+def not_now(view: CaseView, locale: str) -> list[tuple[str, list[str]]]:
+    """The reader's events that the case refuses now, with the reasons in words; the calendar's own events are
+    nobody's to send."""
+    return [
+        (event, [render(r, locale) for r in why])
+        for event, why in view.refused_codes.items()
+        if lifecycle.RULES[event].roles != ("system",)
+    ]
+
+
+def history_entries(history: list, case: CaseData, locale: str) -> list[list[str]]:
+    """The history newest first: when (in the unit's own zone), who, what, and the stage it led to."""
+    return [
+        [
+            local_moment(locale, t.at, case),
+            person(locale, t.actor["name"] or t.actor["sub"], t.actor["role"]),
+            display(locale, "event", t.event),
+            display(locale, "stage", t.to),
+        ]
+        for t in reversed(history)
+    ]
+
+
+def report_evidence(report: dict[str, Any] | None) -> list[str]:
+    """The evidence the submitted report names, to describe each file beside its answer."""
+    return [b for a in report["answers"].values() for b in a.get("bukti", [])] if report else []
+
+
 def case_page(
     request: Request,
     db: Session,
     actor: Actor,
     locale: str,
     row: CaseRow,
-    status: int = 200,
-    failed: str | None = None,
-    errors: Errors | None = None,
-    values: dict[str, str] | None = None,
+    refused: forms.Refused = forms.NOTHING_REFUSED,
 ) -> HTMLResponse:
+    """The case as `actor` may see it, with the forms of what they may do now (a `refused` one again, with its
+    reasons)."""
     case = CaseData.model_validate(row.data)
-    done = request.query_params.get("berhasil")
     view: CaseView = lifecycle.view(case, actor, cases.now(), lineage(db, row.unit))
     # The steps, the report and the notes are the case's contents: only for those who read its history (an admin
     # sees the stage and may cancel, never the contents).
     may_read_history = access.may_read(case, actor, "history")
     steps = cases.transitions(db, row.year, row.unit) if may_read_history else []
     history = cases.visible_history(db, actor, row, steps)
-    actions = []
-    for event in view.allowed:
-        event_fields = forms.fields(event, case)
-        key = secrets.token_urlsafe(16)
-        actions.append({"event": event, "fields": event_fields, "key": key, "files": forms.has_file(event_fields)})
-    not_now = [
-        (event, [render(r, locale) for r in why])
-        for event, why in view.refused_codes.items()
-        if lifecycle.RULES[event].roles != ("system",)
-    ]
     report = submitted_report(history, case)
-    named = [b for a in report["answers"].values() for b in a.get("bukti", [])] if report else []
-    entries = [
-        [
-            local_moment(locale, t.at, case),
-            f"{t.actor['name'] or t.actor['sub']} ({display(locale, 'role', t.actor['role'])})",
-            display(locale, "event", t.event),
-            display(locale, "stage", t.to),
-        ]
-        for t in reversed(history)
-    ]
     return page(
         request,
         locale,
         "kasus.html",
-        status,
+        refused.status,
         case=case,
         row=row,
         view=view,
         deadline=local_moment(locale, view.deadline, case),
         jadwal=local_moment(locale, case.jadwal, case) if case.jadwal else None,
-        actions=actions,
-        not_now=not_now,
-        entries=entries,
+        actions=event_forms(view, case),
+        not_now=not_now(view, locale),
+        entries=history_entries(history, case, locale),
         report=report,
         notes=verifier_notes(history),
         plan=rencana.plan_view(db, row) if may_read_history and case.rencana else None,  # beside the report
         outcome=row.stage in OUTCOME_STAGES,
-        failed=failed,
-        errors=errors or [],
-        values=values or {},
-        done=done if done in lifecycle.EVENTS or done == "ajukan" else None,
+        done=forms.sent(request, {*lifecycle.EVENTS, "ajukan"}),
         kind_name=display(locale, "kind", case.unit.kind),
         event_name=lambda event: display(locale, "event", event),
-        unsur_options=[(u, display(locale, "unsur", u)) for u in forms.UNSUR],
-        saksi_rows=range(forms.SAKSI_ROWS),
         case_url=case_url(row.year, row.unit),
-        **evidence_context(db, locale, row.unit, named),
+        **refused.context(),
+        **forms.choices(locale),
+        **evidence_context(db, locale, row.unit, report_evidence(report)),
     )
 
 
@@ -225,8 +238,8 @@ async def kirim(
     except ApiError as e:
         db.rollback()
         row = readable_case(db, actor, "case", year, unit)
-        errors = refusal_errors(event, e, locale)
-        return case_page(request, db, actor, locale, row, e.status, event, errors, forms.kept(form))
+        refused = forms.Refused(e.status, event, refusal_errors(event, e, locale), forms.kept(form))
+        return case_page(request, db, actor, locale, row, refused)
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
 
 

@@ -3,11 +3,14 @@ with its table, plus the reporting rate against the days left and the coverage p
 same numbers as CSV and Excel."""
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
 from babel.numbers import format_decimal, format_percent
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from openpyxl import Workbook
 from sqlmodel import Session, select
 
@@ -44,162 +47,207 @@ class Numbers:
         return [*dashboard.rows(self.d), *dashboard.extra_rows(self.reporting, self.coverage)]
 
 
-def percent(locale: str, value: float | None) -> str:
-    return "–" if value is None else format_percent(value, format="#,##0.0%", locale=locale)
+class Words:
+    """The page's words, stage names and numbers in the reader's language: `_("web.cases")`, `_.stage(s)` (named `_`
+    where used, so that `make messages` finds the ids)."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def __call__(self, msgid: str, **params: Any) -> str:
+        return gettext(self.locale, msgid, **params)
+
+    def stage(self, stage: str) -> str:
+        return display(self.locale, "stage", stage)
+
+    def percent(self, value: float | None) -> str:
+        return "–" if value is None else format_percent(value, format="#,##0.0%", locale=self.locale)
+
+    def days(self, value: float) -> str:
+        return format_decimal(value, format="#,##0.0", locale=self.locale)
 
 
-def days(locale: str, value: float) -> str:
-    return format_decimal(value, format="#,##0.0", locale=locale)
+@dataclass(frozen=True)
+class Figure:
+    """One chart with its caption and the table of the same numbers (head, rows): the page's <figure> `id`."""
+
+    id: str
+    caption: str
+    svg: Markup
+    head: list[str]
+    rows: list[list[Any]]
+
+    @property
+    def caption_id(self) -> str:
+        return caption_id(self.id)
 
 
-def figures(locale: str, n: Numbers) -> list[dict[str, Any]]:
-    """Each chart with its caption and its table (head, rows), in the order the page shows them."""
-    _ = lambda msgid, **p: gettext(locale, msgid, **p)  # noqa: E731
-    stage = lambda s: display(locale, "stage", s)  # noqa: E731
-    d = n.d
-    out = []
+def caption_id(figure: str) -> str:
+    """The id of the figure's caption: the chart's accessible name (and the table's)."""
+    return f"grafik-{figure}-judul"
 
-    def label(figure: str) -> str:
-        return f"grafik-{figure}-judul"  # the figcaption's id: the chart's accessible name
 
-    stages = [s for s in STAGES if s in d.by_stage]
-    out.append(
-        dict(
-            id="tahap",
-            caption=_("web.chart_stages", n=d.total),
-            svg=charts.horizontal_bars(
-                tuple(stage(s) for s in stages), tuple(d.by_stage[s] for s in stages), _("web.cases"), label("tahap")
-            ),
-            head=[_("web.stage"), _("web.cases")],
-            rows=[[stage(s), d.by_stage[s]] for s in stages],
-        )
+def stages_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """Cases per stage, in the lifecycle's order: the funnel."""
+    stages = [s for s in STAGES if s in n.d.by_stage]
+    names, counts = [_.stage(s) for s in stages], [n.d.by_stage[s] for s in stages]
+    return Figure(
+        id,
+        _("web.chart_stages", n=n.d.total),
+        charts.horizontal_bars(tuple(names), tuple(counts), _("web.cases"), caption_id(id)),
+        [_("web.stage"), _("web.cases")],
+        [[name, count] for name, count in zip(names, counts, strict=True)],
     )
-    regions = list(d.by_region)
-    in_regions = [s for s in STAGES if any(s in d.by_region[r] for r in regions)]
-    out.append(
-        dict(
-            id="wilayah",
-            caption=_("web.chart_regions"),
-            svg=charts.stacked_bars(
-                tuple(regions),
-                tuple((stage(s), tuple(d.by_region[r].get(s, 0) for r in regions)) for s in in_regions),
-                label("wilayah"),
-            ),
-            head=[_("web.region"), *[stage(s) for s in in_regions]],
-            rows=[[r, *[d.by_region[r].get(s, 0) for s in in_regions]] for r in regions],
-        )
+
+
+def regions_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """Cases per region, stacked by stage (only the stages some region has)."""
+    by_region = n.d.by_region
+    stages = [s for s in STAGES if any(s in by_region[r] for r in by_region)]
+    counts = {r: [by_region[r].get(s, 0) for s in stages] for r in by_region}
+    series = tuple((_.stage(s), tuple(counts[r][i] for r in by_region)) for i, s in enumerate(stages))
+    return Figure(
+        id,
+        _("web.chart_regions"),
+        charts.stacked_bars(tuple(by_region), series, caption_id(id)),
+        [_("web.region"), *[_.stage(s) for s in stages]],
+        [[r, *counts[r]] for r in by_region],
     )
-    if n.reporting is not None:
-        rep = n.reporting
-        out.append(
-            dict(
-                id="pelaporan",
-                caption=_("web.chart_reporting", opened=rep.opened, closes=rep.closes),
-                svg=charts.line(
-                    tuple(str(day.days_left) for day in rep.days),
-                    tuple(None if day.rate is None else round(day.rate * 100, 1) for day in rep.days),
-                    _("web.reported_share"),
-                    label("pelaporan"),
-                ),
-                head=[_("web.days_left"), _("web.reported"), _("web.reported_share")],
-                rows=[
-                    [day.days_left, day.reported, percent(locale, day.rate)]
-                    for i, day in enumerate(rep.days)
-                    if i == 0 or day.reported != rep.days[i - 1].reported or day.days_left == 0
-                ],
-            )
-        )
-    r = d.pass_rates
-    out.append(
-        dict(
-            id="kelulusan",
-            caption=_("web.chart_rates", passed=r.passed, failed=r.failed, awarded=r.awarded),
-            svg=charts.grouped_bars(
-                (_("web.pass_rate"), _("web.award_rate")),
-                ((_("web.rate"), (round((r.pass_rate or 0) * 100, 1), round((r.award_rate or 0) * 100, 1))),),
-                label("kelulusan"),
-            ),
-            head=[_("web.measure"), _("web.value")],
-            rows=[
-                [_("web.passed"), r.passed],
-                [_("web.failed"), r.failed],
-                [_("web.awarded"), r.awarded],
-                [_("web.pass_rate"), percent(locale, r.pass_rate)],
-                [_("web.award_rate"), percent(locale, r.award_rate)],
-            ],
-        )
+
+
+def reporting_figure(_: Words, n: Numbers, id: str) -> Figure | None:
+    """The share of cases that reported, day by day until the reporting window closes; none without a window. The
+    table keeps only the days on which the count changed, and the last."""
+    rep = n.reporting
+    if rep is None:
+        return None
+    changed = [
+        day
+        for i, day in enumerate(rep.days)
+        if i == 0 or day.reported != rep.days[i - 1].reported or day.days_left == 0
+    ]
+    return Figure(
+        id,
+        _("web.chart_reporting", opened=rep.opened, closes=rep.closes),
+        charts.line(
+            tuple(str(day.days_left) for day in rep.days),
+            tuple(None if day.rate is None else round(day.rate * 100, 1) for day in rep.days),
+            _("web.reported_share"),
+            caption_id(id),
+        ),
+        [_("web.days_left"), _("web.reported"), _("web.reported_share")],
+        [[day.days_left, day.reported, _.percent(day.rate)] for day in changed],
     )
-    medians = [s for s in STAGES if s in d.median_days]
-    out.append(
-        dict(
-            id="median",
-            caption=_("web.chart_medians", as_of=moment(locale, d.median_days_as_of)),
-            svg=charts.horizontal_bars(
-                tuple(stage(s) for s in medians),
-                tuple(round(d.median_days[s], 1) for s in medians),
-                _("web.median_days"),
-                label("median"),
-            ),
-            head=[_("web.stage"), _("web.median_days")],
-            rows=[[stage(s), days(locale, d.median_days[s])] for s in medians],
-        )
+
+
+def rates_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """The pass and award rates; the table also has the counts they come from."""
+    r = n.d.pass_rates
+    rates = (round((r.pass_rate or 0) * 100, 1), round((r.award_rate or 0) * 100, 1))
+    return Figure(
+        id,
+        _("web.chart_rates", passed=r.passed, failed=r.failed, awarded=r.awarded),
+        charts.grouped_bars((_("web.pass_rate"), _("web.award_rate")), ((_("web.rate"), rates),), caption_id(id)),
+        [_("web.measure"), _("web.value")],
+        [
+            [_("web.passed"), r.passed],
+            [_("web.failed"), r.failed],
+            [_("web.awarded"), r.awarded],
+            [_("web.pass_rate"), _.percent(r.pass_rate)],
+            [_("web.award_rate"), _.percent(r.award_rate)],
+        ],
     )
-    plans = [(r, p) for r, p in d.plans.by_region.items()] + [(_("web.national"), d.plans.national)]
-    out.append(
-        dict(
-            id="rencana",
-            caption=_("web.chart_plans"),
-            svg=charts.grouped_bars(
-                tuple(r for r, _p in plans),
-                (
-                    (_("web.plans_sent"), tuple(p.with_plan for _r, p in plans)),
-                    (_("web.plans_accepted"), tuple(p.accepted for _r, p in plans)),
-                    (_("web.plans_overdue_actions"), tuple(p.overdue_actions for _r, p in plans)),
-                ),
-                label("rencana"),
-            ),
-            head=[
-                _("web.region"),
-                _("web.cases"),
-                _("web.plans_sent"),
-                _("web.plans_share"),
-                _("web.plans_accepted"),
-                _("web.plans_overdue_actions"),
-                _("web.plans_most_tidak"),
-            ],
-            rows=[
-                [
-                    r,
-                    p.cases,
-                    p.with_plan,
-                    percent(locale, p.share_with_plan),
-                    p.accepted,
-                    p.overdue_actions,
-                    ", ".join(f"{c.kode} ({c.units})" for c in p.most_tidak[:3]) or "–",
-                ]
-                for r, p in plans
-            ],
-        )
+
+
+def medians_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """The median days a case spends in each stage."""
+    medians = n.d.median_days
+    stages = [s for s in STAGES if s in medians]
+    return Figure(
+        id,
+        _("web.chart_medians", as_of=moment(_.locale, n.d.median_days_as_of)),
+        charts.horizontal_bars(
+            tuple(_.stage(s) for s in stages),
+            tuple(round(medians[s], 1) for s in stages),
+            _("web.median_days"),
+            caption_id(id),
+        ),
+        [_("web.stage"), _("web.median_days")],
+        [[_.stage(s), _.days(medians[s])] for s in stages],
     )
+
+
+def plans_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """Action plans per region and nationally: sent, accepted, overdue actions; the table also has the share with a
+    plan and the criteria most often answered `tidak`."""
+    plans = [*n.d.plans.by_region.items(), (_("web.national"), n.d.plans.national)]
+    series = (
+        (_("web.plans_sent"), tuple(p.with_plan for _r, p in plans)),
+        (_("web.plans_accepted"), tuple(p.accepted for _r, p in plans)),
+        (_("web.plans_overdue_actions"), tuple(p.overdue_actions for _r, p in plans)),
+    )
+    return Figure(
+        id,
+        _("web.chart_plans"),
+        charts.grouped_bars(tuple(r for r, _p in plans), series, caption_id(id)),
+        [
+            _("web.region"),
+            _("web.cases"),
+            _("web.plans_sent"),
+            _("web.plans_share"),
+            _("web.plans_accepted"),
+            _("web.plans_overdue_actions"),
+            _("web.plans_most_tidak"),
+        ],
+        [
+            [
+                r,
+                p.cases,
+                p.with_plan,
+                _.percent(p.share_with_plan),
+                p.accepted,
+                p.overdue_actions,
+                ", ".join(f"{c.kode} ({c.units})" for c in p.most_tidak[:3]) or "–",
+            ]
+            for r, p in plans
+        ],
+    )
+
+
+def coverage_figure(_: Words, n: Numbers, id: str) -> Figure:
+    """Units per region: registered, with a case this year, holding the award."""
     cov = n.coverage
-    out.append(
-        dict(
-            id="cakupan",
-            caption=_("web.chart_coverage"),
-            svg=charts.grouped_bars(
-                tuple(c.region for c in cov),
-                (
-                    (_("web.units_registered"), tuple(c.registered for c in cov)),
-                    (_("web.units_with_case"), tuple(c.with_case for c in cov)),
-                    (_("web.units_holding"), tuple(c.holding for c in cov)),
-                ),
-                label("cakupan"),
-            ),
-            head=[_("web.region"), _("web.units_registered"), _("web.units_with_case"), _("web.units_holding")],
-            rows=[[c.region, c.registered, c.with_case, c.holding] for c in cov],
-        )
+    series = (
+        (_("web.units_registered"), tuple(c.registered for c in cov)),
+        (_("web.units_with_case"), tuple(c.with_case for c in cov)),
+        (_("web.units_holding"), tuple(c.holding for c in cov)),
     )
-    return out
+    return Figure(
+        id,
+        _("web.chart_coverage"),
+        charts.grouped_bars(tuple(c.region for c in cov), series, caption_id(id)),
+        [_("web.region"), *[name for name, _values in series]],
+        [[c.region, c.registered, c.with_case, c.holding] for c in cov],
+    )
+
+
+# The page's figures by id (the anchors #grafik-ID and the tables' test ids), in the order the page shows them.
+FIGURES: dict[str, Callable[[Words, Numbers, str], Figure | None]] = {
+    "tahap": stages_figure,
+    "wilayah": regions_figure,
+    "pelaporan": reporting_figure,
+    "kelulusan": rates_figure,
+    "median": medians_figure,
+    "rencana": plans_figure,
+    "cakupan": coverage_figure,
+}
+
+
+def figures(locale: str, n: Numbers) -> list[Figure]:
+    """Each chart with its caption and its table, in the order the page shows them."""
+    words = Words(locale)
+    shown = (build(words, n, id) for id, build in FIGURES.items())
+    return [figure for figure in shown if figure is not None]
 
 
 def query_of(n: Numbers) -> str:

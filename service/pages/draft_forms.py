@@ -21,7 +21,7 @@ from service import cases
 from service.deps import AppState
 from service.errors import ApiError
 from service.i18n import gettext, render
-from service.pages.cases import Errors, case_url
+from service.pages.cases import case_url
 from service.pages.forms import text
 from service.pages.render import PageError
 from workflows.reasons import reason

@@ -2,14 +2,18 @@
 and the form's answers turned back into that payload. The lifecycle checks the payload; nothing is checked here."""
 
 import typing
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from fastapi import Request
 from pydantic import AwareDatetime
 from starlette.datastructures import FormData, UploadFile
 
 from models.contracts import CaseData, JawabanIndikator, Payload, Saksi
+from service.i18n import display
+from service.pages.render import Errors
 from workflows import lifecycle
 
 SAKSI_ROWS = 3  # witness rows offered on a form; empty rows are left out
@@ -122,6 +126,36 @@ def files(event_fields: list[Field], form: FormData) -> dict[str, UploadFile]:
     """The file fields that carry a chosen file."""
     chosen = {f.name: form.get(f.name) for f in event_fields if f.kind == "file"}
     return {name: f for name, f in chosen.items() if isinstance(f, UploadFile) and f.filename}
+
+
+def choices(locale: str) -> dict[str, Any]:
+    """What peristiwa.html's fields need besides the case: the witness rows offered and the unsur to choose from."""
+    return {"unsur_options": [(u, display(locale, "unsur", u)) for u in UNSUR], "saksi_rows": range(SAKSI_ROWS)}
+
+
+def sent(request: Request, known: Container[str]) -> str | None:
+    """The event the redirect after a form says was sent (`?berhasil=EVENT`), for the page's banner: a known one only,
+    since it is read from the URL."""
+    done = request.query_params.get("berhasil")
+    return done if done is not None and done in known else None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An event's form that the service refused, for its page to show again: the status to answer with, the event,
+    the reasons by field in words, and what was typed. `NOTHING_REFUSED`: the page as it is."""
+
+    status: int
+    event: str | None
+    errors: Errors
+    values: dict[str, str]
+
+    def context(self) -> dict[str, Any]:
+        """The templates' names: the refused event's form keeps `values` (`failed` says which form)."""
+        return {"failed": self.event, "errors": self.errors, "values": self.values}
+
+
+NOTHING_REFUSED = Refused(200, None, [], {})
 
 
 def kept(form: FormData) -> dict[str, str]:

@@ -14,7 +14,7 @@ from models.contracts import UTC_OFFSET_HOURS, Actor, UnitInfo
 from service.access import visible_case_page
 from service.deps import CYCLE_YEARS, SessionDep
 from service.i18n import display, gettext, join, moment, ngettext
-from service.pages.render import HOME, HOME_QUERY, PageActor, PageLocale, page, page_reads
+from service.pages.render import HOME, HOME_QUERY, Errors, PageActor, PageLocale, page, page_reads
 from service.worklist import Filters, Task, acts_at_all, worklist
 from workflows import access
 
@@ -26,7 +26,6 @@ KINDS = get_args(UnitInfo.model_fields["kind"].annotation)
 MAX_QUERY = 500
 MAX_FILTER = 100  # characters of a filter kept: a longer one is no code, year or date, and reads as a problem
 MAX_OFFSET = 10_000_000
-Errors = list[tuple[str, str]]
 
 
 def read_filters(locale: str, values: dict[str, str]) -> tuple[Filters, Errors]:

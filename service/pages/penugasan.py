@@ -22,7 +22,7 @@ from service.deps import CYCLE_YEARS, SessionDep, State, get_client
 from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages.oversight_access import require
-from service.pages.render import PageActor, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
 from service.pages.sections import ASSIGNERS
 from service.registry import load_policy
 from workflows.reasons import payload_reasons
@@ -36,7 +36,6 @@ LABELS = {"wilayah": "web.region", "tahap": "web.assign_stage", **{f: f"web.fiel
 KEY = re.compile(r"^[\x21-\x7e]{8,128}$")  # as the API's Idempotency-Key
 
 Values = dict[str, str]
-Errors = list[tuple[str, str]]
 
 
 def subs(text: str) -> list[str]:

@@ -20,7 +20,7 @@ from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
 from service.i18n import display, gettext, render
-from service.pages.cases import Errors, as_page, case_url
+from service.pages.cases import as_page, case_url
 from service.pages.draft_forms import (
     criterion_context,
     criterion_of,

@@ -24,6 +24,7 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
 LOGIN = "/ui/masuk"
 HOME = "/ui/"
 HOME_QUERY = "beranda"  # the session's copy of Beranda's query: the way back from a case keeps its filters
+Errors = list[tuple[str, str]]  # a form's problems for its error summary: (the field's id, the problem in words)
 
 
 def page_locale(request: Request) -> str:

@@ -7,7 +7,7 @@ forms of the ceremony events the official may send now. POST, then a redirect; a
 """
 
 import secrets
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,14 +17,15 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData
+from models.tables import CeremonyRow
 from service import ceremonies
 from service.ceremonies import CREATORS, CeremonyRequest
 from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State, require_role
 from service.errors import ApiError, payload_or_422
-from service.i18n import display, moment, render
+from service.i18n import display, moment, person, render
 from service.pages import forms
-from service.pages.cases import Errors, as_page, field_id, refusal_errors
-from service.pages.render import PageActor, PageLocale, page, page_reads
+from service.pages.cases import as_page, field_id, refusal_errors
+from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
 from workflows.ceremony import CASE_EVENTS
 from workflows.reasons import reason
 
@@ -110,8 +111,7 @@ def new_form(
         key=secrets.token_urlsafe(16),
         prefix=NEW,
         kind_name=lambda kind: display(locale, "kind", kind),
-        unsur_options=[(u, display(locale, "unsur", u)) for u in forms.UNSUR],
-        saksi_rows=range(forms.SAKSI_ROWS),
+        **forms.choices(locale),
     )
 
 
@@ -163,30 +163,18 @@ async def buat(
     return RedirectResponse(f"{ceremony_url(year, report.id)}?berhasil=buat", status_code=303)
 
 
-def report_page(
-    request: Request,
-    db: Session,
-    actor: Actor,
-    locale: str,
-    year: int,
-    ceremony_id: str,
-    status: int = 200,
-    failed: str | None = None,
-    errors: Errors | None = None,
-    values: dict[str, str] | None = None,
-) -> HTMLResponse:
-    with as_page():
-        row = ceremonies.readable_ceremony(db, actor, year, ceremony_id)
-    report = ceremonies.report(db, row, locale)
-    members = ceremonies.member_cases(db, row)
-    case: CaseData | None = members[0] if members else None
-    tz = case.unit.tz if case else UTC
-    done = request.query_params.get("berhasil")
-    events = ceremonies.sendable(db, row, actor)
-    actions = [
-        {"event": e, "fields": forms.fields(CASE_EVENTS[e], case) if case and e != "setujui" else []} for e in events
+def event_forms(db: Session, row: CeremonyRow, actor: Actor, case: CaseData | None) -> list[dict[str, Any]]:
+    """A form for each ceremony event the official may send now; its fields are those of the case event it sends,
+    drawn for one member case (`setujui` has none: it sends the ceremony's own date, place and witnesses)."""
+    return [
+        {"event": e, "fields": forms.fields(CASE_EVENTS[e], case) if case and e != "setujui" else []}
+        for e in ceremonies.sendable(db, row, actor)
     ]
-    units = [
+
+
+def unit_rows(report: ceremonies.CeremonyReport, locale: str) -> list[dict[str, Any]]:
+    """Each unit with the outcome, in words, of the last ceremony event sent to it."""
+    return [
         {
             "unit": u,
             "outcome": render(OUTCOME.get(u.outcome, OUTCOME[None]), locale),
@@ -194,40 +182,60 @@ def report_page(
         }
         for u in report.units
     ]
-    steps = [
+
+
+def step_rows(report: ceremonies.CeremonyReport, locale: str, tz: tzinfo) -> list[list[Any]]:
+    """Each ceremony event sent: when, by whom, and how many units it moved, refused, or could not reach."""
+    return [
         [
             s.step,
             display(locale, "event", CASE_EVENTS.get(s.event, s.event)),
             moment(locale, s.at.astimezone(tz)),
-            f"{s.actor['name'] or s.actor['sub']} ({display(locale, 'role', s.actor['role'])})",
+            person(locale, s.actor["name"] or s.actor["sub"], s.actor["role"]),
             s.applied,
             s.refused,
             s.failed,
         ]
         for s in report.events
     ]
+
+
+def report_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    year: int,
+    ceremony_id: str,
+    refused: forms.Refused = forms.NOTHING_REFUSED,
+) -> HTMLResponse:
+    """The ceremony's report with the forms of the events the official may send (a `refused` one again, with its
+    reasons)."""
+    with as_page():
+        row = ceremonies.readable_ceremony(db, actor, year, ceremony_id)
+    report = ceremonies.report(db, row, locale)
+    members = ceremonies.member_cases(db, row)
+    case: CaseData | None = members[0] if members else None
+    tz = case.unit.tz if case else UTC  # the units' own zone (a ceremony is of one region)
     return page(
         request,
         locale,
         "upacara_laporan.html",
-        status,
+        refused.status,
         report=report,
         case=case,
-        units=units,
-        steps=steps,
-        actions=actions,
+        units=unit_rows(report, locale),
+        steps=step_rows(report, locale, tz),
+        actions=event_forms(db, row, actor, case),
         key=secrets.token_urlsafe(16),
         jadwal=moment(locale, report.jadwal.astimezone(tz)),
         status_words=render(STATUS.get(report.status, reason("web.ceremony_proposed")), locale),
-        failed=failed,
-        errors=errors or [],
-        values=values or {},
-        done=done if done in CASE_EVENTS or done == "buat" else None,
+        done=forms.sent(request, {*CASE_EVENTS, "buat"}),
         event_name=lambda e: display(locale, "event", CASE_EVENTS[e]),
         unsur_name=lambda u: display(locale, "unsur", u),
-        unsur_options=[(u, display(locale, "unsur", u)) for u in forms.UNSUR],
-        saksi_rows=range(forms.SAKSI_ROWS),
         url=ceremony_url(year, ceremony_id),
+        **refused.context(),
+        **forms.choices(locale),
     )
 
 
@@ -265,6 +273,6 @@ async def kirim(
         await ceremonies.send(db, client, year, ceremony_id, event, actor, payload, key, locale)
     except ApiError as e:
         db.rollback()
-        errors = refusal_errors(event, e, locale)
-        return report_page(request, db, actor, locale, year, ceremony_id, e.status, event, errors, forms.kept(form))
+        refused = forms.Refused(e.status, event, refusal_errors(event, e, locale), forms.kept(form))
+        return report_page(request, db, actor, locale, year, ceremony_id, refused)
     return RedirectResponse(f"{ceremony_url(year, ceremony_id)}?berhasil={event}", status_code=303)
