@@ -23,7 +23,7 @@ from service.errors import ApiError
 from service.i18n import gettext, render
 from service.pages.cases import case_url
 from service.pages.forms import text
-from service.pages.render import PageError
+from service.pages.render import Errors, PageError
 from workflows.reasons import reason
 
 

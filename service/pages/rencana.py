@@ -32,7 +32,7 @@ from service.pages.draft_forms import (
     send_from_form,
 )
 from service.pages.forms import kept, moment_value, text
-from service.pages.render import PageActor, PageError, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
 from workflows import lifecycle
 from workflows.reasons import Reason, payload_reasons, reason
 
