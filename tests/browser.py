@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from fastapi import FastAPI
-from playwright.async_api import Browser, FilePayload, Page, Request
+from playwright.async_api import Browser, BrowserContext, FilePayload, Page, Request
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: `make browser` installs it; Playwright's download is not used
 FLAGS = [
@@ -22,6 +22,9 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# How long a page may take to answer or an element to appear before a test gives up: a bound for a busy 2-core
+# machine (Playwright's own 30 s was reached there once), never a wait; every wait is for a condition.
+GIVE_UP_MS = 120_000
 PAGE_BUDGET = 100 * 1024  # bytes transferred for one page, compressed, with its stylesheet and script
 MAX_TABS = 80
 
@@ -47,10 +50,18 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         sock.close()
 
 
+async def fresh_context(browser: Browser, live_url: str, js: bool = True) -> BrowserContext:
+    """A browser context of its own (no cookies), speaking Indonesian, that gives up only after GIVE_UP_MS."""
+    context = await browser.new_context(base_url=live_url, locale="id-ID", java_script_enabled=js)
+    context.set_default_timeout(GIVE_UP_MS)
+    context.set_default_navigation_timeout(GIVE_UP_MS)
+    return context
+
+
 @asynccontextmanager
 async def without_script(browser: Browser, live_url: str) -> AsyncIterator[Page]:
     """A fresh browser context with JavaScript off (no cookies, Indonesian): every page must work so."""
-    context = await browser.new_context(base_url=live_url, locale="id-ID", java_script_enabled=False)
+    context = await fresh_context(browser, live_url, js=False)
     try:
         yield await context.new_page()
     finally:

@@ -22,7 +22,7 @@ from models.db import make_engine
 from service.api import create_app
 from service.auth import mint
 from service.settings import Settings
-from tests.browser import FLAGS, chromium_path, serving
+from tests.browser import FLAGS, chromium_path, fresh_context, serving
 from worker import build_worker
 from workflows.unit import SEARCH_ATTRIBUTES
 
@@ -127,7 +127,7 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def page(browser: Browser, live_url: str) -> AsyncIterator[Page]:
     """A fresh browser context (no cookies) per test, speaking Indonesian."""
-    context = await browser.new_context(base_url=live_url, locale="id-ID")
+    context = await fresh_context(browser, live_url)
     yield await context.new_page()
     await context.close()
 

@@ -24,6 +24,7 @@ from tests.browser import (
     assert_light,
     attach_by_keyboard,
     choose_radio,
+    fresh_context,
     images_loaded,
     press,
     type_into,
@@ -96,7 +97,7 @@ class Path:
 
     @asynccontextmanager
     async def official(self, role: str, sub: str, name: str, unit: str = "", region: str = "") -> AsyncIterator[Page]:
-        context = await self.browser.new_context(base_url=self.live_url, locale="id-ID", java_script_enabled=self.js)
+        context = await fresh_context(self.browser, self.live_url, js=self.js)
         page = await context.new_page()
         await page.goto("/ui/masuk")
         await dev_login(page, role, sub, name, unit=unit, region=region)
