@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from fastapi import FastAPI
-from playwright.async_api import Browser, BrowserContext, FilePayload, Page, Request
+from playwright.async_api import Browser, BrowserContext, FilePayload, Page, Request, expect
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: `make browser` installs it; Playwright's download is not used
 FLAGS = [
@@ -25,6 +25,7 @@ FLAGS = [
 # How long a page may take to answer or an element to appear before a test gives up: a bound for a busy 2-core
 # machine (Playwright's own 30 s was reached there once), never a wait; every wait is for a condition.
 GIVE_UP_MS = 120_000
+expect.set_options(timeout=GIVE_UP_MS)  # the same bound for `expect(...)` assertions, which retry until it
 PAGE_BUDGET = 100 * 1024  # bytes transferred for one page, compressed, with its stylesheet and script
 MAX_TABS = 80
 
