@@ -173,7 +173,12 @@ def moment(locale: str, value: datetime | date) -> str:
     locale = supported(locale)
     if not isinstance(value, datetime):
         return format_date(value, format="long", locale=locale)
-    day = format_date(value.date(), format="long", locale=locale)
+    return f"{format_date(value.date(), format='long', locale=locale)} {clock(locale, value)}"
+
+
+def clock(locale: str, value: datetime, seconds: bool = False) -> str:
+    """A moment's time of day and zone, "09.00 WITA"; with its seconds, "10.15.30 WIB"."""
     offset = value.utcoffset()
     zone = ZONE_NAMES.get(offset, value.strftime("UTC%z")) if offset is not None else ""
-    return f"{day} {format_time(value.time(), format='short', locale=locale)} {zone}".strip()
+    shown = format_time(value.time(), format="medium" if seconds else "short", locale=supported(locale))
+    return f"{shown} {zone}".strip()

@@ -1,18 +1,20 @@
 """The auditor's pages in the real Chromium: find a finished case, a clean verdict as checks in words, the refused
-commands and the evidence with its hashes, the audit pack downloaded and verified offline; the history as it stood on
-an earlier date (a case written into the read model with entries days apart); other roles refused."""
+commands and the evidence with its hashes, its history as it stood at an earlier second, the audit pack downloaded
+and verified offline; the history as it stood on earlier days and minutes (a case written into the read model with
+entries days apart), and a day or time that cannot be read; other roles refused."""
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from playwright.async_api import Browser, Page
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.i18n import display
+from service.i18n import display, moment
 from service.settings import Settings
 from tests.browser import assert_accessible, assert_light, navigations, without_script
 from tests.stages import OPENS_AT_ONCE, calendar, case_at
@@ -20,9 +22,10 @@ from tests.test_dashboard import DKI, KANIM, TO_PEMBANGUNAN, Known, write_case
 from tests.test_web import dev_login
 
 ROOT = Path(__file__).resolve().parent.parent
+WIB = timezone(timedelta(hours=7))
 
 
-async def test_an_auditor_finds_a_finished_case_sees_a_clean_verdict_and_verifies_the_pack_offline(
+async def test_an_auditor_finds_a_finished_case_sees_a_clean_verdict_an_earlier_stage_and_verifies_the_pack_offline(
     page: Page, api: httpx.AsyncClient, settings: Settings, year: int, live_url: str, tmp_path: Path
 ):
     unit = f"AUD-A-{year}"
@@ -52,6 +55,31 @@ async def test_an_auditor_finds_a_finished_case_sees_a_clean_verdict_and_verifie
     await assert_accessible(page)
     await assert_light(page, f"/ui/audit/{year}/{unit}")
 
+    # An earlier moment: the second of an entry whose next entry came in a later second (the pencanangan is
+    # scheduled a second ahead, so a real case has one). The history is cut after that entry.
+    times = [datetime.fromisoformat(e["at"]).astimezone(WIB).replace(microsecond=0) for e in history]
+    i = next(i for i in range(len(times) - 1) if times[i] < times[i + 1])
+    chosen, target = times[i], history[i]["to"]
+    await page.fill("#per", chosen.date().isoformat())
+    await page.fill("#pukul", f"{chosen:%H:%M:%S}")
+    await page.get_by_role("button", name="Tampilkan").click()
+    await page.wait_for_url(
+        f"{live_url}/ui/audit/{year}/{unit}?per={chosen.date()}&pukul={quote(f'{chosen:%H:%M:%S}')}#riwayat"
+    )
+    stage = display("id", "stage", target)
+    assert await page.get_by_test_id("tahap-per").inner_text() == (
+        f"Pada {moment('id', chosen.date())} pukul {chosen:%H.%M.%S} WIB kasus berada pada tahap {stage}."
+    )
+    shown = await page.get_by_test_id("riwayat").locator("code").all_inner_texts()
+    assert shown == [e["hash"] for e in history[: i + 1]]
+    assert await page.get_by_test_id("putusan").inner_text() == "Audit bersih: semua pemeriksaan lolos"
+    await assert_accessible(page)
+    await page.get_by_role("link", name="English", exact=True).click()  # the same moment, in English
+    english = await page.get_by_test_id("tahap-per").inner_text()
+    assert english.startswith(f"On {moment('en', chosen.date())} at {chosen.hour % 12 or 12}:{chosen:%M:%S}")
+    assert english.endswith(f"WIB the case was at the stage {display('en', 'stage', target)}."), english
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == i + 1
+
     pack = await page.request.get(await page.get_by_test_id("paket").get_attribute("href"))
     assert pack.status == 200
     path = tmp_path / f"p2ham-audit-{year}-{unit}.zip"
@@ -76,7 +104,9 @@ async def test_the_history_as_it_stood_on_an_earlier_date(page: Page, engine: En
 
     await page.fill("#per", "2030-01-09")
     await page.get_by_role("button", name="Tampilkan").click()
-    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}?per=2030-01-09#riwayat")
+    await page.wait_for_url(
+        f"{live_url}/ui/audit/{year}/{unit}?per=2030-01-09&pukul=#riwayat"
+    )  # no time: the end of the day
     stage = display("id", "stage", "pencanangan_terjadwal")
     assert (
         await page.get_by_test_id("tahap-per").inner_text() == f"Pada 9 Januari 2030 kasus berada pada tahap {stage}."
@@ -84,10 +114,35 @@ async def test_the_history_as_it_stood_on_an_earlier_date(page: Page, engine: En
     assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 2
     await assert_accessible(page)
 
+    # To the end of the chosen minute: the entry of 8 January at 09.00 WIB is in from 09:00, not at 08:59.
+    await page.fill("#per", "2030-01-08")
+    await page.fill("#pukul", "08:59")
+    await page.get_by_role("button", name="Tampilkan").click()
+    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}?per=2030-01-08&pukul=08%3A59#riwayat")
+    stage = display("id", "stage", "permohonan")
+    assert await page.get_by_test_id("tahap-per").inner_text() == (
+        f"Pada 8 Januari 2030 pukul 08.59 WIB kasus berada pada tahap {stage}."
+    )
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 1
+    await page.goto(f"/ui/audit/{year}/{unit}?per=2030-01-08&pukul=09:00")
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 2
+
     await page.goto(f"/ui/audit/{year}/{unit}?per=2030-01-05")
     assert await page.get_by_test_id("belum-ada").is_visible()
     await page.goto(f"/ui/audit/{year}/{unit}?per=30-06-2024")
     assert "Isi tanggal dengan benar" in await page.locator(".ringkasan-galat").inner_text()
+    # A time that cannot be read, or one without its day: said in words, what was typed kept, the whole history.
+    await page.goto(f"/ui/audit/{year}/{unit}?per=2030-01-08&pukul=25:00")
+    assert "Isi pukul dengan benar" in await page.locator(".ringkasan-galat").inner_text()
+    assert "Isi pukul dengan benar" in await page.locator("#pukul-galat").inner_text()
+    assert await page.locator("#pukul").get_attribute("value") == "25:00"
+    assert await page.get_by_test_id("tahap-per").count() == 0
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 4
+    await assert_accessible(page)
+    await page.goto(f"/ui/audit/{year}/{unit}?pukul=09:00")
+    assert "Isi juga tanggalnya" in await page.locator(".ringkasan-galat").inner_text()
+    assert await page.locator("#pukul").get_attribute("value") == "09:00"
+    assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 4
 
 
 async def test_the_audit_pages_are_the_auditors_only(page: Page, live_url: str):

@@ -1,9 +1,11 @@
 """The auditor's pages: find a case; its verified replay (`service.audit.verify_case`) as checks passed and
-differences; its history as it stood on a chosen date, with the refused commands; the evidence with its hashes; the
-audit pack, which verifies offline (`python3 -m service.audit_verify`). Auditors only
+differences; its history as it stood at a chosen day, and time to the second (WIB), with the refused commands; the
+evidence with its hashes; the audit pack, which verifies offline (`python3 -m service.audit_verify`). Auditors only
 (service/pages/oversight_access.py)."""
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -16,7 +18,7 @@ from service.access import log_read
 from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
 from service.audit.log import load_refusals, load_rows, utc
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
-from service.i18n import display, gettext, moment, person, render
+from service.i18n import clock, display, gettext, moment, person, render
 from service.pages.oversight_access import job_gone, require_scope
 from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
 from service.spreadsheet import csv_text
@@ -26,6 +28,7 @@ router = APIRouter(prefix="/ui/audit")
 WIB = timezone(timedelta(hours=7))
 FOUND_SHOWN = 50
 RESULT_COLUMNS = ["unit", "verdict", "differences"]
+CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2})?")  # what a time field sends: HH:MM, or HH:MM:SS with step="1"
 
 
 @router.get("", response_class=HTMLResponse, dependencies=[page_reads("audit")])
@@ -48,11 +51,6 @@ def cari(
             rows = db.exec(query.order_by(CaseRow.unit).limit(FOUND_SHOWN)).all()
             found = [[r.unit, r.region, display(locale, "stage", r.stage), r.year] for r in rows]
     return page(request, locale, "audit_cari.html", values={"tahun": tahun, "unit": unit}, errors=errors, found=found)
-
-
-def cutoff_of(day: date | None) -> datetime | None:
-    """The end of the chosen day in Jakarta time, as the history API reads a date."""
-    return None if day is None else datetime.combine(day, time.max, tzinfo=WIB).astimezone(UTC)
 
 
 def checks(verdict: AuditVerdict) -> list[tuple[bool, str]]:
@@ -107,15 +105,62 @@ def semua_csv(run_id: str, actor: PageActor) -> Response:
     return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def chosen_day(per: str, locale: str) -> tuple[date | None, Errors]:
-    """The day the history is shown as it stood on (`?per=YYYY-MM-DD`): none given, or one that cannot be read, is
-    today's history, the latter with a problem in words."""
-    if not per:
-        return None, []
+@dataclass(frozen=True)
+class AsOf:
+    """The moment the auditor chose, in Jakarta time: a day, and on it perhaps a time to the minute or the second."""
+
+    day: date
+    at: time | None = None
+    to_the_second: bool = False
+
+    @property
+    def cutoff(self) -> datetime:
+        """The end of the chosen second, minute or day: what happened during it is part of the history. Compared
+        in WIB, not moved to UTC: the first minutes a calendar can name would fall off it."""
+        if self.at is None:
+            end = time.max
+        else:
+            end = self.at.replace(second=self.at.second if self.to_the_second else 59, microsecond=999_999)
+        return datetime.combine(self.day, end, tzinfo=WIB)
+
+    def stage_on(self, stage: str | None, locale: str) -> str:
+        """Where the case stood then, the time as precise as chosen: "Pada 9 Januari 2030 pukul 10.15.30 WIB …"."""
+        if self.at is None:
+            return gettext(locale, "web.audit_stage_on", tanggal=self.day, stage=stage or "–")
+        at = clock(locale, datetime.combine(self.day, self.at, tzinfo=WIB), seconds=self.to_the_second)
+        return gettext(locale, "web.audit_stage_at", tanggal=self.day, pukul=at, stage=stage or "–")
+
+
+def time_of_day(pukul: str) -> time | None:
+    """HH:MM or HH:MM:SS, as a time field sends it; None for anything else (25:00, 10.15, 10:15:30.5)."""
+    if not CLOCK.fullmatch(pukul):
+        return None
     try:
-        return date.fromisoformat(per), []
+        return time.fromisoformat(pukul)
     except ValueError:
-        return None, [("per", gettext(locale, "web.audit_enter_date"))]
+        return None
+
+
+def chosen_moment(per: str, pukul: str, locale: str) -> tuple[AsOf | None, Errors]:
+    """The moment the history is shown as it stood at (`?per=YYYY-MM-DD&pukul=HH:MM[:SS]`, WIB): none given is
+    today's history; a day or time that cannot be read, or a time without a day, is today's history with the problem
+    in words."""
+    errors: Errors = []
+    day = at = None
+    if per:
+        try:
+            day = date.fromisoformat(per)
+        except ValueError:
+            errors.append(("per", gettext(locale, "web.audit_enter_date")))
+    elif pukul:
+        errors.append(("per", gettext(locale, "web.audit_time_needs_date")))
+    if pukul:
+        at = time_of_day(pukul)
+        if at is None:
+            errors.append(("pukul", gettext(locale, "web.audit_enter_time")))
+    if errors or day is None:
+        return None, errors
+    return AsOf(day, at, to_the_second=len(pukul) > len("HH:MM")), errors
 
 
 def not_found(year: int, unit: str) -> PageError:
@@ -184,11 +229,13 @@ async def kasus(
     db: SessionDep,
     state: State,
     per: Annotated[str, Query(max_length=10)] = "",
+    pukul: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
-    """The case's verified replay, and its history, refusals and evidence as they stood at the end of `per`."""
+    """The case's verified replay, and its history, refusals and evidence as they stood at the end of `per` (and of
+    `pukul` on it)."""
     require_scope(actor, "audit")
-    day, errors = chosen_day(per, locale)
-    cutoff = cutoff_of(day)
+    as_of, errors = chosen_moment(per, pukul, locale)
+    cutoff = as_of.cutoff if as_of else None
     verdict = await verified(state, db, year, unit, locale)
     rows = [r for r in load_rows(db, year, unit) if until(cutoff, r.at)]
     refusals = [r for r in load_refusals(db, year, unit) if until(cutoff, r.at)]
@@ -201,10 +248,10 @@ async def kasus(
         unit=unit,
         verdict=verdict,
         checks=[(ok, render(words, locale)) for ok, words in checks(verdict)],
-        day=day,
         per=per,
+        pukul=pukul,
         errors=errors,
-        stage=rows[-1].target if rows else None,
+        stage_on=as_of.stage_on(rows[-1].target if rows else None, locale) if as_of else None,
         entries=entry_rows(rows, locale),
         refusals=refusal_rows(refusals, locale),
         evidence=evidence_rows(db, rows),
