@@ -1,8 +1,8 @@
 """What the pages of a draft filled in criterion by criterion share: the report's (`service/pages/report.py`) and the
 action plan's (`service/pages/rencana.py`). An overview of the unit kind's criteria, each with its indicators
 answered, then the send button or the checks still failing (draf_ringkasan.html); one form per criterion, a section
-per indicator, saved on its way to the next criterion (draf_kriteria.html); and a form's event sent (the draft, or the
-Kanwil's answer to the plan)."""
+per indicator, saved on its way to the next criterion (draf_kriteria.html), its evidence files stored only when
+nothing else on it is wrong; and a form's event sent (the draft, or the Kanwil's answer to the plan)."""
 
 import secrets
 from collections.abc import Callable
@@ -17,13 +17,14 @@ from temporalio.client import Client
 
 from models.contracts import Actor, CaseData
 from models.criteria import Criterion
-from service import cases
+from service import cases, evidence
 from service.deps import AppState
 from service.errors import ApiError
 from service.i18n import gettext, render
 from service.pages.cases import case_url
 from service.pages.forms import text
 from service.pages.render import Errors, PageError
+from service.settings import Settings
 from workflows.reasons import reason
 
 
@@ -87,6 +88,39 @@ def criterion_context(
 
 def files_chosen(form: FormData, name: str) -> list[UploadFile]:
     return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+
+
+async def store_chosen(
+    db: Session, settings: Settings, actor: Actor, form: FormData, codes: list[str], errors: Errors, locale: str
+) -> tuple[dict[str, list[str]], int, Errors]:
+    """The files chosen on a criterion's form (field `bukti-<code>` of each indicator in `codes`) kept in the evidence
+    store when nothing else on the form is wrong (`errors`): (their ids by indicator, the status of a page shown
+    again, every problem). A file the store refuses (its kind, its size, the unit's quota) is a problem beside its
+    indicator's file field. With any problem nothing is saved and the form comes back without its files (a browser
+    cannot be given them back), so each chosen file not refused is said to be not saved, to be chosen again."""
+    chosen = {code: files_chosen(form, f"bukti-{code}") for code in codes}
+    stored: dict[str, list[str]] = {code: [] for code in codes}
+    refused: set[tuple[str, int]] = set()
+    status = 422
+    errors = list(errors)
+    if not errors:
+        for code, files in chosen.items():
+            for n, upload in enumerate(files):
+                try:
+                    info, _ = await evidence.store_upload(db, settings, actor, upload)
+                except ApiError as e:
+                    db.rollback()
+                    status = e.status
+                    refused.add((code, n))
+                    errors += [(f"bukti-{code}", render(r, locale)) for r in (e.why or [e.message])]
+                    continue
+                stored[code] += [info.id] if info.id not in stored[code] else []
+    if errors:
+        for code, files in chosen.items():
+            names = ", ".join(f.filename or "" for n, f in enumerate(files) if (code, n) not in refused)
+            if names:
+                errors.append((f"bukti-{code}", gettext(locale, "web.file_not_saved", berkas=names)))
+    return stored, status, errors
 
 
 def next_criterion(case: CaseData, kriteria: str, link: str) -> RedirectResponse:

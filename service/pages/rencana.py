@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, Rencana, TindakanRencana
 from models.criteria import Criterion
-from service import cases, drafts, evidence, rencana
+from service import cases, drafts, rencana
 from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.errors import ApiError
@@ -25,11 +25,11 @@ from service.pages.draft_forms import (
     criterion_context,
     criterion_of,
     draft_url,
-    files_chosen,
     next_criterion,
     overview_context,
     send_draft,
     send_from_form,
+    store_chosen,
 )
 from service.pages.forms import kept, moment_value, text
 from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
@@ -242,26 +242,12 @@ async def simpan_rencana_kriteria(
     errors = unreadable(typed, targets, criterion, case, locale)
     actions = saved | {code: a for code, a in typed.items() if a["keadaan"]}
     errors = errors or target_problems(db, case, {"indikator": list(actions.values())}, criterion, locale)
-    chosen = {code: files_chosen(form, f"bukti-{code}") for code in typed}
-    if errors:  # a file is not kept on a form shown again: say so beside it
-        for code, files in chosen.items():
-            if files:
-                names = ", ".join(f.filename or "" for f in files)
-                errors.append((f"bukti-{code}", gettext(locale, "web.plan_file_not_saved", berkas=names)))
-        return criterion_page(request, db, locale, case, criterion, saved | typed, targets, 422, errors)
-    status = 422
-    for code, files in chosen.items():
-        for upload in files:
-            try:
-                info, _ = await evidence.store_upload(db, state.settings, actor, upload)
-            except ApiError as e:  # a file the evidence store refuses (its kind, its size, the quota)
-                db.rollback()
-                status = e.status
-                errors += [(f"bukti-{code}", render(r, locale)) for r in (e.why or [e.message])]
-                continue
-            actions[code]["bukti"] += [info.id] if info.id not in actions[code]["bukti"] else []
+    stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), errors, locale)
     if errors:
         return criterion_page(request, db, locale, case, criterion, saved | typed, targets, status, errors)
+    for code, ids in stored.items():
+        if ids:
+            actions[code]["bukti"] = list(dict.fromkeys(actions[code]["bukti"] + ids))
     with as_page():
         plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
         drafts.save_plan_draft(db, year, unit, plan, actor, locale)

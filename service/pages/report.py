@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, JawabanIndikator, Laporan
-from service import cases, drafts, evidence
+from models.criteria import Criterion
+from service import cases, drafts
 from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
 from service.i18n import display
@@ -19,13 +21,13 @@ from service.pages.draft_forms import (
     criterion_context,
     criterion_of,
     draft_url,
-    files_chosen,
     next_criterion,
     overview_context,
     send_draft,
+    store_chosen,
 )
 from service.pages.forms import text
-from service.pages.render import PageActor, PageLocale, page, page_reads
+from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
 
 router = APIRouter(prefix="/ui")
 
@@ -59,23 +61,54 @@ def laporan(request: Request, year: int, unit: str, actor: PageActor, locale: Pa
     return overview(request, db, actor, locale, year, unit)
 
 
+def criterion_page(
+    request: Request,
+    db: Session,
+    locale: str,
+    case: CaseData,
+    criterion: Criterion,
+    answers: dict[str, dict[str, Any]],
+    status: int = 200,
+    errors: Errors | None = None,
+) -> HTMLResponse:
+    """One criterion's indicators: as saved (GET), or as typed beside what is wrong (a refused POST); with the
+    verifier's note on each when the report came back to be revised."""
+    named = [b for i in criterion.indicators for b in answers.get(i.code, {}).get("bukti", [])]
+    notes = verifier_notes(cases.transitions(db, case.year, case.unit.code))["indikator"]
+    link = draft_url(case.year, case.unit.code, "laporan")
+    return page(
+        request,
+        locale,
+        "laporan_kriteria.html",
+        status,
+        **criterion_context(case, criterion, notes, link, errors or []),
+        answers=answers,
+        **evidence_context(db, locale, case.unit.code, named),
+    )
+
+
 @router.get("/kasus/{year}/{unit}/laporan/{kriteria}", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def laporan_kriteria(
     request: Request, year: int, unit: str, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
 ):
     case, draft = open_report(db, actor, year, unit, locale)
-    criterion = criterion_of(case, kriteria)
     answers = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
-    named = [b for i in criterion.indicators for b in answers.get(i.code, {}).get("bukti", [])]
-    notes = verifier_notes(cases.transitions(db, year, unit))["indikator"]
-    return page(
-        request,
-        locale,
-        "laporan_kriteria.html",
-        **criterion_context(case, criterion, notes, draft_url(year, unit, "laporan"), []),
-        answers=answers,
-        **evidence_context(db, locale, unit, named),
-    )
+    return criterion_page(request, db, locale, case, criterion_of(case, kriteria), answers)
+
+
+def typed_answers(form: FormData, criterion: Criterion, saved: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """This criterion's indicators as the form has them: a value not chosen again keeps the saved one ("" when there
+    is none), the saved files kept."""
+    answers = {}
+    for i in criterion.indicators:
+        previous = saved.get(i.code, {})
+        answers[i.code] = {
+            "kode": i.code,
+            "nilai": text(form, f"nilai-{i.code}") or previous.get("nilai", ""),
+            "bukti": list(previous.get("bukti", [])),
+            "keterangan": text(form, f"keterangan-{i.code}") or None,
+        }
+    return answers
 
 
 @router.post("/kasus/{year}/{unit}/laporan/{kriteria}", dependencies=[page_reads("command")])
@@ -89,22 +122,19 @@ async def simpan_kriteria(
     db: SessionDep,
     state: State,
 ) -> Response:
-    """Save this criterion's answers and files into the draft, then the next criterion (or the overview)."""
+    """Save this criterion's answers and files into the draft, then the next criterion (or the overview). A file the
+    evidence store refuses: the same criterion again with the error summary and what was typed; nothing saved."""
     case, draft = open_report(db, actor, year, unit, locale)
     criterion = criterion_of(case, kriteria)
     form = await request.form()
-    answers: dict[str, dict[str, Any]] = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
+    saved = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
+    typed = typed_answers(form, criterion, saved)
+    stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), [], locale)
+    if errors:
+        return criterion_page(request, db, locale, case, criterion, saved | typed, status, errors)
+    answered = {code: a | {"bukti": list(dict.fromkeys(a["bukti"] + stored[code]))} for code, a in typed.items()}
+    answers = saved | {code: a for code, a in answered.items() if a["nilai"]}
     with as_page():
-        for i in criterion.indicators:
-            previous = answers.get(i.code, {})
-            bukti = list(previous.get("bukti", []))
-            for upload in files_chosen(form, f"bukti-{i.code}"):
-                info, _ = await evidence.store_upload(db, state.settings, actor, upload)
-                bukti += [info.id] if info.id not in bukti else []
-            nilai = text(form, f"nilai-{i.code}") or previous.get("nilai", "")
-            keterangan = text(form, f"keterangan-{i.code}") or None
-            if nilai:
-                answers[i.code] = {"kode": i.code, "nilai": nilai, "bukti": bukti, "keterangan": keterangan}
         laporan = Laporan(indikator=[JawabanIndikator.model_validate(a) for a in answers.values()])
         drafts.save_draft(db, year, unit, laporan, actor, locale)
     return next_criterion(case, kriteria, draft_url(year, unit, "laporan"))
