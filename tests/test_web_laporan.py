@@ -69,3 +69,42 @@ async def test_a_refused_file_on_the_report_keeps_what_was_typed_and_saves_nothi
     saved = next(a for a in (await d.call("GET", draft_path, "operator"))["laporan"]["indikator"] if a["kode"] == first)
     assert (saved["nilai"], saved["keterangan"]) == (value, NOTE)
     assert hashlib.sha256(a_photo["buffer"]).hexdigest() in saved["bukti"]  # the store names a file by its bytes
+
+
+async def test_a_note_or_file_without_a_value_and_a_note_too_long_are_said_beside_their_fields(
+    api: httpx.AsyncClient, settings: Settings, browser: Browser, live_url: str, year: int
+):
+    """Nothing typed is lost without a word: a note or a file beside an indicator whose value is not chosen, and a
+    note longer than the report allows (sent past the field's limit), come back beside their fields; nothing saved."""
+    cal = calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    d = await case_at(api, settings, year, "KANIM-TANPA-NILAI", "pelaporan", cal)
+    draft_path = f"{d.case_path}/draft"
+    before = await d.call("GET", draft_path, "operator")
+    p = Path(browser, live_url, year, d.unit, js=True)
+
+    async with p.official("operator_unit", f"op-{d.unit}", "Operator Kanim", unit=d.unit) as op:
+        await op.goto(f"{p.case}/laporan")
+        await op.locator("table a").first.click()
+        await op.wait_for_url(f"{live_url}{p.case}/laporan/*")
+        first, second = [
+            (await h.get_attribute("id") or "").removeprefix("indikator-")
+            for h in await op.locator("main form section h2").all()
+        ][:2]
+        value = await op.locator(f"input[name='nilai-{first}']").last.get_attribute("value") or ""
+        await op.check(f"input[name='nilai-{first}'][value='{value}']")
+        # Past the field's own limit, as a browser without it (or a hand-made request) would send it.
+        await op.locator(f"[id='keterangan-{first}']").evaluate("(field, n) => field.value = 'x'.repeat(n)", 2001)
+        await op.fill(f"[id='keterangan-{second}']", NOTE)  # no value chosen for it
+        await op.set_input_files(
+            f"[id='bukti-{second}']", {"name": "a.jpg", "mimeType": "image/jpeg", "buffer": photo(3)}
+        )
+
+        refused = await submit(op, "main form button[type=submit]")
+        assert refused.status == 422
+        assert "pilih nilainya" in await problem(op, f"nilai-{second}")
+        assert "2000" in await problem(op, f"keterangan-{first}")
+        assert "a.jpg belum disimpan" in await problem(op, f"bukti-{second}")
+        assert await op.input_value(f"[id='keterangan-{second}']") == NOTE
+        await assert_accessible(op)
+    after = await d.call("GET", draft_path, "operator")
+    assert (after["saved_at"], after["laporan"]) == (before["saved_at"], before["laporan"])

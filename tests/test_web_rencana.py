@@ -166,6 +166,13 @@ async def test_bad_input_on_the_plan_and_review_forms_is_said_beside_its_field_a
         assert await op.input_value("#kendala-sarana\\.3") == HERITAGE
         assert await op.locator("#kendala-sarana\\.3").is_visible()
         await nothing_saved()
+        await op.fill("#kendala-sarana\\.3", "")
+        await op.set_input_files("#bukti-sarana\\.3", plan_photo)
+        refused = await submit(op, save)  # only a file beside no state: said as well, never a failure of the service
+        assert refused.status == 422 and "pilih keadaannya" in await problem(op, "keadaan-sarana.3")
+        await nothing_saved()
+        await op.locator("#indikator-sarana\\.3 ~ details summary").click()  # nothing written: it stays folded
+        await op.fill("#kendala-sarana\\.3", HERITAGE)
 
         for n in range(1, 14):
             await op.check(f"input[name=keadaan-sarana\\.{n}][value={'Tidak' if n == 3 else 'Ada'}]")

@@ -25,6 +25,7 @@ from service.pages.draft_forms import (
     criterion_context,
     criterion_of,
     draft_url,
+    files_chosen,
     next_criterion,
     overview_context,
     send_draft,
@@ -178,10 +179,16 @@ def readable_moment(raw: str) -> bool:
 
 
 def unreadable(
-    actions: dict[str, dict[str, Any]], targets: dict[str, str], criterion: Criterion, case: CaseData, locale: str
+    actions: dict[str, dict[str, Any]],
+    targets: dict[str, str],
+    chosen: set[str],
+    criterion: Criterion,
+    case: CaseData,
+    locale: str,
 ) -> Errors:
     """What on the form cannot be saved at all, each beside its field: a state off the scale or none beside what was
-    typed, a target date that is not a date, a text too long. Fills each action's `target` as a moment when it reads."""
+    typed or a file chosen (`chosen`: the indicators with one), a target date that is not a date, a text too long.
+    Fills each action's `target` as a moment when it reads."""
     labels = dict(text_fields(locale)) | {"keadaan": gettext(locale, "web.plan_field_keadaan")}
     errors: Errors = []
     for code, action in actions.items():
@@ -191,7 +198,7 @@ def unreadable(
             words = reason("web.plan_target_unreadable", indikator=code, nilai=raw, zona=case.unit.zona_waktu)
             errors.append((f"target-{code}", render(words, locale)))
         if not action["keadaan"]:
-            if raw or any(action[name] for name in TEXTS):  # typed beside no state: it would be lost unsaid
+            if raw or any(action[name] for name in TEXTS) or code in chosen:  # beside no state: lost unsaid
                 errors.append((f"keadaan-{code}", gettext(locale, "web.plan_state_missing", indikator=code)))
             continue  # not planned yet: nothing to save for it (the overview lists it)
         if action["keadaan"] not in criterion.scale:
@@ -239,7 +246,8 @@ async def simpan_rencana_kriteria(
     form = await request.form()
     saved = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
     typed, targets = typed_actions(form, criterion, saved)
-    errors = unreadable(typed, targets, criterion, case, locale)
+    chosen = {code for code in typed if files_chosen(form, f"bukti-{code}")}
+    errors = unreadable(typed, targets, chosen, criterion, case, locale)
     actions = saved | {code: a for code, a in typed.items() if a["keadaan"]}
     errors = errors or target_problems(db, case, {"indikator": list(actions.values())}, criterion, locale)
     stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), errors, locale)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -15,12 +16,13 @@ from models.criteria import Criterion
 from service import cases, drafts
 from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State
-from service.i18n import display
+from service.i18n import display, gettext, render
 from service.pages.cases import as_page, evidence_context, verifier_notes
 from service.pages.draft_forms import (
     criterion_context,
     criterion_of,
     draft_url,
+    files_chosen,
     next_criterion,
     overview_context,
     send_draft,
@@ -28,6 +30,7 @@ from service.pages.draft_forms import (
 )
 from service.pages.forms import text
 from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
+from workflows.reasons import payload_reasons
 
 router = APIRouter(prefix="/ui")
 
@@ -111,6 +114,24 @@ def typed_answers(form: FormData, criterion: Criterion, saved: dict[str, dict[st
     return answers
 
 
+def unsaveable(typed: dict[str, dict[str, Any]], form: FormData, locale: str) -> Errors:
+    """What on the form cannot be saved, each beside its field: a note or a file for an indicator whose value is not
+    chosen (it would be lost without a word), a note too long."""
+    errors: Errors = []
+    for code, answer in typed.items():
+        if not answer["nilai"]:
+            if answer["keterangan"] or files_chosen(form, f"bukti-{code}"):
+                errors.append((f"nilai-{code}", gettext(locale, "web.report_value_missing", indikator=code)))
+            continue
+        try:
+            JawabanIndikator.model_validate(answer)
+        except ValidationError as e:
+            for r in payload_reasons(e.errors()):
+                named = r.model_copy(update={"params": r.params | {"isian": f"{code}.{r.params.get('isian', '')}"}})
+                errors.append((f"keterangan-{code}", render(named, locale)))
+    return errors
+
+
 @router.post("/kasus/{year}/{unit}/laporan/{kriteria}", dependencies=[page_reads("command")])
 async def simpan_kriteria(
     request: Request,
@@ -129,7 +150,8 @@ async def simpan_kriteria(
     form = await request.form()
     saved = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
     typed = typed_answers(form, criterion, saved)
-    stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), [], locale)
+    errors = unsaveable(typed, form, locale)
+    stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), errors, locale)
     if errors:
         return criterion_page(request, db, locale, case, criterion, saved | typed, status, errors)
     answered = {code: a | {"bukti": list(dict.fromkeys(a["bukti"] + stored[code]))} for code, a in typed.items()}
