@@ -152,9 +152,13 @@ async def test_reminders_before_the_window_closes_and_the_kanwil_escalation(
             d = await reporting_case(http, year, "KANIM-INGAT", cal)
             await d.wait_until("operator", lambda v: v["final"], "the window to close", WAIT)
             closed = (await d.call("GET", f"{d.case_path}/history", "ditjen"))["entries"][-1]
-            feed = (await http.get("/notifications", headers=d.officials["operator"])).json()
-            kanwil_feed = (await http.get("/notifications", headers=d.officials["kanwil"])).json()
-            other = (await http.get("/notifications", headers=token("kanwil", region="KANWIL-JATIM"))).json()
+            # This test's cycle year only: other tests' cases of the same region are in the same database.
+            mine = {"year": year}
+            feed = (await http.get("/notifications", params=mine, headers=d.officials["operator"])).json()
+            kanwil_feed = (await http.get("/notifications", params=mine, headers=d.officials["kanwil"])).json()
+            other = (
+                await http.get("/notifications", params=mine, headers=token("kanwil", region="KANWIL-JATIM"))
+            ).json()
 
     assert closed["event"] == "tutup_pelaporan"
     reminders = outbox(engine, year, "KANIM-INGAT", "batas_pelaporan")
