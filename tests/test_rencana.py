@@ -163,7 +163,7 @@ async def test_a_target_date_10_s_out_is_reminded_once_and_its_miss_escalated_to
     target = datetime.now(UTC) + 10 * S
     await d.send("kirim_rencana", "operator", {"indikator": await plan(d, target)})
 
-    escalated = await until(lambda: notices(engine, year, d.unit, "eskalasi_rencana"), "the escalation", 30)
+    escalated = await until(lambda: notices(engine, year, d.unit, "eskalasi_rencana"), "the escalation", 2 * WAIT)
     reminded = notices(engine, year, d.unit, "tindakan_rencana")
     assert [(r.role, r.due_at.replace(tzinfo=UTC)) for r in reminded] == [("operator_unit", target - 4 * S)]
     assert [(r.role, r.target_region, r.due_at.replace(tzinfo=UTC)) for r in escalated] == [
@@ -172,13 +172,14 @@ async def test_a_target_date_10_s_out_is_reminded_once_and_its_miss_escalated_to
     assert "sarana.3" in escalated[0].subject and BLOCK_B in escalated[0].body
     # The case wakes again (the Kanwil answers); nothing is sent twice.
     await d.send("tanggapi_rencana", "kanwil", {"keputusan": "diterima"})
-    kanwil_feed = (await api.get("/notifications", headers=d.officials["kanwil"])).json()
+    mine = {"year": year}  # other tests' cases of the same region share the database
+    kanwil_feed = (await api.get("/notifications", params=mine, headers=d.officials["kanwil"])).json()
     assert [n["kind"] for n in kanwil_feed if n["kind"].endswith("rencana")] == ["eskalasi_rencana"]
-    operator_feed = (await api.get("/notifications", headers=d.officials["operator"])).json()
+    operator_feed = (await api.get("/notifications", params=mine, headers=d.officials["operator"])).json()
     assert [n["kind"] for n in operator_feed if n["kind"].endswith("rencana")] == ["tindakan_rencana"]
     # The action in the unit's words reaches its operator and its Kanwil, nobody else.
     for role, claims in [("kanwil", {"region": "KANWIL-JATIM"}), ("operator_unit", {"unit": "KANIM-TETANGGA"})]:
-        feed = (await api.get("/notifications", headers=token(role, f"{role}-lain", **claims))).json()
+        feed = (await api.get("/notifications", params=mine, headers=token(role, f"{role}-lain", **claims))).json()
         assert not [n for n in feed if n["kind"].endswith("rencana")], feed
     assert len(notices(engine, year, d.unit, "tindakan_rencana")) == 1
     assert len(notices(engine, year, d.unit, "eskalasi_rencana")) == 1
