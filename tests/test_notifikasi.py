@@ -7,26 +7,23 @@ from playwright.async_api import Page
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from activities.projection import case_row
+from models.contracts import CaseData, UnitInfo
+from models.policy import CyclePolicy
 from models.tables import CaseRow, NotificationRow
 from tests.browser import assert_accessible, assert_light
+from tests.stages import OPENS_LATE, REGULATION, calendar
 from tests.test_web import dev_login
 
 NOW = datetime.now(UTC)
 
 
 def case(year: int, region: str, unit: str) -> CaseRow:
-    """The read model's row of the case a notice is about: the feed shows what concerns a case the reader may see."""
-    return CaseRow(
-        year=year,
-        unit=unit,
-        region=region,
-        kind="kantor_imigrasi",
-        stage="pelaporan",
-        final=False,
-        seq=1,
-        updated_at=NOW,
-        data={},
-    )
+    """The read model's row of the case a notice is about (the feed shows what concerns a case the reader may see): a
+    whole case as the projection writes it, since every page and the worklist read the rows of this database."""
+    info = UnitInfo(code=unit, name=f"Kantor Imigrasi {unit}", kind="kantor_imigrasi", region=region)
+    policy = CyclePolicy(regulation=REGULATION, calendar=calendar(NOW, OPENS_LATE))
+    return case_row(CaseData(year=year, unit=info, policy=policy, stage="pelaporan", seq=1))
 
 
 def notice(year: int, region: str, unit: str, subject: str, hours_ago: int, role: str = "kanwil") -> NotificationRow:

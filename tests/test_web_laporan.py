@@ -43,6 +43,8 @@ async def test_a_refused_file_on_the_report_keeps_what_was_typed_and_saves_nothi
         not_a_photo = {"name": "ruang-tunggu.jpg", "mimeType": "image/jpeg", "buffer": b"teks biasa, bukan foto"}
         await op.set_input_files(f"[id='bukti-{first}']", not_a_photo)
         a_photo = {"name": "loket.jpg", "mimeType": "image/jpeg", "buffer": photo(5)}
+        other = await op.locator(f"input[name='nilai-{second}']").last.get_attribute("value") or ""
+        await op.check(f"input[name='nilai-{second}'][value='{other}']")  # a file is kept only beside a value
         await op.set_input_files(f"[id='bukti-{second}']", a_photo)
         save = "main form button[type=submit]"
 
