@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from service.settings import Settings
 from tests.browser import assert_accessible, focused_matches
@@ -16,6 +16,18 @@ from tests.test_web_case import Path, photo
 from tests.test_web_rencana import problem, submit
 
 NOTE = "Foto ruang tunggu diambil setelah renovasi"
+
+
+async def first_criterion(op: Page, p: Path, live_url: str) -> tuple[str, str]:
+    """Open the report's first criterion from its overview; the codes of its first two indicators."""
+    await op.goto(f"{p.case}/laporan")
+    await op.locator("table a").first.click()
+    await op.wait_for_url(f"{live_url}{p.case}/laporan/*")
+    codes = [
+        (await h.get_attribute("id") or "").removeprefix("indikator-")
+        for h in await op.locator("main form section h2").all()
+    ]
+    return codes[0], codes[1]
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
@@ -29,14 +41,8 @@ async def test_a_refused_file_on_the_report_keeps_what_was_typed_and_saves_nothi
     p = Path(browser, live_url, year, d.unit, js=js)
 
     async with p.official("operator_unit", f"op-{d.unit}", "Operator Kanim", unit=d.unit) as op:
-        await op.goto(f"{p.case}/laporan")
-        await op.locator("table a").first.click()
-        await op.wait_for_url(f"{live_url}{p.case}/laporan/*")
+        first, second = await first_criterion(op, p, live_url)
         criterion_url = op.url
-        first, second = [
-            (await h.get_attribute("id") or "").removeprefix("indikator-")
-            for h in await op.locator("main form section h2").all()
-        ][:2]
         value = await op.locator(f"input[name='nilai-{first}']").last.get_attribute("value") or ""
         await op.check(f"input[name='nilai-{first}'][value='{value}']")
         await op.fill(f"[id='keterangan-{first}']", NOTE)
@@ -85,13 +91,7 @@ async def test_a_note_or_file_without_a_value_and_a_note_too_long_are_said_besid
     p = Path(browser, live_url, year, d.unit, js=True)
 
     async with p.official("operator_unit", f"op-{d.unit}", "Operator Kanim", unit=d.unit) as op:
-        await op.goto(f"{p.case}/laporan")
-        await op.locator("table a").first.click()
-        await op.wait_for_url(f"{live_url}{p.case}/laporan/*")
-        first, second = [
-            (await h.get_attribute("id") or "").removeprefix("indikator-")
-            for h in await op.locator("main form section h2").all()
-        ][:2]
+        first, second = await first_criterion(op, p, live_url)
         value = await op.locator(f"input[name='nilai-{first}']").last.get_attribute("value") or ""
         await op.check(f"input[name='nilai-{first}'][value='{value}']")
         # Past the field's own limit, as a browser without it (or a hand-made request) would send it.
