@@ -136,9 +136,14 @@ async def choose_radio(page: Page, name: str, value: str) -> None:
 
 
 async def attach_by_keyboard(page: Page, selector: str, files: list[FilePayload]) -> None:
-    """Tab to a file field and open it with the space bar; the files are chosen in the dialog that opens."""
-    await tab_to(page, selector)
+    """Tab to a file field and open it with the space bar; the files are chosen in the dialog that opens.
+
+    The wait for the dialog starts before the Tab presses: Playwright asks the browser to hand it file dialogs in a
+    message it sends in the background, so a Space pressed at once can reach the browser first, and the dialog that
+    opens is then never seen (it happened on a busy CI machine). The Tab presses and focus checks are round trips
+    that the browser answers after that request."""
     async with page.expect_file_chooser() as chooser:
+        await tab_to(page, selector)
         await page.keyboard.press("Space")
     await (await chooser.value).set_files(files)
 
