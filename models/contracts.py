@@ -285,6 +285,7 @@ class CaseData(BaseModel):
     score: float | None = None
     decree: str | None = None
     stage_since: datetime | None = None
+    deadline_moved: datetime | None = None  # when `jadwal_ulang` or `perpanjang` last moved this stage's deadline
     saksi: list[Saksi] = Field(default_factory=list)
     reminded: list[str] = Field(default_factory=list)  # keys of the reminders sent in this stage (sent once each)
     penugasan: Penugasan | None = None  # the assigned team (`tugaskan`); None until Ditjen HAM assigns one

@@ -123,3 +123,73 @@ def test_a_moved_target_date_gives_new_notices_and_a_met_indicator_none():
     assert len(new) == 3 and not old & new
     met = case_in("pembangunan", T0 + 10 * DAY, **planned(T0 + 40 * DAY, keadaan="Ada"))
     assert not [n for n in notices(met) if n.indikator]
+
+
+def plan_notices(case: CaseData, in_time: bool = True) -> list[tuple[str, datetime]]:
+    return [(n.kind, n.at) for n in notices(case, in_time=in_time) if n.indikator]
+
+
+def test_a_plan_sent_within_a_week_of_a_target_date_is_reminded_at_h1_only():
+    target = T0 + 40 * DAY
+    case = case_in("pembangunan", T0 + 10 * DAY, rencana_dikirim=target - 3 * DAY, **planned(target))
+    assert plan_notices(case) == [("tindakan_rencana", target - DAY), ("eskalasi_rencana", target)]
+    # Cases replayed from before workflow.patched("reminders-in-time") sent H-7 at once.
+    assert plan_notices(case, in_time=False)[0] == ("tindakan_rencana", target - 7 * DAY)
+
+
+def test_a_kept_target_date_that_passed_before_the_plan_was_sent_is_escalated_at_once_and_once():
+    target = T0 + 40 * DAY
+    case = case_in("pembangunan", T0 + 10 * DAY, rencana_dikirim=target + 2 * DAY, **planned(target))
+    assert plan_notices(case) == [("eskalasi_rencana", target)]
+    case.reminded += [n.key for n in notices(case) if n.indikator]  # sent: the plan sent again does not repeat it
+    assert plan_notices(case) == []
+
+
+def test_a_deadline_moved_within_a_week_is_reminded_only_from_then_on():
+    closes = CAL.reporting_closes
+    case = case_in("pelaporan", CAL.reporting_opens, reporting_deadline=closes)
+    moved_at = closes - DAY - DAY / 2
+    new_deadline = closes + DAY
+    extend = {"batas_baru": new_deadline.isoformat(), "alasan": "banjir"}
+    lifecycle.Lifecycle(case).fire("perpanjang", DITJEN, extend, moved_at)
+    # H-7 and H-3 of the new deadline had passed when it was set: H-1 says how little time is left; the Kanwil is told.
+    assert [(n.kind, n.at) for n in notices(case)] == [
+        ("batas_pelaporan", new_deadline - DAY),
+        ("eskalasi_pelaporan", new_deadline - DAY),
+    ]
+
+    jadwal = T0 + 10 * DAY
+    scheduled = case_in("pencanangan_terjadwal", T0, jadwal=jadwal)
+    rescheduled = jadwal + DAY
+    payload = {"jadwal": rescheduled.isoformat(), "alasan": "Kakanwil berhalangan"}
+    lifecycle.Lifecycle(scheduled).fire("jadwal_ulang", DITJEN, payload, jadwal - DAY)
+    assert [n.at for n in notices(scheduled)] == [rescheduled - DAY]
+    # The next stage's deadline is known from its beginning again.
+    lifecycle.Lifecycle(scheduled).fire("batalkan", Actor(sub="a", role="admin"), {"alasan": "salah unit"}, jadwal)
+    assert scheduled.deadline_moved is None
+
+
+def test_the_plan_is_followed_up_while_its_stage_lasts_in_a_transition_year_until_the_cycle_ends():
+    transition = CyclePolicy(regulation="2022", ends_after="pembangunan", calendar=CAL)
+
+    def building(target: datetime, policy: CyclePolicy) -> CaseData:
+        case = case_in("pembangunan", T0 + 10 * DAY, rencana_dikirim=T0 + 10 * DAY, **planned(target))
+        return case.model_copy(update={"policy": policy})
+
+    # Past the date a regular year's reporting window would open: still followed up, the Kanwil told when missed.
+    late = T0 + 200 * DAY
+    assert plan_notices(building(late, transition)) == [
+        ("tindakan_rencana", late - 7 * DAY),
+        ("tindakan_rencana", late - DAY),
+        ("eskalasi_rencana", late),
+    ]
+    # Due as the cycle ends the stage: reminded, but no escalation of a case that closes that moment.
+    ends = CAL.cycle_ends
+    assert plan_notices(building(ends, transition)) == [
+        ("tindakan_rencana", ends - 7 * DAY),
+        ("tindakan_rencana", ends - DAY),
+    ]
+    assert plan_notices(building(ends, transition), in_time=False)[-1] == ("eskalasi_rencana", ends)
+    # A regular year's plan is followed up until the reporting window opens, where the report takes over.
+    opens = CAL.reporting_opens
+    assert plan_notices(building(opens, case_in("pembangunan", T0).policy))[-1] == ("tindakan_rencana", opens - DAY)

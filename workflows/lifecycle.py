@@ -112,15 +112,15 @@ class Lifecycle(StateMachine):
         self.model.jadwal = payload.jadwal
         self.model.saksi = payload.saksi
 
-    def on_jadwal_ulang(self, payload: JadwalUlang) -> None:
-        self.model.jadwal = payload.jadwal
+    def on_jadwal_ulang(self, payload: JadwalUlang, now: datetime) -> None:
+        self.model.jadwal, self.model.deadline_moved = payload.jadwal, now
 
     def on_buka_pelaporan(self) -> None:
         # On the event, not on entering the stage: `perpanjang` re-enters `pelaporan` and must keep its new deadline.
         self.model.reporting_deadline = self.model.policy.calendar.reporting_closes
 
-    def on_perpanjang(self, payload: Perpanjang) -> None:
-        self.model.reporting_deadline = payload.batas_baru
+    def on_perpanjang(self, payload: Perpanjang, now: datetime) -> None:
+        self.model.reporting_deadline, self.model.deadline_moved = payload.batas_baru, now
 
     def on_kembalikan(self, now: datetime) -> None:
         cal, unit = self.model.policy.calendar, self.model.unit
@@ -755,6 +755,7 @@ def record(
     if source != case.stage:  # a new stage: its own reminders from now on
         case.stage_since = now
         case.reminded = []
+        case.deadline_moved = None
     entry = Transition(
         year=case.year,
         unit=case.unit.code,

@@ -51,13 +51,16 @@ class CaseWorkflow:
         else:  # the same case, carried over by continue-as-new with its state
             self.machine = lifecycle.Lifecycle(self.case)
         self.projected_seq = self.case.seq if self.application is None else 0
-        self.reminding = False
+        self.reminding = self.in_time = False
         self.deliveries: list[workflow.ActivityHandle] = []
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseData:
         # Cases started before reminders existed replay as they ran: no reminder timers in their history.
         self.reminding = workflow.patched("reminders")
+        # Cases started before reminders waited for their deadline to be known, and stopped where the calendar ends
+        # the stage, replay as they ran (see reminders.notices).
+        self.in_time = workflow.patched("reminders-in-time")
         if self.application is not None:
             await self._project(self.application)
         while self.case.stage not in lifecycle.FINAL_STAGES:
@@ -95,7 +98,11 @@ class CaseWorkflow:
         """Sleep until an official acts, or the calendar's next moment: a reminder to send or an event to fire."""
         seq = self.case.seq
         timer = lifecycle.next_timer(self.case)
-        notice = next(iter(reminders.notices(self.case, self._follows_plans())), None) if self.reminding else None
+        notice = (
+            next(iter(reminders.notices(self.case, self._follows_plans(), self.in_time)), None)
+            if self.reminding
+            else None
+        )
         due = min((m.at for m in (timer, notice) if m is not None), default=None)
         delay = None if due is None else (due - workflow.now()).total_seconds()
         if delay is None or delay > 0:
