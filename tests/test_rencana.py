@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from temporalio.client import Client
 
 from models.policy import Calendar
 from models.tables import NotificationRow
@@ -19,6 +20,7 @@ from service.demo import TEAM, Driver, declare, open_case, plan, sample_photo
 from service.settings import Settings
 from tests.stages import OPENS_LATE, WAIT, calendar, case_at
 from tests.test_read_rules import signed_in
+from workflows.unit import case_workflow_id
 
 S = timedelta(seconds=1)
 HERITAGE = "Gedung cagar budaya: tidak boleh dibangun toilet baru"
@@ -148,6 +150,11 @@ def notices(engine: Engine, year: int, unit: str, kind: str) -> list[Notificatio
         return list(s.exec(query))
 
 
+def indicator(row: NotificationRow) -> str:
+    """The indicator a plan's notice is about: the last part of its key."""
+    return row.notice_key.rsplit("/", 1)[1]
+
+
 async def until(found: Any, what: str, timeout: float = WAIT) -> Any:
     deadline = time.monotonic() + timeout
     while not (result := found()):
@@ -183,6 +190,55 @@ async def test_a_target_date_10_s_out_is_reminded_once_and_its_miss_escalated_to
         assert not [n for n in feed if n["kind"].endswith("rencana")], feed
     assert len(notices(engine, year, d.unit, "tindakan_rencana")) == 1
     assert len(notices(engine, year, d.unit, "eskalasi_rencana")) == 1
+
+
+async def test_a_plan_sent_after_its_first_reminder_moment_is_reminded_only_at_the_last(
+    api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int
+):
+    cal = seconds_calendar(datetime.now(UTC), 45).model_copy(update={"reminders_before": [20 * S, 4 * S]})
+    d = await building(api, settings, year, "RUTAN-SEPEKAN", cal)
+    # Some time into pembangunan (its first reminder out), an action due in 10 s: its "H-20" moment, inside the stage,
+    # passed before the plan was sent.
+    await until(
+        lambda: notices(engine, year, d.unit, "persiapan_pelaporan"), "the first reminder of the stage", 2 * WAIT
+    )
+    target = datetime.now(UTC) + 10 * S
+    await d.send("kirim_rencana", "operator", {"indikator": await plan(d, target)})
+
+    await until(lambda: notices(engine, year, d.unit, "eskalasi_rencana"), "the escalation", 2 * WAIT)
+    reminded = notices(engine, year, d.unit, "tindakan_rencana")
+    assert [r.due_at.replace(tzinfo=UTC) for r in reminded] == [target - 4 * S]
+    mine = {"year": year}
+    operator_feed = (await api.get("/notifications", params=mine, headers=d.officials["operator"])).json()
+    assert [n["kind"] for n in operator_feed if n["kind"].endswith("rencana")] == ["tindakan_rencana"]
+
+
+async def test_a_transition_years_plan_is_followed_up_until_the_cycle_ends_and_not_escalated_as_it_closes(
+    api: httpx.AsyncClient, settings: Settings, engine: Engine, client: Client, year: int
+):
+    now = datetime.now(UTC)
+    cal = Calendar(  # the "reporting window" of a transition year opens nothing
+        applications_close=now + 30 * S,
+        reporting_opens=now + 5 * S,
+        reporting_closes=now + 40 * S,
+        cycle_ends=now + 45 * S,
+        award_valid_until=now + 60 * S,
+        reminders_before=[4 * S],
+    )
+    d = await building(api, settings, year, "LAPAS-PERALIHAN", cal, ends_after="pembangunan")
+    during = datetime.now(UTC) + 12 * S  # after the date a regular year's reporting window would have opened
+    actions = await plan(d, during)
+    actions[3] |= {k: v for k, v in actions[2].items() if k != "kode"} | {"target": cal.cycle_ends.isoformat()}
+    await d.send("kirim_rencana", "operator", {"indikator": actions})
+
+    await client.get_workflow_handle(case_workflow_id(year, d.unit)).result()  # closed, its notices delivered
+    assert (await d.call("GET", d.case_path, "operator"))["stage"] == "transisi_selesai"
+    reminded = notices(engine, year, d.unit, "tindakan_rencana")
+    assert sorted((indicator(r), r.due_at.replace(tzinfo=UTC)) for r in reminded) == sorted(
+        [(actions[2]["kode"], during - 4 * S), (actions[3]["kode"], cal.cycle_ends - 4 * S)]
+    )
+    escalated = notices(engine, year, d.unit, "eskalasi_rencana")
+    assert [(indicator(r), r.due_at.replace(tzinfo=UTC)) for r in escalated] == [(actions[2]["kode"], during)]
 
 
 async def test_the_report_draft_starts_from_the_plans_met_indicators_and_their_evidence(
