@@ -11,9 +11,8 @@ __all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = (
-    9  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action plans)
-)
+RECORDING = 10  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action
+# plans), v10: reminders-in-time (reminders wait for their deadline to be known and stop where the stage ends)
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:

@@ -18,6 +18,7 @@ from models.policy import Calendar
 from models.tables import NotificationRow
 from service.demo import TEAM, Driver, declare, open_case, plan, sample_photo
 from service.settings import Settings
+from tests.replay import fetch_and_keep, replayer
 from tests.stages import OPENS_LATE, WAIT, calendar, case_at
 from tests.test_read_rules import signed_in
 from workflows.unit import case_workflow_id
@@ -231,7 +232,8 @@ async def test_a_transition_years_plan_is_followed_up_until_the_cycle_ends_and_n
     actions[3] |= {k: v for k, v in actions[2].items() if k != "kode"} | {"target": cal.cycle_ends.isoformat()}
     await d.send("kirim_rencana", "operator", {"indikator": actions})
 
-    await client.get_workflow_handle(case_workflow_id(year, d.unit)).result()  # closed, its notices delivered
+    handle = client.get_workflow_handle(case_workflow_id(year, d.unit))
+    await handle.result()  # closed, its notices delivered
     assert (await d.call("GET", d.case_path, "operator"))["stage"] == "transisi_selesai"
     reminded = notices(engine, year, d.unit, "tindakan_rencana")
     assert sorted((indicator(r), r.due_at.replace(tzinfo=UTC)) for r in reminded) == sorted(
@@ -239,6 +241,7 @@ async def test_a_transition_years_plan_is_followed_up_until_the_cycle_ends_and_n
     )
     escalated = notices(engine, year, d.unit, "eskalasi_rencana")
     assert [(indicator(r), r.due_at.replace(tzinfo=UTC)) for r in escalated] == [(actions[2]["kode"], during)]
+    await replayer().replay_workflow(await fetch_and_keep(client, handle.id, "transition_year_plan"))
 
 
 async def test_the_report_draft_starts_from_the_plans_met_indicators_and_their_evidence(
