@@ -21,7 +21,7 @@ from models.contracts import Actor, CaseData, CaseView
 from models.tables import CaseRow
 from service import cases, documents, evidence, rencana
 from service.access import lineage, readable_case
-from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
+from service.deps import CYCLE_YEARS, CaseEvent, ClientDep, EvidenceId, SessionDep, State, UnitCode, Year
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, person, render
 from service.pages import forms
@@ -191,7 +191,7 @@ def case_page(
 
 
 @router.get("/kasus/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("case")])
-def kasus(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def kasus(request: Request, year: Year, unit: UnitCode, actor: PageActor, locale: PageLocale, db: SessionDep):
     with as_page():
         row = readable_case(db, actor, "case", year, unit)
     return case_page(request, db, actor, locale, row)
@@ -213,9 +213,9 @@ async def stored_files(
 )
 async def kirim(
     request: Request,
-    year: int,
-    unit: str,
-    event: str,
+    year: Year,
+    unit: UnitCode,
+    event: CaseEvent,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
@@ -244,7 +244,7 @@ async def kirim(
 
 
 @router.get("/kasus/{year}/{unit}/dokumen", dependencies=[page_reads("document")])
-def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
+def dokumen(year: Year, unit: UnitCode, actor: PageActor, db: SessionDep) -> Response:
     """The outcome document (Berita Acara / Surat Keterangan Hasil Evaluasi), one click from the case page."""
     with as_page():
         row = readable_case(db, actor, "document", year, unit)
@@ -258,7 +258,9 @@ def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
 
 
 @router.get("/kasus/{year}/{unit}/bukti/{evidence_id}", dependencies=[page_reads("evidence")])
-def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+def bukti(
+    year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
+) -> Response:
     """A file of the case's unit, for whoever may read the case."""
     with as_page():
         readable_case(db, actor, "evidence", year, unit)
@@ -269,7 +271,9 @@ def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionD
 
 
 @router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil", dependencies=[page_reads("evidence")])
-def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+def bukti_kecil(
+    year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
+) -> Response:
     """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
     with as_page():
         readable_case(db, actor, "evidence", year, unit)

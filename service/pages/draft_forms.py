@@ -6,7 +6,7 @@ nothing else on it is wrong; and a form's event sent (the draft, or the Kanwil's
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -123,6 +123,12 @@ async def store_chosen(
     return stored, status, errors
 
 
+def with_files(entries: dict[str, dict[str, Any]], stored: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Each indicator's entry (by code) with the files just stored for it (`store_chosen`) added to its `bukti`, each
+    file once."""
+    return {code: e | {"bukti": list(dict.fromkeys(e["bukti"] + stored.get(code, [])))} for code, e in entries.items()}
+
+
 def next_criterion(case: CaseData, kriteria: str, link: str) -> RedirectResponse:
     """After a criterion is saved: the next criterion's form, or the overview (`link`) after the last."""
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
@@ -153,20 +159,9 @@ async def send_from_form(
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
 
 
-class Overview(Protocol):
-    """A draft's overview page (`overview` of report.py and rencana.py), shown again with a refusal."""
-
-    def __call__(
-        self,
-        request: Request,
-        db: Session,
-        actor: Actor,
-        locale: str,
-        year: int,
-        unit: str,
-        status: int,
-        errors: Errors,
-    ) -> HTMLResponse: ...
+Overview = Callable[[int, Errors], HTMLResponse]
+"""A draft's overview page shown again with a refusal, (status, errors): `overview` of report.py or rencana.py with
+its request, reader and case given."""
 
 
 async def send_draft(
@@ -188,6 +183,6 @@ async def send_draft(
 
     def refused(e: ApiError) -> Response:
         errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]
-        return overview(request, db, actor, locale, year, unit, e.status, errors)
+        return overview(e.status, errors)
 
     return await send_from_form(db, client, state, actor, year, unit, event, payload, form, refused)
