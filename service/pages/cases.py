@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, CaseView
-from models.tables import CaseRow
+from models.tables import CaseRow, EvidenceRow
 from service import cases, documents, evidence, rencana
 from service.access import lineage, readable_case
 from service.deps import CYCLE_YEARS, CaseEvent, ClientDep, EvidenceId, SessionDep, State, UnitCode, Year
@@ -257,14 +258,21 @@ def dokumen(year: Year, unit: UnitCode, actor: PageActor, db: SessionDep) -> Res
     return HTMLResponse(document.html, headers={"Content-Disposition": f'inline; filename="{document.filename}"'})
 
 
+def case_file(
+    db: Session, root: Path, actor: Actor, year: int, unit: str, evidence_id: str
+) -> tuple[EvidenceRow, Path]:
+    """A file of the case's unit (its row, where it is stored), for whoever may read the case; its read is logged."""
+    with as_page():
+        readable_case(db, actor, "evidence", year, unit)
+        return evidence.read_unit_file(db, root, actor, year, unit, evidence_id)
+
+
 @router.get("/kasus/{year}/{unit}/bukti/{evidence_id}", dependencies=[page_reads("evidence")])
 def bukti(
     year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
 ) -> Response:
     """A file of the case's unit, for whoever may read the case."""
-    with as_page():
-        readable_case(db, actor, "evidence", year, unit)
-        row, path = evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
+    row, path = case_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
     return Response(
         path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"', **evidence.HEADERS}
     )
@@ -275,9 +283,8 @@ def bukti_kecil(
     year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
 ) -> Response:
     """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
+    case_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
     with as_page():
-        readable_case(db, actor, "evidence", year, unit)
-        evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
         small = evidence.thumbnail(state.settings.evidence_dir, evidence_id)
     return Response(small, media_type="image/jpeg", headers=evidence.HEADERS)
 
