@@ -28,6 +28,7 @@ from service.pages.draft_forms import (
     draft_url,
     files_chosen,
     next_criterion,
+    open_draft,
     overview_context,
     send_draft,
     send_from_form,
@@ -58,11 +59,7 @@ def text_fields(locale: str) -> list[tuple[str, str]]:
 
 
 def open_plan(db: Session, actor: Actor, year: int, unit: str, locale: str) -> tuple[CaseData, drafts.PlanDraftView]:
-    with as_page():
-        row = readable_case(db, actor, "draft", year, unit)
-        drafts.own_case(db, year, unit, actor, "kirim_rencana")  # the unit's operator plans; others read the case
-        view = drafts.get_plan_draft(db, row, locale)
-    return CaseData.model_validate(row.data), view
+    return open_draft(db, actor, year, unit, locale, "kirim_rencana", drafts.get_plan_draft)
 
 
 def overview(

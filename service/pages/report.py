@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 from models.contracts import Actor, CaseData, JawabanIndikator, Laporan
 from models.criteria import Criterion
 from service import cases, drafts
-from service.access import readable_case
 from service.deps import ClientDep, SessionDep, State, UnitCode, Year
 from service.i18n import display, gettext, render
 from service.pages.cases import as_page, evidence_context, verifier_notes
@@ -25,6 +24,7 @@ from service.pages.draft_forms import (
     draft_url,
     files_chosen,
     next_criterion,
+    open_draft,
     overview_context,
     send_draft,
     store_chosen,
@@ -38,11 +38,7 @@ router = APIRouter(prefix="/ui")
 
 
 def open_report(db: Session, actor: Actor, year: int, unit: str, locale: str) -> tuple[CaseData, drafts.DraftView]:
-    with as_page():
-        row = readable_case(db, actor, "draft", year, unit)
-        drafts.own_case(db, year, unit, actor)  # the unit's operator edits its report; the others read the case page
-        view = drafts.get_draft(db, row, locale)
-    return CaseData.model_validate(row.data), view
+    return open_draft(db, actor, year, unit, locale, "kirim_laporan", drafts.get_draft)
 
 
 def overview(
