@@ -10,7 +10,6 @@ interleaved, after one request each to warm the caches (the median days are cach
 chart is drawn once per set of numbers). The first request's time is printed too.
 """
 
-import argparse
 import asyncio
 import time
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from bench.run import insert_synthetic
-from bench.served import Timings, medians, print_timings, scratch, verdict
+from bench.served import Timings, arguments, conclude, medians, scratch
 from models.db import make_engine, migrate
 from models.policy import CyclePolicy, compressed_calendar
 from models.tables import CaseRow, CycleRow, UnitRow
@@ -60,20 +59,17 @@ async def measure(settings: Settings, repeat: int) -> Timings:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    parser = argparse.ArgumentParser(prog="python -m bench.dasbor", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args(argv)
+    args = arguments("python -m bench.dasbor", __doc__, 20, argv)
     with scratch("bench-dasbor") as settings:
         t = time.perf_counter()
         prepare(settings, args.cases)
         print(f"{args.cases} synthetic cases of {YEAR} written in {time.perf_counter() - t:.1f} s")
         results = asyncio.run(measure(settings, args.repeat))
-    page_ms = results["dashboard page (charts + tables)"][0]
-    print_timings(results, args.repeat)
-    print(f"  ratio dashboard page / JSON dashboard: {page_ms / results['JSON dashboard (same numbers)'][0]:.1f}x")
-    print(f"  ratio dashboard page / case list:      {page_ms / results['case list (a plain page, 25 cases)'][0]:.1f}x")
-    verdict("the page", page_ms, TARGET_MS)
+    ratios = {
+        "dashboard page / JSON dashboard": "JSON dashboard (same numbers)",
+        "dashboard page / case list": "case list (a plain page, 25 cases)",
+    }
+    conclude(results, args.repeat, "dashboard page (charts + tables)", ratios, "the page", TARGET_MS)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ the stage. Each request is served in this process (httpx's ASGI transport, no ne
 Medians of `--repeat` requests, interleaved, after one request each to warm the caches.
 """
 
-import argparse
 import asyncio
 import hashlib
 import time
@@ -25,7 +24,7 @@ from sqlmodel import Session, select
 
 from activities.projection import case_row
 from bench.dasbor import YEAR, prepare
-from bench.served import Timings, medians, print_timings, scratch, verdict
+from bench.served import Timings, arguments, conclude, medians, scratch
 from models.contracts import CaseData, Penugasan, UnitInfo
 from models.db import make_engine
 from models.policy import CyclePolicy
@@ -153,10 +152,7 @@ async def measure(settings: Settings, repeat: int) -> Timings:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    parser = argparse.ArgumentParser(prog="python -m bench.kasus", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args(argv)
+    args = arguments("python -m bench.kasus", __doc__, 30, argv)
     with scratch("bench-kasus") as settings:
         t = time.perf_counter()
         prepare(settings, args.cases)
@@ -166,11 +162,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             f"{time.perf_counter() - t:.1f} s"
         )
         results = asyncio.run(measure(settings, args.repeat))
-    page_ms = results["case page (HTML)"][0]
-    print_timings(results, args.repeat)
-    print(f"  ratio case page / JSON case:    {page_ms / results['JSON case'][0]:.1f}x")
-    print(f"  ratio case page / JSON history: {page_ms / results['JSON history'][0]:.1f}x")
-    verdict("the case page", page_ms, TARGET_MS)
+    ratios = {"case page / JSON case": "JSON case", "case page / JSON history": "JSON history"}
+    conclude(results, args.repeat, "case page (HTML)", ratios, "the case page", TARGET_MS)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,14 @@
 transport, no network), so the time measured is the server's; medians of interleaved requests after one request each
 to warm the caches, and the verdict against the page's target."""
 
+import argparse
 import os
 import re
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -72,6 +73,28 @@ def print_timings(results: Timings, repeat: int) -> None:
     print(f"medians of {repeat} requests each, interleaved, server time in this process:")
     for name, (ms, cold_ms, size) in results.items():
         print(f"  {name:{width}} {ms:7.1f} ms (first request {cold_ms:6.1f} ms)  {size / 1024:6.1f} KiB sent (gzip)")
+
+
+def arguments(prog: str, doc: str, repeat: int, argv: Sequence[str] | None) -> argparse.Namespace:
+    """A page benchmark's command line: how many synthetic cases (`--cases`), how many requests of each path
+    (`--repeat`); `doc` is its module's, whose first paragraph describes it."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser.parse_args(argv)
+
+
+def conclude(
+    results: Timings, repeat: int, measured: str, ratios: dict[str, str], page: str, target_ms: float
+) -> NoReturn:
+    """The timings, the `measured` page's median against each other path's (`ratios`: the ratio's words -> that
+    path's name), and the verdict on the page (named `page`) against its target."""
+    page_ms = results[measured][0]
+    print_timings(results, repeat)
+    width = max(len(words) for words in ratios) + 1
+    for words, other in ratios.items():
+        print(f"  ratio {words + ':':{width}} {page_ms / results[other][0]:.1f}x")
+    verdict(page, page_ms, target_ms)
 
 
 def verdict(page: str, page_ms: float, target_ms: float) -> NoReturn:

@@ -21,6 +21,7 @@ from service.errors import ApiError
 from service.ratelimit import RateLimits
 from service.settings import Settings
 from workflows import lifecycle
+from workflows.ceremony import CASE_EVENTS
 from workflows.reasons import reason, received
 
 RETRY_AFTER = {"Retry-After": "5"}
@@ -53,6 +54,12 @@ EvidenceId = Annotated[
     str, Path(description="The sha256 of the file (lowercase hex)", json_schema_extra={"pattern": "^[0-9a-f]{64}$"})
 ]
 CaseEvent = Annotated[str, Path(description="A lifecycle event", json_schema_extra={"enum": list(lifecycle.EVENTS)})]
+CeremonyId = Annotated[
+    str, Path(description="The ceremony's id (16 hex digits)", json_schema_extra={"pattern": "^[0-9a-f]{16}$"})
+]
+CeremonyEvent = Annotated[
+    str, Path(description="What to send to every unit", json_schema_extra={"enum": list(CASE_EVENTS)})
+]
 
 # A filter is checked against what it names: a stage of the lifecycle, a region's code, a moment written out (a
 # date: the end of that day); anything else is a bad request (422), not an empty list.

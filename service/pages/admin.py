@@ -13,7 +13,7 @@ from models.contracts import UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CycleRow
 from service import background, cohort_runs, cycle_policy, unit_import
-from service.deps import CYCLE_YEARS, SessionDep, State, get_client
+from service.deps import CYCLE_YEARS, SessionDep, State, Year, get_client
 from service.i18n import display, gettext, moment, render
 from service.pages.oversight_access import job_gone, require
 from service.pages.render import PageActor, PageLocale, page, page_reads
@@ -224,7 +224,7 @@ def field_of(r: Reason, loc: str) -> str:
 
 
 @router.get("/siklus/{year}", response_class=HTMLResponse, dependencies=[page_reads("config")])
-def siklus(request: Request, year: int, actor: PageActor, locale: PageLocale, db: SessionDep) -> HTMLResponse:
+def siklus(request: Request, year: Year, actor: PageActor, locale: PageLocale, db: SessionDep) -> HTMLResponse:
     require(actor, ADMIN)
     row = db.get(CycleRow, year)
     policy = CyclePolicy.model_validate(row.policy) if row else None
@@ -233,7 +233,7 @@ def siklus(request: Request, year: int, actor: PageActor, locale: PageLocale, db
 
 
 @router.post("/siklus/{year}", response_class=HTMLResponse, dependencies=[page_reads("command")])
-async def simpan_siklus(request: Request, year: int, actor: PageActor, locale: PageLocale, db: SessionDep) -> Response:
+async def simpan_siklus(request: Request, year: Year, actor: PageActor, locale: PageLocale, db: SessionDep) -> Response:
     """Checked by the same model as `PUT /cycles/{year}` (CyclePolicy); saved by the same code (cycle_policy.save)."""
     require(actor, ADMIN)
     form = await request.form()

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
@@ -18,10 +19,10 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from models.contracts import Actor, CaseData, CaseView
-from models.tables import CaseRow
+from models.tables import CaseRow, EvidenceRow
 from service import cases, documents, evidence, rencana
 from service.access import lineage, readable_case
-from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State
+from service.deps import CYCLE_YEARS, CaseEvent, ClientDep, EvidenceId, SessionDep, State, UnitCode, Year
 from service.errors import ApiError
 from service.i18n import display, gettext, moment, person, render
 from service.pages import forms
@@ -191,7 +192,7 @@ def case_page(
 
 
 @router.get("/kasus/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("case")])
-def kasus(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def kasus(request: Request, year: Year, unit: UnitCode, actor: PageActor, locale: PageLocale, db: SessionDep):
     with as_page():
         row = readable_case(db, actor, "case", year, unit)
     return case_page(request, db, actor, locale, row)
@@ -213,9 +214,9 @@ async def stored_files(
 )
 async def kirim(
     request: Request,
-    year: int,
-    unit: str,
-    event: str,
+    year: Year,
+    unit: UnitCode,
+    event: CaseEvent,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
@@ -244,7 +245,7 @@ async def kirim(
 
 
 @router.get("/kasus/{year}/{unit}/dokumen", dependencies=[page_reads("document")])
-def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
+def dokumen(year: Year, unit: UnitCode, actor: PageActor, db: SessionDep) -> Response:
     """The outcome document (Berita Acara / Surat Keterangan Hasil Evaluasi), one click from the case page."""
     with as_page():
         row = readable_case(db, actor, "document", year, unit)
@@ -257,23 +258,33 @@ def dokumen(year: int, unit: str, actor: PageActor, db: SessionDep) -> Response:
     return HTMLResponse(document.html, headers={"Content-Disposition": f'inline; filename="{document.filename}"'})
 
 
-@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}", dependencies=[page_reads("evidence")])
-def bukti(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
-    """A file of the case's unit, for whoever may read the case."""
+def case_file(
+    db: Session, root: Path, actor: Actor, year: int, unit: str, evidence_id: str
+) -> tuple[EvidenceRow, Path]:
+    """A file of the case's unit (its row, where it is stored), for whoever may read the case; its read is logged."""
     with as_page():
         readable_case(db, actor, "evidence", year, unit)
-        row, path = evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
+        return evidence.read_unit_file(db, root, actor, year, unit, evidence_id)
+
+
+@router.get("/kasus/{year}/{unit}/bukti/{evidence_id}", dependencies=[page_reads("evidence")])
+def bukti(
+    year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
+) -> Response:
+    """A file of the case's unit, for whoever may read the case."""
+    row, path = case_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
     return Response(
         path.read_bytes(), media_type=row.media_type, headers={"ETag": f'"{evidence_id}"', **evidence.HEADERS}
     )
 
 
 @router.get("/kasus/{year}/{unit}/bukti/{evidence_id}/kecil", dependencies=[page_reads("evidence")])
-def bukti_kecil(year: int, unit: str, evidence_id: str, actor: PageActor, db: SessionDep, state: State) -> Response:
+def bukti_kecil(
+    year: Year, unit: UnitCode, evidence_id: EvidenceId, actor: PageActor, db: SessionDep, state: State
+) -> Response:
     """A small JPEG of a photo, made on the server once: a list never loads the full photo."""
+    case_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
     with as_page():
-        readable_case(db, actor, "evidence", year, unit)
-        evidence.read_unit_file(db, state.settings.evidence_dir, actor, year, unit, evidence_id)
         small = evidence.thumbnail(state.settings.evidence_dir, evidence_id)
     return Response(small, media_type="image/jpeg", headers=evidence.HEADERS)
 

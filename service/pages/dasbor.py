@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models.contracts import Actor, UnitInfo
 from models.tables import UnitRow
 from service import charts, dashboard
-from service.deps import SessionDep
+from service.deps import SessionDep, Year
 from service.i18n import display, gettext, moment
 from service.pages.oversight_access import dashboard_region
 from service.pages.render import PageActor, PageLocale, page, page_reads
@@ -258,7 +258,7 @@ def query_of(n: Numbers) -> str:
 @router.get("/{year}", response_class=HTMLResponse, dependencies=[page_reads("dashboard")])
 def dasbor(
     request: Request,
-    year: int,
+    year: Year,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
@@ -286,14 +286,14 @@ def dasbor(
 
 
 @router.get("/{year}/unduh.csv", dependencies=[page_reads("dashboard")])
-def unduh_csv(year: int, actor: PageActor, db: SessionDep, wilayah: Region = None, jenis: Kind = None) -> Response:
+def unduh_csv(year: Year, actor: PageActor, db: SessionDep, wilayah: Region = None, jenis: Kind = None) -> Response:
     n = Numbers(db, actor, year, wilayah, jenis)
     headers = {"Content-Disposition": f'attachment; filename="p2ham-dasbor-{year}.csv"'}
     return Response(dashboard.to_csv(n.rows()), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/{year}/unduh.xlsx", dependencies=[page_reads("dashboard")])
-def unduh_xlsx(year: int, actor: PageActor, db: SessionDep, wilayah: Region = None, jenis: Kind = None) -> Response:
+def unduh_xlsx(year: Year, actor: PageActor, db: SessionDep, wilayah: Region = None, jenis: Kind = None) -> Response:
     n = Numbers(db, actor, year, wilayah, jenis)
     book = Workbook()
     sheet = book.active

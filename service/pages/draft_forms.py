@@ -1,12 +1,13 @@
 """What the pages of a draft filled in criterion by criterion share: the report's (`service/pages/report.py`) and the
-action plan's (`service/pages/rencana.py`). An overview of the unit kind's criteria, each with its indicators
-answered, then the send button or the checks still failing (draf_ringkasan.html); one form per criterion, a section
-per indicator, saved on its way to the next criterion (draf_kriteria.html), its evidence files stored only when
-nothing else on it is wrong; and a form's event sent (the draft, or the Kanwil's answer to the plan)."""
+action plan's (`service/pages/rencana.py`). The draft opened for the unit's operator only; an overview of the unit
+kind's criteria, each with its indicators answered, then the send button or the checks still failing
+(draf_ringkasan.html); one form per criterion, a section per indicator, saved on its way to the next criterion
+(draf_kriteria.html), its evidence files stored only when nothing else on it is wrong; and a form's event sent (the
+draft, or the Kanwil's answer to the plan)."""
 
 import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,15 +18,37 @@ from temporalio.client import Client
 
 from models.contracts import Actor, CaseData
 from models.criteria import Criterion
-from service import cases, evidence
+from models.tables import CaseRow
+from service import cases, drafts, evidence
+from service.access import readable_case
 from service.deps import AppState
 from service.errors import ApiError
 from service.i18n import gettext, render
-from service.pages.cases import case_url
+from service.pages.cases import as_page, case_url
 from service.pages.forms import text
 from service.pages.render import Errors, PageError
 from service.settings import Settings
 from workflows.reasons import reason
+
+View = TypeVar("View")
+
+
+def open_draft(
+    db: Session,
+    actor: Actor,
+    year: int,
+    unit: str,
+    locale: str,
+    event: str,
+    get: Callable[[Session, CaseRow, str], View],
+) -> tuple[CaseData, View]:
+    """The case and its draft (`get`: the report's or the plan's), for the unit's operator, who sends it with `event`;
+    the other officials read the case page, and are told so."""
+    with as_page():
+        row = readable_case(db, actor, "draft", year, unit)
+        drafts.own_case(db, year, unit, actor, event)
+        view = get(db, row, locale)
+    return CaseData.model_validate(row.data), view
 
 
 def draft_url(year: int, unit: str, name: str) -> str:
@@ -123,6 +146,12 @@ async def store_chosen(
     return stored, status, errors
 
 
+def with_files(entries: dict[str, dict[str, Any]], stored: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Each indicator's entry (by code) with the files just stored for it (`store_chosen`) added to its `bukti`, each
+    file once."""
+    return {code: e | {"bukti": list(dict.fromkeys(e["bukti"] + stored.get(code, [])))} for code, e in entries.items()}
+
+
 def next_criterion(case: CaseData, kriteria: str, link: str) -> RedirectResponse:
     """After a criterion is saved: the next criterion's form, or the overview (`link`) after the last."""
     codes = [c.code for c in case.policy.criteria_for(case.unit.kind)]
@@ -153,20 +182,9 @@ async def send_from_form(
     return RedirectResponse(f"{case_url(year, unit)}?berhasil={event}", status_code=303)
 
 
-class Overview(Protocol):
-    """A draft's overview page (`overview` of report.py and rencana.py), shown again with a refusal."""
-
-    def __call__(
-        self,
-        request: Request,
-        db: Session,
-        actor: Actor,
-        locale: str,
-        year: int,
-        unit: str,
-        status: int,
-        errors: Errors,
-    ) -> HTMLResponse: ...
+Overview = Callable[[int, Errors], HTMLResponse]
+"""A draft's overview page shown again with a refusal, (status, errors): `overview` of report.py or rencana.py with
+its request, reader and case given."""
 
 
 async def send_draft(
@@ -188,6 +206,6 @@ async def send_draft(
 
     def refused(e: ApiError) -> Response:
         errors = [("kirim", render(r, locale)) for r in (e.why or [e.message])]
-        return overview(request, db, actor, locale, year, unit, e.status, errors)
+        return overview(e.status, errors)
 
     return await send_from_form(db, client, state, actor, year, unit, event, payload, form, refused)

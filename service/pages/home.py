@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from models.contracts import UTC_OFFSET_HOURS, Actor, UnitInfo
 from service.access import visible_case_page
-from service.deps import CYCLE_YEARS, SessionDep
+from service.deps import CYCLE_YEARS, QueryYear, SessionDep
 from service.i18n import display, gettext, join, moment, ngettext
 from service.pages.render import HOME, HOME_QUERY, Errors, PageActor, PageLocale, page, page_reads
 from service.worklist import Filters, Task, acts_at_all, worklist
@@ -160,7 +160,7 @@ def daftar_kasus(
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
-    tahun: Annotated[int | None, Query(ge=CYCLE_YEARS.start, lt=CYCLE_YEARS.stop)] = None,
+    tahun: QueryYear = None,
     halaman: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """Every case of a cycle year this official may see, by unit code: also for whom nothing waits (an auditor)."""

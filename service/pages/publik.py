@@ -2,13 +2,11 @@
 verification page per award (the address the award letter's QR code carries). Only public data (service/register.py).
 """
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from service import register
-from service.deps import CYCLE_YEARS, SessionDep
+from service.deps import SessionDep, UnitCode, Year
 from service.pages.render import PageError, PageLocale, page, page_reads
 from workflows.reasons import reason
 
@@ -19,7 +17,6 @@ def no_session(request: Request) -> None:
 
 
 router = APIRouter(prefix="/publik/predikat", dependencies=[Depends(no_session)])
-Year = Annotated[int, Path(ge=CYCLE_YEARS.start, lt=CYCLE_YEARS.stop)]
 
 
 @router.get("/{year}", response_class=HTMLResponse, dependencies=[page_reads("public")])
@@ -31,7 +28,7 @@ def daftar(request: Request, year: Year, locale: PageLocale, db: SessionDep) -> 
 
 
 @router.get("/{year}/{unit}", response_class=HTMLResponse, dependencies=[page_reads("public")])
-def verifikasi(request: Request, year: Year, unit: str, locale: PageLocale, db: SessionDep) -> HTMLResponse:
+def verifikasi(request: Request, year: Year, unit: UnitCode, locale: PageLocale, db: SessionDep) -> HTMLResponse:
     found = register.award(db, year, unit)
     if found is None:
         raise PageError(

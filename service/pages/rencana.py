@@ -5,6 +5,7 @@ review page, notes per indicator and a decision, sent with `tanggapi_rencana`. B
 
 import secrets
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from models.contracts import Actor, CaseData, Rencana, TindakanRencana
 from models.criteria import Criterion
 from service import cases, drafts, rencana
 from service.access import readable_case
-from service.deps import ClientDep, SessionDep, State
+from service.deps import ClientDep, SessionDep, State, UnitCode, Year
 from service.errors import ApiError
 from service.i18n import display, gettext, render
 from service.pages.cases import as_page, case_url
@@ -27,10 +28,12 @@ from service.pages.draft_forms import (
     draft_url,
     files_chosen,
     next_criterion,
+    open_draft,
     overview_context,
     send_draft,
     send_from_form,
     store_chosen,
+    with_files,
 )
 from service.pages.forms import kept, moment_value, text
 from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
@@ -56,11 +59,7 @@ def text_fields(locale: str) -> list[tuple[str, str]]:
 
 
 def open_plan(db: Session, actor: Actor, year: int, unit: str, locale: str) -> tuple[CaseData, drafts.PlanDraftView]:
-    with as_page():
-        row = readable_case(db, actor, "draft", year, unit)
-        drafts.own_case(db, year, unit, actor, "kirim_rencana")  # the unit's operator plans; others read the case
-        view = drafts.get_plan_draft(db, row, locale)
-    return CaseData.model_validate(row.data), view
+    return open_draft(db, actor, year, unit, locale, "kirim_rencana", drafts.get_plan_draft)
 
 
 def overview(
@@ -93,7 +92,7 @@ def overview(
 
 
 @router.get("/kasus/{year}/{unit}/rencana", response_class=HTMLResponse, dependencies=[page_reads("draft")])
-def rencana_aksi(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def rencana_aksi(request: Request, year: Year, unit: UnitCode, actor: PageActor, locale: PageLocale, db: SessionDep):
     return overview(request, db, actor, locale, year, unit)
 
 
@@ -147,7 +146,7 @@ def criterion_page(
 
 @router.get("/kasus/{year}/{unit}/rencana/{kriteria}", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def rencana_kriteria(
-    request: Request, year: int, unit: str, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
+    request: Request, year: Year, unit: UnitCode, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
 ):
     case, draft = open_plan(db, actor, year, unit, locale)
     actions = {a["kode"]: a for a in draft.rencana.get("indikator", [])}
@@ -231,8 +230,8 @@ def target_problems(db: Session, case: CaseData, plan: dict[str, Any], criterion
 @router.post("/kasus/{year}/{unit}/rencana/{kriteria}", dependencies=[page_reads("command")])
 async def simpan_rencana_kriteria(
     request: Request,
-    year: int,
-    unit: str,
+    year: Year,
+    unit: UnitCode,
     kriteria: str,
     actor: PageActor,
     locale: PageLocale,
@@ -253,11 +252,8 @@ async def simpan_rencana_kriteria(
     stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), errors, locale)
     if errors:
         return criterion_page(request, db, locale, case, criterion, saved | typed, targets, status, errors)
-    for code, ids in stored.items():
-        if ids:
-            actions[code]["bukti"] = list(dict.fromkeys(actions[code]["bukti"] + ids))
     with as_page():
-        plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in actions.values()])
+        plan = Rencana(indikator=[TindakanRencana.model_validate(a) for a in with_files(actions, stored).values()])
         drafts.save_plan_draft(db, year, unit, plan, actor, locale)
     return next_criterion(case, kriteria, draft_url(year, unit, "rencana"))
 
@@ -265,8 +261,8 @@ async def simpan_rencana_kriteria(
 @router.post("/kasus/{year}/{unit}/rencana-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
 async def kirim_rencana(
     request: Request,
-    year: int,
-    unit: str,
+    year: Year,
+    unit: UnitCode,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
@@ -275,8 +271,9 @@ async def kirim_rencana(
 ) -> Response:
     """Send the saved plan (`kirim_rencana`). A refusal: the overview with the reasons."""
     _case, draft = open_plan(db, actor, year, unit, locale)
+    again = partial(overview, request, db, actor, locale, year, unit)
     return await send_draft(
-        request, db, client, state, actor, locale, year, unit, "kirim_rencana", draft.rencana, overview
+        request, db, client, state, actor, locale, year, unit, "kirim_rencana", draft.rencana, again
     )
 
 
@@ -342,15 +339,15 @@ def review_errors(e: ApiError, case: CaseData, locale: str) -> Errors:
 
 
 @router.get("/kasus/{year}/{unit}/tinjau-rencana", response_class=HTMLResponse, dependencies=[page_reads("history")])
-def tinjau_rencana(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def tinjau_rencana(request: Request, year: Year, unit: UnitCode, actor: PageActor, locale: PageLocale, db: SessionDep):
     return review(request, db, actor, locale, year, unit)
 
 
 @router.post("/kasus/{year}/{unit}/tinjau-rencana", response_class=HTMLResponse, dependencies=[page_reads("command")])
 async def tanggapi_rencana(
     request: Request,
-    year: int,
-    unit: str,
+    year: Year,
+    unit: UnitCode,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,

@@ -3,6 +3,7 @@ evidence; the draft saved on every step (`service/drafts.py`), the checks that s
 the send button only when they pass. The same pages serve `kirim_perbaikan`, with the verifier's notes beside each
 indicator."""
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +15,7 @@ from starlette.datastructures import FormData
 from models.contracts import Actor, CaseData, JawabanIndikator, Laporan
 from models.criteria import Criterion
 from service import cases, drafts
-from service.access import readable_case
-from service.deps import ClientDep, SessionDep, State
+from service.deps import ClientDep, SessionDep, State, UnitCode, Year
 from service.i18n import display, gettext, render
 from service.pages.cases import as_page, evidence_context, verifier_notes
 from service.pages.draft_forms import (
@@ -24,9 +24,11 @@ from service.pages.draft_forms import (
     draft_url,
     files_chosen,
     next_criterion,
+    open_draft,
     overview_context,
     send_draft,
     store_chosen,
+    with_files,
 )
 from service.pages.forms import text
 from service.pages.render import Errors, PageActor, PageLocale, page, page_reads
@@ -36,11 +38,7 @@ router = APIRouter(prefix="/ui")
 
 
 def open_report(db: Session, actor: Actor, year: int, unit: str, locale: str) -> tuple[CaseData, drafts.DraftView]:
-    with as_page():
-        row = readable_case(db, actor, "draft", year, unit)
-        drafts.own_case(db, year, unit, actor)  # the unit's operator edits its report; the others read the case page
-        view = drafts.get_draft(db, row, locale)
-    return CaseData.model_validate(row.data), view
+    return open_draft(db, actor, year, unit, locale, "kirim_laporan", drafts.get_draft)
 
 
 def overview(
@@ -60,7 +58,7 @@ def overview(
 
 
 @router.get("/kasus/{year}/{unit}/laporan", response_class=HTMLResponse, dependencies=[page_reads("draft")])
-def laporan(request: Request, year: int, unit: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def laporan(request: Request, year: Year, unit: UnitCode, actor: PageActor, locale: PageLocale, db: SessionDep):
     return overview(request, db, actor, locale, year, unit)
 
 
@@ -92,7 +90,7 @@ def criterion_page(
 
 @router.get("/kasus/{year}/{unit}/laporan/{kriteria}", response_class=HTMLResponse, dependencies=[page_reads("draft")])
 def laporan_kriteria(
-    request: Request, year: int, unit: str, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
+    request: Request, year: Year, unit: UnitCode, kriteria: str, actor: PageActor, locale: PageLocale, db: SessionDep
 ):
     case, draft = open_report(db, actor, year, unit, locale)
     answers = {a["kode"]: a for a in draft.laporan.get("indikator", [])}
@@ -135,8 +133,8 @@ def unsaveable(typed: dict[str, dict[str, Any]], form: FormData, locale: str) ->
 @router.post("/kasus/{year}/{unit}/laporan/{kriteria}", dependencies=[page_reads("command")])
 async def simpan_kriteria(
     request: Request,
-    year: int,
-    unit: str,
+    year: Year,
+    unit: UnitCode,
     kriteria: str,
     actor: PageActor,
     locale: PageLocale,
@@ -154,8 +152,7 @@ async def simpan_kriteria(
     stored, status, errors = await store_chosen(db, state.settings, actor, form, list(typed), errors, locale)
     if errors:
         return criterion_page(request, db, locale, case, criterion, saved | typed, status, errors)
-    answered = {code: a | {"bukti": list(dict.fromkeys(a["bukti"] + stored[code]))} for code, a in typed.items()}
-    answers = saved | {code: a for code, a in answered.items() if a["nilai"]}
+    answers = saved | {code: a for code, a in with_files(typed, stored).items() if a["nilai"]}
     with as_page():
         laporan = Laporan(indikator=[JawabanIndikator.model_validate(a) for a in answers.values()])
         drafts.save_draft(db, year, unit, laporan, actor, locale)
@@ -165,8 +162,8 @@ async def simpan_kriteria(
 @router.post("/kasus/{year}/{unit}/laporan-kirim", response_class=HTMLResponse, dependencies=[page_reads("command")])
 async def kirim_laporan(
     request: Request,
-    year: int,
-    unit: str,
+    year: Year,
+    unit: UnitCode,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
@@ -175,4 +172,5 @@ async def kirim_laporan(
 ) -> Response:
     """Send the saved draft as the report (or its revision). A refusal: the overview with the reasons."""
     _case, draft = open_report(db, actor, year, unit, locale)
-    return await send_draft(request, db, client, state, actor, locale, year, unit, draft.event, draft.laporan, overview)
+    again = partial(overview, request, db, actor, locale, year, unit)
+    return await send_draft(request, db, client, state, actor, locale, year, unit, draft.event, draft.laporan, again)

@@ -20,7 +20,17 @@ from models.contracts import Actor, CaseData
 from models.tables import CeremonyRow
 from service import ceremonies
 from service.ceremonies import CREATORS, CeremonyRequest
-from service.deps import CYCLE_YEARS, ClientDep, SessionDep, State, require_role
+from service.deps import (
+    CYCLE_YEARS,
+    CeremonyEvent,
+    CeremonyId,
+    ClientDep,
+    QueryYear,
+    SessionDep,
+    State,
+    Year,
+    require_role,
+)
 from service.errors import ApiError, payload_or_422
 from service.i18n import display, moment, person, render
 from service.pages import forms
@@ -33,7 +43,6 @@ router = APIRouter(prefix="/ui/upacara")
 
 WIB = timezone(timedelta(hours=7), "WIB")  # the list's dates: the ministry's zone (a report: its units' own)
 NEW = "upacara"  # the prefix of the new ceremony form's field ids
-Year = Annotated[int | None, Query(ge=CYCLE_YEARS.start, lt=CYCLE_YEARS.stop)]
 STATUS = {
     "diusulkan": reason("web.ceremony_proposed"),
     "terjadwal": reason("web.ceremony_scheduled"),
@@ -60,7 +69,7 @@ def may_create(actor: Actor) -> bool:
 
 
 @router.get("", response_class=HTMLResponse, dependencies=[page_reads("ceremony")])
-def daftar(request: Request, actor: PageActor, locale: PageLocale, db: SessionDep, tahun: Year = None):
+def daftar(request: Request, actor: PageActor, locale: PageLocale, db: SessionDep, tahun: QueryYear = None):
     """The cycle's ceremonies this official may read, newest first."""
     year = tahun or this_year()
     rows = [
@@ -121,7 +130,7 @@ def baru(
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,
-    tahun: Year = None,
+    tahun: QueryYear = None,
     wilayah: Annotated[str, Query(max_length=64)] = "",
 ):
     return new_form(request, db, actor, locale, tahun or this_year(), wilayah.strip() or None)
@@ -240,7 +249,9 @@ def report_page(
 
 
 @router.get("/{year}/{ceremony_id}", response_class=HTMLResponse, dependencies=[page_reads("ceremony")])
-def laporan(request: Request, year: int, ceremony_id: str, actor: PageActor, locale: PageLocale, db: SessionDep):
+def laporan(
+    request: Request, year: Year, ceremony_id: CeremonyId, actor: PageActor, locale: PageLocale, db: SessionDep
+):
     """The ceremony's report, unit by unit."""
     return report_page(request, db, actor, locale, year, ceremony_id)
 
@@ -250,9 +261,9 @@ def laporan(request: Request, year: int, ceremony_id: str, actor: PageActor, loc
 )
 async def kirim(
     request: Request,
-    year: int,
-    ceremony_id: str,
-    event: str,
+    year: Year,
+    ceremony_id: CeremonyId,
+    event: CeremonyEvent,
     actor: PageActor,
     locale: PageLocale,
     db: SessionDep,

@@ -2,26 +2,27 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
 from service import ceremonies
 from service.access import COMMAND, reads, visible_ceremonies
 from service.ceremonies import CeremonyItem, CeremonyReport, CeremonyRequest
-from service.deps import ActorDep, ClientDep, IdempotencyKey, RegionCode, SessionDep, State, Year
+from service.deps import (
+    ActorDep,
+    CeremonyEvent,
+    CeremonyId,
+    ClientDep,
+    IdempotencyKey,
+    RegionCode,
+    SessionDep,
+    State,
+    Year,
+)
 from service.i18n import LocaleDep
 from service.openapi import already
-from workflows.ceremony import CASE_EVENTS
 
 router = APIRouter(prefix="/cycles/{year}/ceremonies", tags=["ceremonies"])
-
-# Documented with their form; an id or event of another form is answered like an unknown one (404).
-CeremonyId = Annotated[
-    str, Path(description="The ceremony's id (16 hex digits)", json_schema_extra={"pattern": "^[0-9a-f]{16}$"})
-]
-CeremonyEvent = Annotated[
-    str, Path(description="What to send to every unit", json_schema_extra={"enum": list(CASE_EVENTS)})
-]
 
 
 class CeremonyList(BaseModel):
