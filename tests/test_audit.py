@@ -260,9 +260,10 @@ async def test_the_rerun_judges_penugasan_against_the_registry_as_the_live_step(
     api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, token
 ):
     """A judge from the case's unit or a unit above it may not act on it; the live path asks the registry for the
-    unit's parents, and the audit's re-run judges the step with the parents it recorded then. A valid tugaskan and verification audit clean. A verification
-    forged onto a verifier of the grandparent unit, the chain re-sealed so that every hash checks out, is a step the
-    lifecycle refuses for that reason (the case's own record names only its direct parent, if any)."""
+    unit's parents, and the audit's re-run judges the step with the parents it recorded then. A valid tugaskan and
+    verification audit clean. A verification forged onto a verifier of the grandparent unit, the chain re-sealed so
+    that every hash checks out, is a step the lifecycle refuses for that reason (the case's own record names only its
+    direct parent, if any)."""
     d = await case_at(
         api, settings, year, f"KANIM-AUD-P{year}", "verifikasi", calendar(datetime.now(UTC), OPENS_AT_ONCE)
     )
@@ -391,27 +392,34 @@ async def test_history_as_of_before_during_and_after(api: httpx.AsyncClient, fin
     async def as_of(moment: str) -> httpx.Response:
         return await api.get(path, params={"as_of": moment}, headers=auditor)
 
-    # Before the case existed: a 404 that says so (to the microsecond, and for the day before, a date).
-    r = await as_of((moments[0] - timedelta(microseconds=1)).isoformat())
+    # A moment is cut at the end of its second (a fraction given is dropped), as the auditor's page cuts it.
+    seconds = [m.replace(microsecond=0) for m in moments]
+
+    def made_by(moment: datetime) -> list[int]:
+        return [e["seq"] for e, second in zip(entries, seconds, strict=True) if second <= moment.replace(microsecond=0)]
+
+    # Before the case existed: a 404 that says so (the second before the first entry's, and for the day before, a date).
+    r = await as_of((seconds[0] - timedelta(microseconds=1)).isoformat())
     assert r.status_code == 404 and r.json()["error"] == "not_yet", r.text
     r = await as_of((moments[0] - timedelta(days=1)).date().isoformat())
     assert r.status_code == 404 and r.json()["error"] == "not_yet", r.text
 
-    # In the middle: the stage then, and only the entries made by then (at an entry's moment, and just after it).
+    # In the middle: the stage then, and only the entries made by the end of that second (at an entry's moment, and
+    # between it and the next).
     for k in (1, 4, 6, 10):
         for moment in (moments[k - 1], moments[k - 1] + (moments[k] - moments[k - 1]) / 2):
             r = await as_of(moment.isoformat())
             assert r.status_code == 200, r.text
             history = r.json()
-            assert [e["seq"] for e in history["entries"]] == list(range(1, k + 1)), (k, moment)
-            assert history["stage"] == entries[k - 1]["to"]
-    assert (await as_of(moments[6].isoformat())).json()["stage"] == "verifikasi"
+            made = made_by(moment)
+            assert made[:k] == list(range(1, k + 1)) and [e["seq"] for e in history["entries"]] == made, (k, moment)
+            assert history["stage"] == entries[made[-1] - 1]["to"]
 
     # After it ended: the final stage and every entry; in another zone (WIB) the same moment gives the same answer.
     later = (await as_of((moments[-1] + timedelta(days=30)).isoformat())).json()
     assert later["stage"] == "selesai" and len(later["entries"]) == 13
     wib = moments[6].astimezone(timezone(timedelta(hours=7))).isoformat()
-    assert [e["seq"] for e in (await as_of(wib)).json()["entries"]] == list(range(1, 8))
+    assert [e["seq"] for e in (await as_of(wib)).json()["entries"]] == made_by(moments[6])
 
 
 async def test_history_lists_refused_commands_for_auditors(api: httpx.AsyncClient, finished: Driver, token):
@@ -431,8 +439,10 @@ async def test_history_lists_refused_commands_for_auditors(api: httpx.AsyncClien
     assert mine[0]["payload"] == {"alasan": "uji audit"}
     assert len(listed["entries"]) == 13, "refusals are listed beside the entries, never as entries"
 
-    earlier = await api.get(
-        path, params={"include_refused": "true", "as_of": before.isoformat()}, headers=token("auditor")
+    earlier = await api.get(  # the second before: the refusal may have come later in the same second as `before`
+        path,
+        params={"include_refused": "true", "as_of": (before - timedelta(seconds=1)).isoformat()},
+        headers=token("auditor"),
     )
     assert not [x for x in earlier.json()["refused"] if x["actor"]["sub"] == "ditjen-refused"]
     assert (await api.get(path, headers=token("auditor"))).json()["refused"] is None
