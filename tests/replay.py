@@ -11,9 +11,9 @@ __all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = (
-    9  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action plans)
-)
+# v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action plans),
+# v10: lineage-recorded (each official's entry records the unit's parents it was judged with)
+RECORDING = 10
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:
