@@ -50,17 +50,17 @@ def rerun(
     for previous, row, logged in zip(rows, rows[1:], entries[1:], strict=False):
         # Each step from the log's previous entry, so one altered entry does not make every later one differ.
         case.seq, case.last_hash = row.seq - 1, previous.hash
+        # A case whose log assigns a team ran with the assignment checks; an older one ran without them.
+        assigned = case.penugasan is not None
+        recorded = row.lineage is not None
+        parents = tuple(row.lineage) if row.lineage is not None else today
+        by_registry = not recorded and assigned and row.event in lifecycle.JUDGED_BY_LINEAGE
+        if by_registry:
+            from_registry.append(row.seq)
         try:
-            # A case whose log assigns a team ran with the assignment checks; an older one ran without them.
-            assigned = case.penugasan is not None
             evidence = evidence_for(session, row)
-            recorded = row.lineage is not None
-            if not recorded and assigned and row.event in lifecycle.JUDGED_BY_LINEAGE:
-                from_registry.append(row.seq)
-            parents = tuple(row.lineage) if row.lineage is not None else today
             made = machine.fire(row.event, logged.actor, row.payload, logged.at, evidence, assigned, parents, recorded)
         except lifecycle.Refused as e:
-            by_registry = from_registry[-1:] == [row.seq]
             found.differences.append(refused_step(row, logged, e.why, by_registry))
             break
         found.differences += compare_step(made, logged, row.seq in altered)

@@ -35,7 +35,7 @@ from workflows.reasons import reason, received
 
 router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
 
-AsOf = Annotated[
+HistoryAsOf = Annotated[
     DateOrMoment | None,
     Query(
         description="The history as it stood at the end of this second (a fraction of a second is dropped: what "
@@ -169,7 +169,7 @@ def history(
     actor: ActorDep,
     session: SessionDep,
     locale: LocaleDep,
-    as_of: AsOf = None,
+    as_of: HistoryAsOf = None,
     include_refused: bool = False,
 ) -> History:
     """The case's timeline in domain words. `as_of`: what it was at the end of that second (a date: of that day, WIB).
