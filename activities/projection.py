@@ -103,6 +103,7 @@ def transition_row(entry: Transition) -> TransitionRow:
         payload=entry.payload,
         evidence=entry.evidence,
         policy_version=entry.policy_version,
+        lineage=entry.lineage,
         prev_hash=entry.prev_hash,
         hash=entry.hash,
     )

@@ -265,6 +265,10 @@ class Transition(BaseModel):
     payload: dict[str, Any]
     evidence: list[str] = Field(default_factory=list)  # sha256 of every file the step relied on
     policy_version: str = ""  # sha256 of the cycle policy in force
+    # The case unit's parents in the unit registry the step was judged with (`EventRequest.lineage`), so the audit's
+    # re-run asks the registry as it was. None: not recorded (a step of the calendar, or one from before it was); left
+    # out of the entry then, so entries hashed before it existed hash the same.
+    lineage: list[str] | None = Field(default=None, exclude_if=lambda v: v is None)
     prev_hash: str
     hash: str
 

@@ -69,6 +69,8 @@ class TransitionRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     evidence: list[str] = Field(sa_column=Column(JSON, nullable=False))
     policy_version: str = Field(max_length=64)
+    # The unit's parents the step was judged with; NULL for a step that recorded none (`Transition.lineage`)
+    lineage: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

@@ -4,7 +4,7 @@ Each operation checks what the lifecycle asks (`workflows/lifecycle.py`) and rai
 API answers it as JSON, the pages as an error summary. Writes go to the case workflow; reads to the read model.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +86,19 @@ def history_entry(r: TransitionRow, case: CaseData, actor: Actor) -> HistoryEntr
 
 # Entries whose payload is confidential, and what their reading is logged as (witnesses' names and addresses).
 CONFIDENTIAL = {"setujui_permohonan": "data_saksi", "deklarasikan": "data_saksi", "nilai": "lembar_nilai"}
+
+
+WIB = timezone(timedelta(hours=7))  # a moment written without its zone is Jakarta time
+
+
+def history_cut(moment: datetime | date) -> datetime:
+    """Where a case's history "as of" a moment ends, for the API's `as_of` and the auditor's page alike: everything
+    that happened up to the end of the second named is in it (a fraction of a second is not a moment an official
+    names: it is dropped); a date is the whole day, WIB; a moment without a zone is WIB. The cut keeps the moment's
+    zone (the first minutes a calendar can name would fall off it in UTC); compare it with aware moments."""
+    if isinstance(moment, datetime):
+        return (moment if moment.tzinfo else moment.replace(tzinfo=WIB)).replace(microsecond=999_999)
+    return datetime.combine(moment, time.max, tzinfo=WIB)
 
 
 def transitions(session: Session, year: int, unit: str, cutoff: datetime | None = None) -> list[TransitionRow]:

@@ -11,8 +11,10 @@ __all__ = ["HISTORIES", "RECORDING", "fetch_and_keep", "replayer"]
 
 HISTORIES = Path(__file__).parent / "histories"
 # Bump with every workflow.patched(...) so new recordings sit beside the old ones, which must keep replaying.
-RECORDING = 10  # v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action
-# plans), v10: reminders-in-time (reminders wait for their deadline to be known and stop where the stage ends)
+# v6: the archive (archive-on-close), v7: penugasan (recorded apart), v8: both, v9: rencana (action plans),
+# v10: reminders-in-time (reminders wait for their deadline to be known and stop where the stage ends),
+# v11: lineage-recorded too (each official's entry records the unit's parents it was judged with)
+RECORDING = 11
 
 
 async def fetch_and_keep(client: Client, workflow_id: str, name: str) -> WorkflowHistory:

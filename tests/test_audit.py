@@ -17,6 +17,9 @@ from temporalio.client import Client, WorkflowHistory
 from models.policy import compressed_calendar
 from models.tables import CaseRow, TransitionRow
 from service.audit import entry_of, replay_history, replayer, verify_case
+from service.audit.case import start_of
+from service.audit.findings import entry
+from service.audit.rerun import rerun
 from service.demo import Driver, declare, happy_path, open_case
 from service.i18n import render
 from service.settings import Settings
@@ -116,7 +119,12 @@ async def test_intact_finished_case_verifies_clean(
     assert verdict["ok"] is True, verdict["differences"]
     assert verdict["differences"] == []
     assert verdict["replay"]["ok"] and verdict["replay"]["status"] == "completed"
-    assert verdict["replay"]["lifecycle"] == {"ok": True, "entries": 13, "stage": "selesai"}
+    assert verdict["replay"]["lifecycle"] == {
+        "ok": True,
+        "entries": 13,
+        "stage": "selesai",
+        "lineage_from_registry": [],
+    }
     assert verdict["chain"]["entries"] == 13 and verdict["chain"]["altered_entries"] == []
     assert verdict["chain"]["last_hash"] == verdict["chain"]["temporal_last_hash"]
     assert verdict["read_model"]["stage"] == "selesai" and verdict["read_model"]["temporal"]["from"] == "result"
@@ -252,9 +260,10 @@ async def test_the_rerun_judges_penugasan_against_the_registry_as_the_live_step(
     api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, token
 ):
     """A judge from the case's unit or a unit above it may not act on it; the live path asks the registry for the
-    unit's parents, and the audit's re-run asks it too. A valid tugaskan and verification audit clean. A verification
-    forged onto a verifier of the grandparent unit, the chain re-sealed so that every hash checks out, is a step the
-    lifecycle refuses for that reason (the case's own record names only its direct parent, if any)."""
+    unit's parents, and the audit's re-run judges the step with the parents it recorded then. A valid tugaskan and
+    verification audit clean. A verification forged onto a verifier of the grandparent unit, the chain re-sealed so
+    that every hash checks out, is a step the lifecycle refuses for that reason (the case's own record names only its
+    direct parent, if any)."""
     d = await case_at(
         api, settings, year, f"KANIM-AUD-P{year}", "verifikasi", calendar(datetime.now(UTC), OPENS_AT_ONCE)
     )
@@ -287,6 +296,58 @@ async def test_the_rerun_judges_penugasan_against_the_registry_as_the_live_step(
     refused = [d for d in verdict["difference_codes"] if d["code"] == "audit.langkah_ditolak"]
     assert [r["params"]["entri"] for r in refused] == [at(verified.seq, "lolos_verifikasi")], verdict["differences"]
     assert [w["code"] for w in refused[0]["params"]["alasan"]] == ["penugasan.unit_induk"], refused
+
+
+async def test_a_unit_moved_in_the_registry_later_leaves_an_earlier_judgement_valid(
+    api: httpx.AsyncClient, settings: Settings, engine: Engine, year: int, token
+):
+    """The verifier acted when the case's unit stood under another parent; the registry moves the unit under the
+    verifier's own unit afterwards. The re-run judges the step with the parents it recorded, so the audit finds
+    nothing wrong. Judged against today's registry, as an entry from before the lineage was recorded is, the same step
+    is refused, and the difference says the registry may have changed since."""
+    d = await case_at(
+        api, settings, year, f"KANIM-AUD-L{year}", "verifikasi", calendar(datetime.now(UTC), OPENS_AT_ONCE)
+    )
+    judge_unit, old_parent = f"AUD-HAKIM-{year}", f"AUD-LAMA-{year}"
+
+    async def register(code: str, parent: str | None) -> None:
+        unit = {"code": code, "name": "Unit", "kind": "kanwil", "region": REGION, "parent": parent}
+        registered = await api.post("/units", json=unit, headers=d.officials["admin"])
+        assert registered.status_code in (200, 201), registered.text
+
+    for code, parent in ((judge_unit, None), (old_parent, None), (d.unit, old_parent)):
+        await register(code, parent)
+    d.officials.headers["verifikator"] = token("verifikator", "verif-1", unit=judge_unit)  # the assigned verifier
+    await d.send("lolos_verifikasi", "verifikator")
+    rows = rows_of(engine, year, d.unit)
+    verified = rows[-1]
+    assert verified.event == "lolos_verifikasi" and verified.lineage == [old_parent], "judged under the old parent"
+
+    await register(d.unit, judge_unit)  # now the verifier's own unit is above the case's: no longer theirs to judge
+    refused = await api.post(
+        f"{d.case_path}/events/lolos_verifikasi",
+        json={},
+        headers={**token("verifikator", "verif-1", unit=judge_unit), "Idempotency-Key": f"moved-{year}"},
+    )
+    assert refused.status_code == 403, refused.text
+    verdict = await audit(api, token, year, d.unit)
+    assert verdict["ok"], verdict["differences"]
+    assert verdict["replay"]["lifecycle"]["lineage_from_registry"] == []
+
+    # The same log as entries from before the lineage was recorded: judged against today's registry.
+    unrecorded = [TransitionRow.model_validate({**r.model_dump(), "lineage": None}) for r in rows]
+    with Session(engine) as session:
+        case_row = session.get(CaseRow, (year, d.unit))
+        start = start_of(None, case_row, year)
+        assert start is not None
+        found = rerun(session, start, unrecorded, [entry_of(r) for r in unrecorded], set())
+    refusals = [r for r in found.differences if r.code.startswith("audit.langkah_ditolak")]
+    assert [(r.code, r.params["entri"]) for r in refusals] == [
+        ("audit.langkah_ditolak_registri_kini", entry(verified.seq, "lolos_verifikasi"))
+    ], found.differences
+    assert [w.code for w in refusals[0].params["alasan"]] == ["penugasan.unit_induk"]
+    assert found.info["lineage_from_registry"] == [verified.seq]
+    assert "diperiksa dengan registri unit hari ini" in render(refusals[0], "id")
 
 
 # --- (b) changed workflow code no longer replays the committed histories ------------------------------------------
@@ -331,27 +392,34 @@ async def test_history_as_of_before_during_and_after(api: httpx.AsyncClient, fin
     async def as_of(moment: str) -> httpx.Response:
         return await api.get(path, params={"as_of": moment}, headers=auditor)
 
-    # Before the case existed: a 404 that says so (to the microsecond, and for the day before, a date).
-    r = await as_of((moments[0] - timedelta(microseconds=1)).isoformat())
+    # A moment is cut at the end of its second (a fraction given is dropped), as the auditor's page cuts it.
+    seconds = [m.replace(microsecond=0) for m in moments]
+
+    def made_by(moment: datetime) -> list[int]:
+        return [e["seq"] for e, second in zip(entries, seconds, strict=True) if second <= moment.replace(microsecond=0)]
+
+    # Before the case existed: a 404 that says so (the second before the first entry's, and for the day before, a date).
+    r = await as_of((seconds[0] - timedelta(microseconds=1)).isoformat())
     assert r.status_code == 404 and r.json()["error"] == "not_yet", r.text
     r = await as_of((moments[0] - timedelta(days=1)).date().isoformat())
     assert r.status_code == 404 and r.json()["error"] == "not_yet", r.text
 
-    # In the middle: the stage then, and only the entries made by then (at an entry's moment, and just after it).
+    # In the middle: the stage then, and only the entries made by the end of that second (at an entry's moment, and
+    # between it and the next).
     for k in (1, 4, 6, 10):
         for moment in (moments[k - 1], moments[k - 1] + (moments[k] - moments[k - 1]) / 2):
             r = await as_of(moment.isoformat())
             assert r.status_code == 200, r.text
             history = r.json()
-            assert [e["seq"] for e in history["entries"]] == list(range(1, k + 1)), (k, moment)
-            assert history["stage"] == entries[k - 1]["to"]
-    assert (await as_of(moments[6].isoformat())).json()["stage"] == "verifikasi"
+            made = made_by(moment)
+            assert made[:k] == list(range(1, k + 1)) and [e["seq"] for e in history["entries"]] == made, (k, moment)
+            assert history["stage"] == entries[made[-1] - 1]["to"]
 
     # After it ended: the final stage and every entry; in another zone (WIB) the same moment gives the same answer.
     later = (await as_of((moments[-1] + timedelta(days=30)).isoformat())).json()
     assert later["stage"] == "selesai" and len(later["entries"]) == 13
     wib = moments[6].astimezone(timezone(timedelta(hours=7))).isoformat()
-    assert [e["seq"] for e in (await as_of(wib)).json()["entries"]] == list(range(1, 8))
+    assert [e["seq"] for e in (await as_of(wib)).json()["entries"]] == made_by(moments[6])
 
 
 async def test_history_lists_refused_commands_for_auditors(api: httpx.AsyncClient, finished: Driver, token):
@@ -371,8 +439,10 @@ async def test_history_lists_refused_commands_for_auditors(api: httpx.AsyncClien
     assert mine[0]["payload"] == {"alasan": "uji audit"}
     assert len(listed["entries"]) == 13, "refusals are listed beside the entries, never as entries"
 
-    earlier = await api.get(
-        path, params={"include_refused": "true", "as_of": before.isoformat()}, headers=token("auditor")
+    earlier = await api.get(  # the second before: the refusal may have come later in the same second as `before`
+        path,
+        params={"include_refused": "true", "as_of": (before - timedelta(seconds=1)).isoformat()},
+        headers=token("auditor"),
     )
     assert not [x for x in earlier.json()["refused"] if x["actor"]["sub"] == "ditjen-refused"]
     assert (await api.get(path, headers=token("auditor"))).json()["refused"] is None

@@ -14,6 +14,8 @@ from playwright.async_api import Browser, Page
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from models.tables import TransitionRow
+from service.audit import utc
 from service.i18n import display, moment
 from service.settings import Settings
 from tests.browser import assert_accessible, assert_light, navigations, without_script
@@ -143,6 +145,34 @@ async def test_the_history_as_it_stood_on_an_earlier_date(page: Page, engine: En
     assert "Isi juga tanggalnya" in await page.locator(".ringkasan-galat").inner_text()
     assert await page.locator("#pukul").get_attribute("value") == "09:00"
     assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == 4
+
+
+async def test_the_page_and_the_api_cut_the_history_at_the_end_of_the_same_second(
+    page: Page, api: httpx.AsyncClient, engine: Engine, token, year: int, live_url: str
+):
+    """An entry made half a second into the chosen second is in the history as of that second, on the page and in
+    the API's `as_of` alike; as of the second before, in neither."""
+    unit = f"AUD-D-{year}"
+    with Session(engine) as db:
+        write_case(db, year, Known(unit, DKI, KANIM, TO_PEMBANGUNAN))
+        db.commit()
+        approval = db.get(TransitionRow, (year, unit, 2))
+        assert approval is not None
+        approval.at += timedelta(milliseconds=500)
+        db.add(approval)
+        db.commit()
+        chosen = utc(approval.at).astimezone(WIB).replace(microsecond=0)
+    await page.goto(f"/ui/audit/{year}/{unit}")
+    await dev_login(page, "auditor", "auditor-3", "Auditor Itjen")
+    await page.wait_for_url(f"{live_url}/ui/audit/{year}/{unit}")
+    for second, seen in ((chosen, 2), (chosen - timedelta(seconds=1), 1)):
+        await page.goto(f"/ui/audit/{year}/{unit}?per={second.date()}&pukul={second:%H:%M:%S}")
+        assert await page.get_by_test_id("riwayat").locator("tbody tr").count() == seen, second
+        r = await api.get(
+            f"/cycles/{year}/cases/{unit}/history", params={"as_of": second.isoformat()}, headers=token("auditor")
+        )
+        assert r.status_code == 200, r.text
+        assert [e["seq"] for e in r.json()["entries"]] == list(range(1, seen + 1)), second
 
 
 async def test_the_audit_pages_are_the_auditors_only(page: Page, live_url: str):

@@ -86,7 +86,11 @@ def replay(engine: Engine, year: int, unit: str) -> tuple[list[CaseData], list[T
     states, problems = [case.model_copy(deep=True)], differences(made, first)
     for logged in map(entry_of, rows[1:]):
         try:
-            problems += differences(machine.fire(logged.event, logged.actor, logged.payload, logged.at), logged)
+            kept = logged.lineage  # judged with the lineage the step recorded, and recording it again
+            made = machine.fire(
+                logged.event, logged.actor, logged.payload, logged.at, None, True, tuple(kept or ()), kept is not None
+            )
+            problems += differences(made, logged)
         except lifecycle.Refused as e:  # a log no serial order can produce: say so, and stop the re-run there
             problems.append(f"entry {logged.seq} ({logged.event} by {logged.actor.sub}) cannot follow: {e.why}")
             break

@@ -157,15 +157,18 @@ class Lifecycle(StateMachine):
         evidence: Mapping[str, EvidenceInfo] | None = None,
         assignment: bool = True,
         lineage: tuple[str, ...] = (),
+        record_lineage: bool = False,
     ) -> Transition:
         """Apply one event, or raise `Refused` with every reason and change nothing. `assignment` False: a case
-        replayed from before assessors were assigned (`tugaskan`)."""
+        replayed from before assessors were assigned (`tugaskan`). `record_lineage`: the entry records the lineage
+        the step was judged with (False: a step from before entries recorded it)."""
         why = refused(self.model, event, actor, now, payload, evidence, assignment, lineage)
         if why:
             raise Refused(event, why)
         source = self.model.stage
         self.send(event, payload=RULES[event].payload.model_validate(payload), actor=actor, now=now)
-        return record(self.model, event, source, actor, payload, now, sorted(evidence or {}))
+        kept = list(lineage) if record_lineage else None
+        return record(self.model, event, source, actor, payload, now, sorted(evidence or {}), kept)
 
 
 # The stages as names the rest of the code can spell without a string: `Stage.pelaporan == "pelaporan"`, and a
@@ -592,6 +595,8 @@ RULES: dict[str, Rule] = {
 }
 
 REPORTING_AND_AFTER = onward(Stage.pelaporan) - FINAL_STAGES  # open stages from the reporting window on
+# The events whose conflict of interest is judged against the case unit's parents in the registry (`lineage`).
+JUDGED_BY_LINEAGE = frozenset(event for event, rule in RULES.items() if _not_a_member in rule.who)
 
 
 # --- The calendar's events ---------------------------------------------------------------------------------------
@@ -750,6 +755,7 @@ def record(
     payload: dict[str, Any],
     now: datetime,
     evidence: list[str] | None = None,
+    lineage: list[str] | None = None,
 ) -> Transition:
     case.seq += 1
     if source != case.stage:  # a new stage: its own reminders from now on
@@ -768,6 +774,7 @@ def record(
         payload=payload,
         evidence=evidence or [],
         policy_version=policy_version(case),
+        lineage=lineage,
         prev_hash=case.last_hash,
         hash="",
     )

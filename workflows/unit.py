@@ -144,7 +144,9 @@ class CaseWorkflow:
         # Cases that ran before teams were assigned (`tugaskan`) replay without the assignment checks.
         assignment = workflow.patched("penugasan")
         lineage = tuple(request.lineage)
-        return await self._apply(request.event, request.actor, request.payload, evidence, assignment, lineage)
+        # Cases that ran before entries recorded the lineage they were judged with replay without recording it.
+        recorded = workflow.patched("lineage-recorded")
+        return await self._apply(request.event, request.actor, request.payload, evidence, assignment, lineage, recorded)
 
     @kirim.validator
     def _validate_kirim(self, request: EventRequest) -> None:
@@ -178,10 +180,13 @@ class CaseWorkflow:
         evidence: dict[str, EvidenceInfo] | None = None,
         assignment: bool = True,
         lineage: tuple[str, ...] = (),
+        record_lineage: bool = False,
     ) -> CaseData:
         """Fire the event and project it; returns the case as this event left it (others may follow meanwhile)."""
         try:
-            entry = self.machine.fire(event, actor, payload, workflow.now(), evidence, assignment, lineage)
+            entry = self.machine.fire(
+                event, actor, payload, workflow.now(), evidence, assignment, lineage, record_lineage
+            )
         except lifecycle.Refused as e:
             raise refusal(e.event, e.why) from None
         return await self._project(entry)

@@ -122,7 +122,11 @@ def request_differences(by_seq: dict[int, TransitionRow], matched: dict[int, Off
         difference
         for seq, official in sorted(matched.items())
         for difference in field_differences(
-            by_seq[seq], official.request.event, official.request.actor, official.request.payload
+            by_seq[seq],
+            official.request.event,
+            official.request.actor,
+            official.request.payload,
+            official.request.lineage,
         )
     ]
 
@@ -184,8 +188,11 @@ def entries_after_end(rows: list[TransitionRow], result: CaseData | None) -> lis
     return [reason("audit.entri_setelah_selesai", seq=result.seq, entri=[named(r) for r in extra])] if extra else []
 
 
-def field_differences(row: TransitionRow, event: str, actor: Actor, payload: dict[str, Any]) -> list[Reason]:
-    """What the audit log says of one step against what Temporal recorded of it."""
+def field_differences(
+    row: TransitionRow, event: str, actor: Actor, payload: dict[str, Any], lineage: list[str] | None = None
+) -> list[Reason]:
+    """What the audit log says of one step against what Temporal recorded of it: the lineage too, where the entry
+    recorded one (the re-run judges the step with it)."""
     differences = []
     if row.event != event:
         differences.append(reason("audit.peristiwa_berbeda", entri=named(row), event_temporal=event))
@@ -205,4 +212,8 @@ def field_differences(row: TransitionRow, event: str, actor: Actor, payload: dic
             differences.append(
                 reason("audit.isian_berbeda", entri=named(row), kunci=key, log=shown(logged), temporal=shown(recorded))
             )
+    if row.lineage is not None and row.lineage != lineage:
+        differences.append(
+            reason("audit.silsilah_berbeda", entri=named(row), log=shown(row.lineage), temporal=shown(lineage))
+        )
     return differences

@@ -31,6 +31,7 @@ def entry_of(row: TransitionRow) -> Transition:
         payload=row.payload,
         evidence=row.evidence,
         policy_version=row.policy_version,
+        lineage=row.lineage,
         prev_hash=row.prev_hash,
         hash=row.hash,
     )

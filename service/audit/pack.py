@@ -41,7 +41,9 @@ Made {made} by {who}. Service verdict when made: {verdict}.
 
 Files
   entries.json           the case's audit log: every transition with its actor, time, payload, evidence, policy
-                         version, prev_hash and hash (exactly the fields that were hashed)
+                         version, lineage (the unit's parents a judge's step was checked against; absent in
+                         entries written before it was recorded), prev_hash and hash (exactly the fields that were
+                         hashed)
   entries.csv            the same, one row per entry, for a spreadsheet
   evidence-manifest.csv  every evidence file the entries name: sha256 (its id), media type, size, the entries using it
   evidence/<sha256>      the evidence files themselves (those the evidence store held)
@@ -81,6 +83,7 @@ ENTRY_COLUMNS = [
     "payload",
     "evidence",
     "policy_version",
+    "lineage",
     "prev_hash",
     "hash",
 ]
@@ -174,6 +177,7 @@ def entry_row(e: Transition) -> list[Any]:
         json.dumps(e.payload, ensure_ascii=False, sort_keys=True),
         " ".join(e.evidence),
         e.policy_version,
+        json.dumps(e.lineage, ensure_ascii=False),  # null: not recorded
         e.prev_hash,
         e.hash,
     ]

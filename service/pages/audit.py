@@ -5,7 +5,7 @@ evidence with its hashes; the audit pack, which verifies offline (`python3 -m se
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,6 +17,7 @@ from service import audit_runs, background
 from service.access import log_read
 from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
 from service.audit.log import load_refusals, load_rows, utc
+from service.cases import WIB, history_cut
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import clock, display, gettext, moment, person, render
 from service.pages.oversight_access import job_gone, require_scope
@@ -25,7 +26,6 @@ from service.spreadsheet import csv_text
 from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui/audit")
-WIB = timezone(timedelta(hours=7))
 FOUND_SHOWN = 50
 RESULT_COLUMNS = ["unit", "verdict", "differences"]
 CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2})?")  # what a time field sends: HH:MM, or HH:MM:SS with step="1"
@@ -115,13 +115,12 @@ class AsOf:
 
     @property
     def cutoff(self) -> datetime:
-        """The end of the chosen second, minute or day: what happened during it is part of the history. Compared
-        in WIB, not moved to UTC: the first minutes a calendar can name would fall off it."""
+        """The end of the chosen second, minute or day: what happened during it is part of the history; cut as the
+        API's `as_of` cuts (`history_cut`)."""
         if self.at is None:
-            end = time.max
-        else:
-            end = self.at.replace(second=self.at.second if self.to_the_second else 59, microsecond=999_999)
-        return datetime.combine(self.day, end, tzinfo=WIB)
+            return history_cut(self.day)
+        second = self.at if self.to_the_second else self.at.replace(second=59)
+        return history_cut(datetime.combine(self.day, second, tzinfo=WIB))
 
     def stage_on(self, stage: str | None, locale: str) -> str:
         """Where the case stood then, the time as precise as chosen: "Pada 9 Januari 2030 pukul 10.15.30 WIB …"."""

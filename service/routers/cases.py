@@ -1,6 +1,6 @@
 """Cases: apply, read, send events, read the history. Writes go to the case workflow; reads to the read model."""
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -11,7 +11,7 @@ from models.contracts import CaseData, CaseView, Code, Text
 from models.tables import CaseRow, RefusalRow
 from service import cases
 from service.access import COMMAND, ReadCase, ReadHistory, lineage, log_read, reads, visible_cases
-from service.cases import HistoryEntry, now, transitions, visible_history
+from service.cases import HistoryEntry, history_cut, now, transitions, visible_history
 from service.deps import (
     ActorDep,
     CaseEvent,
@@ -35,7 +35,14 @@ from workflows.reasons import reason, received
 
 router = APIRouter(prefix="/cycles/{year}/cases", tags=["cases"])
 
-WIB = timezone(timedelta(hours=7))
+HistoryAsOf = Annotated[
+    DateOrMoment | None,
+    Query(
+        description="The history as it stood at the end of this second (a fraction of a second is dropped: what "
+        "happened during the second is in), or of this day for a date; a moment without a zone is WIB. The auditor's "
+        "page cuts its chosen day, minute or second the same way."
+    ),
+]
 
 
 class Ajukan(BaseModel):
@@ -162,10 +169,10 @@ def history(
     actor: ActorDep,
     session: SessionDep,
     locale: LocaleDep,
-    as_of: DateOrMoment | None = None,
+    as_of: HistoryAsOf = None,
     include_refused: bool = False,
 ) -> History:
-    """The case's timeline in domain words. `as_of`: what it was at that moment (a date: the end of that day, WIB).
+    """The case's timeline in domain words. `as_of`: what it was at the end of that second (a date: of that day, WIB).
     `include_refused` (auditors only): also the commands that were refused on the case, with who, when and why."""
     if include_refused:
         require_role(actor, "auditor")
@@ -201,11 +208,10 @@ def refused_commands(
 
 
 def as_of_moment(as_of: datetime | date | None) -> datetime | None:
+    """The history's cut (`cases.history_cut`, as the auditor's page cuts it), in UTC as the database compares."""
     if as_of is None:
         return None
     try:
-        if isinstance(as_of, datetime):
-            return as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=WIB).astimezone(UTC)
-        return datetime.combine(as_of, time.max, tzinfo=WIB).astimezone(UTC)
+        return history_cut(as_of).astimezone(UTC)
     except OverflowError:  # the first or last moment a calendar can name, moved to UTC, falls off the calendar
         raise ApiError(422, "invalid_as_of", reason("error.tanggal_di_luar_kalender", tanggal=str(as_of))) from None
