@@ -22,10 +22,10 @@ async def test_recorded_history_replays(path):
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
 
 
-@pytest.mark.parametrize("version", [9, 10])
+@pytest.mark.parametrize("version", [10, 11])
 def test_entries_hash_as_they_were_written_with_and_without_a_recorded_lineage(version: int):
     """Every entry a recorded case projected hashes, read back through today's contract, to the hash it was written
-    with: entries from before the lineage was recorded (v9) leave it out, later ones (v10) are sealed with it."""
+    with: entries from before the lineage was recorded (v10) leave it out, later ones (v11) are sealed with it."""
     path = HISTORIES / f"happy_path.v{version}.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     convert = pydantic_data_converter.payload_converter
@@ -41,4 +41,4 @@ def test_entries_hash_as_they_were_written_with_and_without_a_recorded_lineage(v
     ]
     assert entries and all(lifecycle.chain_hash(e.model_dump(mode="json")) == e.hash for e in entries)
     officials = [e for e in entries if e.actor.role != "system" and e.event != "ajukan"]
-    assert officials and {e.lineage is not None for e in officials} == {version >= 10}
+    assert officials and {e.lineage is not None for e in officials} == {version >= 11}
