@@ -118,7 +118,7 @@ def _write(engine: Engine, run: Run, progress: bool) -> None:
 
 async def _keep_written(engine: Engine, run: Run, every: float) -> None:
     """Every `every` seconds while the job runs: a heartbeat, and the progress made since the last write."""
-    written = _progress(run)
+    written: tuple[object, ...] = ()  # the row as inserted: nothing done yet
     while True:
         await asyncio.sleep(every)
         now = _progress(run)
