@@ -285,3 +285,28 @@ class PlanActionRow(SQLModel, table=True):
     done: bool  # at the top of its scale (met)
     lacking: bool  # at the bottom of its scale (Tidak): what the programme may have to fund or help with
     target: datetime | None = None
+
+
+class JobRunRow(SQLModel, table=True):
+    """A long job started from a page (service/background.py): its progress as the process running it last wrote it.
+    `running` is "kind:year" while the run may still be going, and unique: the database allows one run per kind and
+    cycle at a time. It is emptied when the run finishes, or when a new start finds the run stopped (no heartbeat)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ux_job_run_running", "running", unique=True),)
+    id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=16)
+    year: int
+    region: str | None = Field(default=None, max_length=64)  # a cohort of one region (None: all)
+    started_by: str = Field(max_length=200)
+    started_at: datetime
+    heartbeat_at: datetime  # written by the running process as it goes; old, the process is gone
+    total: int | None = None  # known once the job has listed its work
+    done: int
+    counts: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
+    results: list[Any] = Field(sa_column=Column(JSON, nullable=False))
+    warning: str | None = None
+    failure: str | None = None  # the job stopped on an unexpected error (technical words)
+    refused: list[Any] = Field(sa_column=Column(JSON, nullable=False))  # reasons, as RefusalRow.why
+    finished: bool
+    running: str | None = Field(default=None, max_length=40)

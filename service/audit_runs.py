@@ -1,5 +1,6 @@
 """`audit --all` for a cycle started from the auditor's page, as a background run (service/background.py): every case
-of the cycle audited one by one (`service.audit.verify_case`), each result kept for the page and its download."""
+of the cycle audited one by one (`service.audit.verify_case`), each result kept for the page and its download (kept
+as JSON: read back, each is a dict of CaseResult's fields)."""
 
 from dataclasses import dataclass
 from functools import partial
@@ -10,6 +11,7 @@ from temporalio.client import Client
 
 from service import background
 from service.audit import UnknownCase, cycle_units, verify_case
+from service.settings import Settings
 
 KIND = "audit"
 
@@ -36,5 +38,5 @@ async def audit_all(client: Client, engine: Engine, run: background.Run) -> None
         run.counts["failed"] = sum(not r.ok for r in run.results)
 
 
-def start(client: Client, engine: Engine, year: int, who: str) -> background.Run:
-    return background.start(KIND, year, who, partial(audit_all, client, engine))
+def start(client: Client, engine: Engine, settings: Settings, year: int, who: str) -> background.Run:
+    return background.start(engine, settings, KIND, year, who, partial(audit_all, client, engine))

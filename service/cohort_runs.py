@@ -13,6 +13,7 @@ from models.tables import UnitRow
 from service import background
 from service.cohort import StartOutcome, await_read_model, open_cohort
 from service.errors import ApiError
+from service.settings import Settings
 
 KIND = "kohort"
 
@@ -49,7 +50,7 @@ async def open_from_page(
 
 
 def start(
-    client: Client, engine: Engine, task_queue: str, year: int, actor: Actor, region: str | None
+    client: Client, engine: Engine, settings: Settings, year: int, actor: Actor, region: str | None
 ) -> background.Run:
-    job = partial(open_from_page, client, engine, task_queue, actor, region)
-    return background.start(KIND, year, actor.sub, job)
+    job = partial(open_from_page, client, engine, settings.task_queue, actor, region)
+    return background.start(engine, settings, KIND, year, actor.sub, job, region)

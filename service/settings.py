@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     oidc_claim_role: str = "role"
     oidc_claim_unit: str = "unit"
     oidc_claim_region: str = "region"
+    # Long jobs started from a page (service/background.py): the process running one writes its progress and a
+    # heartbeat this often; a run without a heartbeat for the second interval (a few heartbeats at least) lost its
+    # process: its page says it stopped, and it may be started again.
+    job_heartbeat_seconds: float = Field(default=1, gt=0)
+    job_stopped_after_seconds: float = Field(default=30, gt=0)
     # The service's address as the public reaches it: the award letter's QR code points to its verification page.
     public_url: str = "http://127.0.0.1:8000"
 

@@ -1,21 +1,25 @@
 """Administrasi in the real Chromium: a CSV of 200 units with two bad lines shows each error by its line and saves
 nothing; corrected, its preview lists 200 additions and the confirmation saves them all; a second file changing one
 unit previews exactly that change. The cohort of those 200 units opened from the page completes (followed in place
-with JavaScript), and opened again (without JavaScript, the page refreshing itself) starts nothing twice. A job's page
-follows it step by step either way, and says so in words when the job is gone (a restart). Other roles are refused."""
+with JavaScript), and opened again (without JavaScript, the page reloading itself) starts nothing twice. A job's page
+follows it step by step either way, from any API process; without JavaScript the reader controls the reloading. A job
+whose process died is said to have stopped, and runs again from its page. Other roles are refused."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
+from temporalio.client import Client
 
-from models.tables import UnitRow
+from models.tables import JobRunRow, UnitRow
 from service import background, cohort_runs
-from tests.browser import assert_accessible, assert_light, navigations, without_script
+from service.api import create_app
+from service.settings import Settings
+from tests.browser import assert_accessible, assert_light, navigations, serving, without_script
 from tests.stages import OPENS_LATE, calendar
 from tests.test_web import dev_login
 
@@ -126,26 +130,58 @@ async def test_administrasi_is_the_admins_only(page: Page, live_url: str):
 
 
 class Steps:
-    """A background job the test moves on one unit at a time, on the cohort page (service/background.py)."""
+    """A background job the test moves on one unit at a time, on the cohort page (service/background.py), for a region
+    of the test's own without units: run again from its page, it finds nothing to open."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.go = asyncio.Event()
+        self.dying = False
+        self.dead = asyncio.Event()
 
     async def job(self, run: background.Run) -> None:
         run.total = self.total
         while run.done < self.total:
             await self.go.wait()
             self.go.clear()
+            if self.dying:  # what a process killed mid-run does: it writes nothing more, not even its end
+                self.dead.set()
+                raise asyncio.CancelledError
             run.done += 1
             run.counts["started"] = run.done
 
-    def start(self, year: int) -> background.Run:
-        return background.start(cohort_runs.KIND, year, "admin-langkah", self.job)
+    def start(self, engine: Engine, settings: Settings, year: int) -> background.Run:
+        job = self.job
+        return background.start(engine, settings, cohort_runs.KIND, year, "admin-langkah", job, f"KANWIL-L{year}")
+
+    async def die(self) -> None:
+        self.dying = True
+        self.go.set()
+        await self.dead.wait()  # and with it the writing of its heartbeat
+
+
+def heartbeat_stopped(engine: Engine, run_id: str) -> None:
+    """The run's process died an hour ago: its last heartbeat is that old."""
+    with Session(engine) as db:
+        row = db.get(JobRunRow, run_id)
+        row.heartbeat_at = datetime.now(UTC) - timedelta(hours=1)
+        db.add(row)
+        db.commit()
+
+
+async def written(engine: Engine, settings: Settings, run_id: str, done: int) -> None:
+    """Wait until the run's process has written `done` units (it writes about once a second, not on each unit)."""
+    while background.get(engine, settings, cohort_runs.KIND, run_id).done < done:
+        await asyncio.sleep(0.05)
 
 
 async def progress_text(page: Page) -> str:
     return (await page.get_by_test_id("kemajuan-teks").inner_text()).strip()
+
+
+def reloads(page: Page) -> Locator:
+    """The page's automatic reload: a meta refresh that only a browser without script reads."""
+    return page.locator("meta[http-equiv=refresh]")
 
 
 async def follow_steps(page: Page, steps: Steps, run: background.Run) -> None:
@@ -159,15 +195,15 @@ async def follow_steps(page: Page, steps: Steps, run: background.Run) -> None:
     assert await page.get_by_test_id("dimulai").inner_text() == "3"
 
 
-async def test_a_jobs_page_follows_it_in_place_with_script_and_by_refreshing_without(
-    page: Page, browser: Browser, year: int, live_url: str
+async def test_a_jobs_page_follows_it_in_place_with_script_and_by_reloads_the_reader_controls_without(
+    page: Page, browser: Browser, engine: Engine, settings: Settings, year: int, live_url: str
 ):
     steps = Steps(3)
-    run = steps.start(year)
+    run = steps.start(engine, settings, year)
     await page.goto(f"/ui/admin/kohort/{run.id}")
     await dev_login(page, "admin", "admin-langkah", "Admin Ditjen HAM")
     await page.wait_for_url(f"{live_url}/ui/admin/kohort/{run.id}")
-    assert await progress_text(page) == "Sudah diproses 0 dari 3 unit"
+    await expect(page.get_by_test_id("kemajuan-teks")).to_have_text("Sudah diproses 0 dari 3 unit")  # once written
     status = page.locator("[data-kemajuan=status]")
     assert await status.get_attribute("aria-live") == "polite"
     await status.evaluate("region => { region.dataset.tetap = 'ya' }")  # the same element all along, not a new page
@@ -177,40 +213,90 @@ async def test_a_jobs_page_follows_it_in_place_with_script_and_by_refreshing_wit
     assert loaded == [] and await status.get_attribute("data-tetap") == "ya"
     await assert_accessible(page)
 
-    # Without JavaScript the page refreshes itself (a meta refresh the script's absence lets through).
+    # Without JavaScript the page reloads itself while the job runs (WCAG 2.2.1): the reader can reload it at will,
+    # and turn the automatic reload off, which the address keeps, and on again; a finished job is not reloaded.
     steps = Steps(3)
-    run = steps.start(year)
+    run = steps.start(engine, settings, year)
+    here = f"{live_url}/ui/admin/kohort/{run.id}"
     async with without_script(browser, live_url) as plain:
         await plain.goto(f"/ui/admin/kohort/{run.id}")
         await dev_login(plain, "admin", "admin-langkah-2", "Admin Ditjen HAM")
-        await plain.wait_for_url(f"{live_url}/ui/admin/kohort/{run.id}")
+        await plain.wait_for_url(here)
+        assert await reloads(plain).get_attribute("content") == "10"
+        assert "setiap 10 detik" in await plain.get_by_test_id("muat-ulang-keadaan").inner_text()
         loaded = navigations(plain)
-        await follow_steps(plain, steps, run)
-        assert loaded and all(url.endswith(f"/ui/admin/kohort/{run.id}") for url in loaded)
+        steps.go.set()
+        await expect(plain.get_by_test_id("kemajuan-teks")).to_have_text("Sudah diproses 1 dari 3 unit")
+        assert loaded and all(url == here for url in loaded)  # by reloading itself
+
+        async with plain.expect_navigation(url=f"{here}?segarkan=tidak"):
+            await plain.get_by_role("link", name="Matikan muat ulang otomatis").click()
+        assert await reloads(plain).count() == 0
+        assert "dimatikan" in await plain.get_by_test_id("muat-ulang-keadaan").inner_text()
+        steps.go.set()
+        await written(engine, settings, run.id, 2)
+        assert await progress_text(plain) == "Sudah diproses 1 dari 3 unit"  # not reloaded: the reader chose so
+        async with plain.expect_navigation(url=f"{here}?segarkan=tidak"):
+            await plain.get_by_role("link", name="Muat ulang", exact=True).click()
+        assert await progress_text(plain) == "Sudah diproses 2 dari 3 unit"
+        assert await reloads(plain).count() == 0  # still off after a reload
+
+        async with plain.expect_navigation(url=here):
+            await plain.get_by_role("link", name="Nyalakan muat ulang otomatis").click()
+        assert await reloads(plain).count() == 1
+        steps.go.set()
+        await expect(plain.get_by_test_id("selesai")).to_have_text("Kohort selesai dibuka")
+        assert await reloads(plain).count() == 0 and await plain.get_by_test_id("muat-ulang").count() == 0
 
 
-async def test_a_job_the_server_forgot_is_said_in_words(page: Page, year: int, live_url: str):
-    """After a restart (or on another API process) the job is unknown: the page says so, in place when it was
-    following the job, and offers to run it again."""
-    steps = Steps(1)
-    run = steps.start(year)
+async def test_a_run_is_followed_from_another_api_process(
+    page: Page, client: Client, engine: Engine, settings: Settings, year: int
+):
+    """No sticky session: a second app on the same database, which never started the run, shows it step by step."""
+    steps = Steps(3)
+    run = steps.start(engine, settings, year)
+    async with serving(create_app(settings, client=client)) as other:
+        await page.goto(f"{other}/ui/admin/kohort/{run.id}")
+        await dev_login(page, "admin", "admin-lain", "Admin Ditjen HAM")
+        await page.wait_for_url(f"{other}/ui/admin/kohort/{run.id}")
+        await follow_steps(page, steps, run)
+
+
+async def test_a_job_whose_process_died_says_it_stopped_and_runs_again(
+    page: Page, browser: Browser, engine: Engine, settings: Settings, year: int, live_url: str
+):
+    """A job whose process stopped (a restart, a crash) writes no heartbeat: its page says so in words, in place when it
+    was following the job, and its button starts it again; a job the database does not know is said so too."""
+    steps = Steps(3)
+    run = steps.start(engine, settings, year)
     await page.goto(f"/ui/admin/kohort/{run.id}")
-    await dev_login(page, "admin", "admin-lupa", "Admin Ditjen HAM")
+    await dev_login(page, "admin", "admin-henti", "Admin Ditjen HAM")
     await page.wait_for_url(f"{live_url}/ui/admin/kohort/{run.id}")
+    steps.go.set()
+    await expect(page.get_by_test_id("kemajuan-teks")).to_have_text("Sudah diproses 1 dari 3 unit")
     loaded = navigations(page)
-    del background.RUNS[run.id]  # what a restart does to it
-    message = (
-        "Pekerjaan ini tidak ditemukan, mungkin server dimulai ulang; jalankan lagi — tidak ada yang dimulai dua kali."
-    )
-    await expect(page.locator("main p").first).to_have_text(message)
-    assert loaded == []
-    assert await page.get_by_test_id("tindakan-galat").get_attribute("href") == "/ui/admin/kohort"
+    await steps.die()
+    heartbeat_stopped(engine, run.id)
+    await expect(page.get_by_test_id("terhenti")).to_have_text("Pekerjaan terhenti")
+    assert loaded == [] and await page.get_by_test_id("dimulai").inner_text() == "1"  # as far as it came
     await assert_accessible(page)
-    steps.go.set()  # the forgotten task ends
+
+    async with without_script(browser, live_url) as plain:
+        await plain.goto(f"/ui/admin/kohort/{run.id}")
+        await dev_login(plain, "admin", "admin-henti-2", "Admin Ditjen HAM")
+        await plain.wait_for_url(f"{live_url}/ui/admin/kohort/{run.id}")
+        assert "terhenti sebelum selesai" in await plain.locator("main").inner_text()
+        assert await reloads(plain).count() == 0 and await plain.get_by_test_id("muat-ulang").count() == 0
+        await plain.get_by_role("button", name="Jalankan lagi").click()
+        await plain.wait_for_url(f"{live_url}/ui/admin/kohort/*")
+        assert run.id not in plain.url  # a new run: the stopped one gave up its place
+        await plain.get_by_test_id("selesai").wait_for()
+        assert await plain.get_by_test_id("dimulai").inner_text() == "0"  # its region has no units to open
 
     response = await page.goto("/ui/admin/kohort/tidak-ada")
     assert response is not None and response.status == 404
-    assert message in await page.locator("main").inner_text()
+    assert "Pekerjaan ini tidak ditemukan" in await page.locator("main").inner_text()
+    assert await page.get_by_test_id("tindakan-galat").get_attribute("href") == "/ui/admin/kohort"
 
 
 async def test_the_cycle_policy_form_refuses_as_the_api_does_then_saves(

@@ -3,11 +3,12 @@ commands and the evidence with its hashes, its history as it stood at an earlier
 and verified offline; the history as it stood on earlier days and minutes (a case written into the read model with
 entries days apart), and a day or time that cannot be read; other roles refused."""
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from playwright.async_api import Browser, Page
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.tables import TransitionRow
+from service import audit_runs, background
 from service.audit import utc
 from service.i18n import display, moment
 from service.settings import Settings
@@ -216,10 +218,10 @@ async def test_audit_all_runs_in_the_background_and_its_table_downloads(
     await assert_light(page, run_url)
     missing = await page.goto("/ui/audit/semua/tidak-ada")
     assert missing is not None and missing.status == 404
-    assert "mungkin server dimulai ulang" in await page.locator("main").inner_text()
+    assert "Pekerjaan ini tidak ditemukan" in await page.locator("main").inner_text()
     assert await page.get_by_test_id("tindakan-galat").get_attribute("href") == "/ui/audit#audit-semua"
 
-    # Without JavaScript the page refreshes itself until the run is done, with the same result.
+    # Without JavaScript the page reloads itself until the run is done, with the same result, and then no more.
     async with without_script(browser, live_url) as plain:
         await plain.goto("/ui/audit")
         await dev_login(plain, "auditor", "auditor-4", "Auditor Itjen")
@@ -227,3 +229,41 @@ async def test_audit_all_runs_in_the_background_and_its_table_downloads(
         await audit_all(plain, live_url, year)
         again = await plain.get_by_test_id("hasil").locator("tbody tr").all_inner_texts()
         assert again == rows
+        assert await plain.locator("meta[http-equiv=refresh]").count() == 0
+
+
+async def test_audit_all_without_script_reloads_only_as_the_auditor_chooses(
+    browser: Browser, engine: Engine, settings: Settings, year: int, live_url: str
+):
+    """While the audit runs, the page without JavaScript offers "Muat ulang" and a link that turns its automatic reload
+    off (WCAG 2.2.1); off, the page has no reload, and the choice stays in the address."""
+    go = asyncio.Event()
+
+    async def held(run: background.Run) -> None:  # an audit that waits for the test
+        run.total = 1
+        await go.wait()
+
+    run = background.start(engine, settings, audit_runs.KIND, year, "auditor-5", held)
+    here = f"{live_url}/ui/audit/semua/{run.id}"
+    async with without_script(browser, live_url) as plain:
+        await plain.goto(f"/ui/audit/semua/{run.id}")
+        await dev_login(plain, "auditor", "auditor-5", "Auditor Itjen")
+        await plain.wait_for_url(here)
+        reload = plain.locator("meta[http-equiv=refresh]")
+        assert await reload.get_attribute("content") == "10"
+        assert (
+            await plain.get_by_role("link", name="Muat ulang", exact=True).get_attribute("href") == urlsplit(here).path
+        )
+        async with plain.expect_navigation(url=f"{here}?segarkan=tidak"):
+            await plain.get_by_role("link", name="Matikan muat ulang otomatis").click()
+        assert await reload.count() == 0
+        assert await plain.get_by_role("link", name="Muat ulang", exact=True).get_attribute("href") == (
+            f"{urlsplit(here).path}?segarkan=tidak"
+        )
+        go.set()
+        async with plain.expect_navigation(url=f"{here}?segarkan=tidak"):
+            await plain.get_by_role("link", name="Muat ulang", exact=True).click()
+        while await plain.get_by_test_id("selesai").count() == 0:  # the end is written a moment after the job
+            async with plain.expect_navigation(url=f"{here}?segarkan=tidak"):
+                await plain.get_by_role("link", name="Muat ulang", exact=True).click()
+        assert await reload.count() == 0 and await plain.get_by_test_id("muat-ulang").count() == 0

@@ -15,6 +15,7 @@ from models.tables import CycleRow
 from service import background, cohort_runs, cycle_policy, unit_import
 from service.deps import CYCLE_YEARS, SessionDep, State, Year, get_client
 from service.i18n import display, gettext, moment, render
+from service.pages.job_view import Segarkan, job_context
 from service.pages.oversight_access import job_gone, require
 from service.pages.render import PageActor, PageLocale, page, page_reads
 from service.pages.sections import ADMIN
@@ -97,26 +98,28 @@ async def buka_kohort(
         values = {"tahun": tahun, "wilayah": wilayah}
         return page(request, locale, "admin_kohort.html", 422, values=values, errors=errors)
     client = await get_client(state)
-    run = cohort_runs.start(client, state.engine, state.settings.task_queue, int(tahun), actor, wilayah.strip() or None)
+    run = cohort_runs.start(client, state.engine, state.settings, int(tahun), actor, wilayah.strip() or None)
     return RedirectResponse(f"/ui/admin/kohort/{run.id}", status_code=303)
 
 
 @router.get("/kohort/{run_id}", response_class=HTMLResponse, dependencies=[page_reads("config")])
-def kohort_berjalan(request: Request, run_id: str, actor: PageActor, locale: PageLocale) -> HTMLResponse:
+def kohort_berjalan(
+    request: Request, run_id: str, actor: PageActor, locale: PageLocale, state: State, segarkan: Segarkan = ""
+) -> HTMLResponse:
     require(actor, ADMIN)
-    run = background.get(cohort_runs.KIND, run_id)
+    run = background.get(state.engine, state.settings, cohort_runs.KIND, run_id)
     if run is None:
         raise job_gone("/ui/admin/kohort")
     refused = [render(r, locale) for r in run.refused]
-    failures = [(f.unit, "; ".join(render(w, locale) for w in f.why)) for f in run.results]
+    failures = [(f["unit"], "; ".join(render(w, locale) for w in f["why_codes"])) for f in run.results]
     return page(
         request,
         locale,
         "admin_kohort_jalan.html",
-        run=run,
         started=moment(locale, run.started_at),
         refused=refused,
         failures=failures,
+        **job_context(request, run, segarkan),
     )
 
 

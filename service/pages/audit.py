@@ -20,6 +20,7 @@ from service.audit.log import load_refusals, load_rows, utc
 from service.cases import WIB, history_cut
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import clock, display, gettext, moment, person, render
+from service.pages.job_view import Segarkan, job_context
 from service.pages.oversight_access import job_gone, require_scope
 from service.pages.render import Errors, PageActor, PageError, PageLocale, page, page_reads
 from service.spreadsheet import csv_text
@@ -79,28 +80,31 @@ async def mulai_semua(
         return page(
             request, locale, "audit_cari.html", 422, values={"tahun": "", "unit": ""}, errors=errors, found=None
         )
-    run = audit_runs.start(await get_client(state), state.engine, int(tahun), actor.sub)
+    run = audit_runs.start(await get_client(state), state.engine, state.settings, int(tahun), actor.sub)
     return RedirectResponse(f"/ui/audit/semua/{run.id}", status_code=303)
 
 
-def audit_run(actor: PageActor, run_id: str) -> background.Run:
+def audit_run(actor: PageActor, state: State, run_id: str) -> background.Run:
     require_scope(actor, "audit")
-    run = background.get(audit_runs.KIND, run_id)
+    run = background.get(state.engine, state.settings, audit_runs.KIND, run_id)
     if run is None:
         raise job_gone("/ui/audit#audit-semua")
     return run
 
 
 @router.get("/semua/{run_id}", response_class=HTMLResponse, dependencies=[page_reads("audit")])
-def semua(request: Request, run_id: str, actor: PageActor, locale: PageLocale) -> HTMLResponse:
-    run = audit_run(actor, run_id)
-    return page(request, locale, "audit_semua.html", run=run, started=moment(locale, run.started_at))
+def semua(
+    request: Request, run_id: str, actor: PageActor, locale: PageLocale, state: State, segarkan: Segarkan = ""
+) -> HTMLResponse:
+    run = audit_run(actor, state, run_id)
+    context = job_context(request, run, segarkan)
+    return page(request, locale, "audit_semua.html", started=moment(locale, run.started_at), **context)
 
 
 @router.get("/semua/{run_id}/hasil.csv", dependencies=[page_reads("audit")])
-def semua_csv(run_id: str, actor: PageActor) -> Response:
-    run = audit_run(actor, run_id)
-    rows = [[r.unit, "ok" if r.ok else "differences", " | ".join(r.differences)] for r in run.results]
+def semua_csv(run_id: str, actor: PageActor, state: State) -> Response:
+    run = audit_run(actor, state, run_id)
+    rows = [[r["unit"], "ok" if r["ok"] else "differences", " | ".join(r["differences"])] for r in run.results]
     headers = {"Content-Disposition": f'attachment; filename="p2ham-audit-{run.year}.csv"'}
     return Response(csv_text(RESULT_COLUMNS, rows), media_type="text/csv; charset=utf-8", headers=headers)
 

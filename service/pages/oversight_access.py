@@ -38,8 +38,8 @@ def dashboard_region(actor: Actor, asked: str | None) -> str | None:
 
 
 def job_gone(start_again: str) -> PageError:
-    """A background job this process does not know (service/background.py keeps them in memory): after a restart, or
-    when another API process served the page. Running it again is safe: nothing is started twice."""
+    """A background job id the database does not know (service/background.py keeps every run there): a mistyped or
+    made-up address. Running the job again is safe: nothing is started twice."""
     return PageError(
         404,
         reason("web.job_not_found_title"),

@@ -1,7 +1,7 @@
 """audit log: the unit's parents each step was judged with, so the audit re-runs it against the registry as it was
 
 Revision ID: 0010_transition_lineage
-Revises: 0008_plan_action_lacking
+Revises: 0009_job_run
 
 A judge may not act on a case of their own unit or of a unit under it; the API resolves the case unit's parents from
 the unit registry when the step is sent. The audit re-ran each step against today's registry, so a unit moved under
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_transition_lineage"
-down_revision: str | None = "0008_plan_action_lacking"
+down_revision: str | None = "0009_job_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

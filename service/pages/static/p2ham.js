@@ -7,9 +7,10 @@ document.addEventListener("DOMContentLoaded", function () {
   if (progress) follow(progress);
 });
 
-// A background job's page (opening a cohort, the audit of a cycle). Without script it refreshes itself (a meta
-// refresh inside <noscript>); with it, the page is fetched again every two seconds and its progress replaced in
-// place: the status text in the aria-live region (read out when it changes), the bar and the counts beside it.
+// A background job's page (opening a cohort, the audit of a cycle). Without script it reloads itself while the job
+// runs (a meta refresh inside <noscript>, which the reader can turn off); with it, the page is fetched again every
+// two seconds and its progress replaced in place: the status text in the aria-live region (read out when it changes),
+// the bar and the counts beside it. A job that finished or stopped is marked data-selesai: no more fetching.
 var EVERY_MS = 2000;
 var AFTER_A_FAILURE_MS = 10000;
 
