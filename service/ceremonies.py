@@ -43,10 +43,10 @@ NEW_LOG = "ceremony:new"
 
 # What a unit of a ceremony waits for, by its case's stage (the report says it in words).
 WAITING_FOR = {
-    "permohonan": reason("upacara.menunggu_persetujuan"),
-    "pencanangan_terjadwal": reason("upacara.menunggu_deklarasi"),
-    "dicanangkan": reason("upacara.menunggu_tanda_tangan"),
-    "pembangunan": reason("upacara.sudah_pembangunan"),
+    lifecycle.Stage.permohonan: reason("upacara.menunggu_persetujuan"),
+    lifecycle.Stage.pencanangan_terjadwal: reason("upacara.menunggu_deklarasi"),
+    lifecycle.Stage.dicanangkan: reason("upacara.menunggu_tanda_tangan"),
+    lifecycle.Stage.pembangunan: reason("upacara.sudah_pembangunan"),
 }
 
 
