@@ -207,6 +207,7 @@ class TetapkanPenghargaan(Payload):
 
 
 UTC_OFFSET_HOURS = {"WIB": 7, "WITA": 8, "WIT": 9}  # Indonesia keeps no daylight saving time
+WIB = timezone(timedelta(hours=UTC_OFFSET_HOURS["WIB"]), "WIB")  # the ministry's zone: its calendar and cycle years
 
 
 UnitKind = Literal["upt_pemasyarakatan", "kantor_imigrasi", "kanwil", "unit_utama", "opd", "lainnya"]

@@ -4,7 +4,7 @@ Each operation checks what the lifecycle asks (`workflows/lifecycle.py`) and rai
 API answers it as JSON, the pages as an error summary. Writes go to the case workflow; reads to the read model.
 """
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +18,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models.contracts import Actor, CaseData, CaseStart, EventRequest, UnitInfo
+from models.contracts import WIB, Actor, CaseData, CaseStart, EventRequest, UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CaseRow, TransitionRow
 from service.access import lineage, log_read
@@ -42,6 +42,11 @@ def load_case(session: Session, year: int, unit: str) -> CaseRow:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def this_year() -> int:
+    """The cycle year it is now in Jakarta (the ministry's zone), the year a page opens on."""
+    return datetime.now(WIB).year
 
 
 class HistoryEntry(BaseModel):
@@ -86,9 +91,6 @@ def history_entry(r: TransitionRow, case: CaseData, actor: Actor) -> HistoryEntr
 
 # Entries whose payload is confidential, and what their reading is logged as (witnesses' names and addresses).
 CONFIDENTIAL = {"setujui_permohonan": "data_saksi", "deklarasikan": "data_saksi", "nilai": "lembar_nilai"}
-
-
-WIB = timezone(timedelta(hours=7))  # a moment written without its zone is Jakarta time
 
 
 def history_cut(moment: datetime | date) -> datetime:

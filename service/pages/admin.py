@@ -9,12 +9,12 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from models.contracts import UnitInfo
+from models.contracts import UTC_OFFSET_HOURS, UnitInfo
 from models.policy import CyclePolicy
 from models.tables import CycleRow
 from service import background, cohort_runs, cycle_policy, unit_import
 from service.deps import CYCLE_YEARS, SessionDep, State, Year, get_client
-from service.i18n import display, gettext, moment, render
+from service.i18n import ZONE_NAMES, display, gettext, moment, render
 from service.pages.job_view import Segarkan, job_context
 from service.pages.oversight_access import job_gone, require
 from service.pages.render import PageActor, PageLocale, page, page_reads
@@ -123,7 +123,6 @@ def kohort_berjalan(
     )
 
 
-ZONES = {"WIB": 7, "WITA": 8, "WIT": 9}
 DATES = ("applications_close", "reporting_opens", "reporting_closes", "cycle_ends", "award_valid_until")
 DAYS = ("revision_period", "verification_sla", "evaluation_sla")
 # A refusal of the policy's own rules points at the field to correct.
@@ -155,7 +154,7 @@ def policy_form(policy: CyclePolicy | None) -> dict[str, Any]:
             "evaluation_sla": "14",
         }
     cal = policy.calendar
-    zone = next((z for z, h in ZONES.items() if cal.applications_close.utcoffset() == timedelta(hours=h)), "WIB")
+    zone = ZONE_NAMES.get(cal.applications_close.utcoffset(), "WIB")
     return {
         "regulation": policy.regulation,
         "ends_after": policy.ends_after,
@@ -173,7 +172,7 @@ def policy_form(policy: CyclePolicy | None) -> dict[str, Any]:
 def policy_from_form(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, Reason]]]:
     """The form as the JSON `PUT /cycles/{year}` takes, and the fields that could not even be read."""
     problems: list[tuple[str, Reason]] = []
-    zone = timezone(timedelta(hours=ZONES.get(values["zona"], 7)))
+    zone = timezone(timedelta(hours=UTC_OFFSET_HOURS.get(values["zona"], UTC_OFFSET_HOURS["WIB"])))
 
     def moment(name: str, at: time) -> str | None:
         try:

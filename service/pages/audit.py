@@ -12,12 +12,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from models.contracts import WIB
 from models.tables import CaseRow, EvidenceRow, RefusalRow, TransitionRow
 from service import audit_runs, background
 from service.access import log_read
 from service.audit import AuditVerdict, PackTooLarge, UnknownCase, download_pack, in_words, verify_case
 from service.audit.log import load_refusals, load_rows, utc
-from service.cases import WIB, history_cut
+from service.cases import history_cut
 from service.deps import CYCLE_YEARS, SessionDep, State, get_client, temporal_errors
 from service.i18n import clock, display, gettext, moment, person, render
 from service.pages.job_view import Segarkan, job_context

@@ -8,7 +8,7 @@ what was typed kept. Success: POST, then a redirect to the case page (GET).
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +32,6 @@ from workflows.reasons import Reason, reason
 
 router = APIRouter(prefix="/ui")
 
-WIB = timedelta(hours=7)
 REPORT_EVENTS = ("kirim_laporan", "kirim_perbaikan")
 # Once the result is fixed (either way) and whatever came after it: the outcome document can be printed.
 OUTCOME_STAGES = frozenset().union(*(lifecycle.onward(t) for t in lifecycle.targets("tetapkan_hasil_evaluasi")))
@@ -291,7 +290,7 @@ def bukti_kecil(
 
 @router.get("/permohonan", response_class=HTMLResponse, dependencies=[page_reads("command")])
 def permohonan(request: Request, actor: PageActor, locale: PageLocale) -> HTMLResponse:
-    year = (datetime.now(UTC) + WIB).year
+    year = cases.this_year()
     return page(request, locale, "permohonan.html", values={"tahun": str(year), "catatan": ""}, errors=[])
 
 

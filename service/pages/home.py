@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from models.contracts import UTC_OFFSET_HOURS, Actor, UnitInfo
+from models.contracts import UTC_OFFSET_HOURS, WIB, Actor, UnitInfo
 from service.access import visible_case_page
+from service.cases import this_year
 from service.deps import CYCLE_YEARS, QueryYear, SessionDep
 from service.i18n import display, gettext, join, moment, ngettext
 from service.pages.render import HOME, HOME_QUERY, Errors, PageActor, PageLocale, page, page_reads
@@ -21,7 +22,6 @@ from workflows import access
 router = APIRouter(prefix="/ui")
 
 PER_PAGE = 25
-WIB = timedelta(hours=7)
 KINDS = get_args(UnitInfo.model_fields["kind"].annotation)
 MAX_QUERY = 500
 MAX_FILTER = 100  # characters of a filter kept: a longer one is no code, year or date, and reads as a problem
@@ -45,7 +45,7 @@ def read_filters(locale: str, values: dict[str, str]) -> tuple[Filters, Errors]:
         try:
             # Midnight of that day in WIB, the zone the ministry's calendar is read in.
             day = date.fromisoformat(values["sebelum"])
-            due_before = datetime.combine(day, time(), tzinfo=UTC) - WIB
+            due_before = datetime.combine(day, time(), tzinfo=WIB).astimezone(UTC)
         except ValueError:
             errors.append(("sebelum", gettext(locale, "web.enter_due_date")))
     return Filters(year=year, kind=kind, region=values["wilayah"] or None, due_before=due_before), errors
@@ -108,10 +108,6 @@ def other_pages(actor: Actor, locale: str, year: int) -> list[tuple[str, str]]:
 def page_numbers(current: int, pages: int, around: int = 3) -> list[int]:
     """The first, the last and the pages near the current one: 800 pages of cases are not 800 links."""
     return sorted({1, pages, *range(max(1, current - around), min(pages, current + around) + 1)})
-
-
-def this_year() -> int:
-    return (datetime.now(UTC) + WIB).year
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[page_reads("case")])

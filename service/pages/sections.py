@@ -6,16 +6,15 @@ lifecycle's rules let send `tugaskan`."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from models.contracts import Actor
 from service.access import role_reads
+from service.cases import this_year
 from workflows import lifecycle
 from workflows.reasons import Reason, reason
 
 ADMIN = lifecycle.COHORT_ROLES
 ASSIGNERS = lifecycle.RULES["tugaskan"].roles
-WIB = timedelta(hours=7)
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def shown(actor: Actor | None, path: str) -> list[tuple[str, Reason, bool]]:
     starts with)."""
     if actor is None:
         return []
-    year = (datetime.now(UTC) + WIB).year
+    year = this_year()
     mine = [s for s in SECTIONS if s.may_open(actor)]
     here = max((s for s in mine if path.startswith(s.area)), key=lambda s: len(s.area), default=None)
     return [(s.href.format(year=year), s.label, s is here) for s in mine]

@@ -7,7 +7,7 @@ forms of the ceremony events the official may send now. POST, then a redirect; a
 """
 
 import secrets
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,9 +16,10 @@ from markupsafe import Markup
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from models.contracts import Actor, CaseData
+from models.contracts import WIB, Actor, CaseData
 from models.tables import CeremonyRow
 from service import ceremonies
+from service.cases import this_year
 from service.ceremonies import CREATORS, CeremonyRequest
 from service.deps import (
     CYCLE_YEARS,
@@ -41,7 +42,6 @@ from workflows.reasons import reason
 
 router = APIRouter(prefix="/ui/upacara")
 
-WIB = timezone(timedelta(hours=7), "WIB")  # the list's dates: the ministry's zone (a report: its units' own)
 NEW = "upacara"  # the prefix of the new ceremony form's field ids
 STATUS = {
     "diusulkan": reason("web.ceremony_proposed"),
@@ -54,10 +54,6 @@ OUTCOME = {
     "failed": reason("web.outcome_failed"),
     None: reason("web.outcome_not_sent"),
 }
-
-
-def this_year() -> int:
-    return datetime.now(WIB).year
 
 
 def ceremony_url(year: int, ceremony_id: str) -> str:
