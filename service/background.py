@@ -18,7 +18,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,23 +70,7 @@ def _stopped(row: JobRunRow, settings: Settings) -> bool:
 
 
 def _from_row(row: JobRunRow, settings: Settings) -> Run:
-    return Run(
-        id=row.id,
-        kind=row.kind,
-        year=row.year,
-        started_by=row.started_by,
-        started_at=row.started_at,
-        region=row.region,
-        total=row.total,
-        done=row.done,
-        results=row.results,
-        counts=row.counts,
-        warning=row.warning,
-        failure=row.failure,
-        refused=row.refused,
-        finished=row.finished,
-        stopped=_stopped(row, settings),
-    )
+    return Run(**row.model_dump(exclude={"heartbeat_at", "running"}), stopped=_stopped(row, settings))
 
 
 def _progress(run: Run) -> tuple[object, ...]:
@@ -157,23 +141,8 @@ def start(
                 session.exec(release.values(running=None))
             now = datetime.now(UTC)
             run = Run(secrets.token_urlsafe(12), kind, year, who, now, region)
-            session.add(
-                JobRunRow(
-                    id=run.id,
-                    kind=kind,
-                    year=year,
-                    region=region,
-                    started_by=who,
-                    started_at=now,
-                    heartbeat_at=now,
-                    done=0,
-                    counts={},
-                    results=[],
-                    refused=[],
-                    finished=False,
-                    running=key,
-                )
-            )
+            # The row keeps the run's fields but `stopped`, which is read from its heartbeat.
+            session.add(JobRunRow.model_validate(asdict(run) | {"heartbeat_at": now, "running": key}))
             try:
                 session.commit()
             except IntegrityError:  # another process started one at the same moment: the next look finds it
